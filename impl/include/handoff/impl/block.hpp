@@ -1,0 +1,151 @@
+// The block layer of one QEMU process: nodes (BlockDriverState), their children/parents DAG,
+// BlockBackends attached to roots, and the (in)activation walks of block.c.
+//
+// Read from QEMU 8.0.5 block.c (bdrv_inactivate_all 6794, bdrv_inactivate_recurse 6730,
+// bdrv_activate 6599, bdrv_activate_all 6692), block/io.c (bdrv_co_write_req_prepare 1815),
+// block/block-backend.c (blk_root_inactivate, blk_root_activate) and block/qcow2.c
+// (qcow2_co_invalidate_cache 2781), and from 10.2 for Kevin Wolf's changes.
+#pragma once
+
+#include "handoff/impl/fault_plan.hpp"
+#include "handoff/impl/qemu_version.hpp"
+#include "handoff/impl/shared_storage.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace handoff::impl {
+
+inline constexpr int BDRV_O_RDWR = 0x0002;
+inline constexpr int BDRV_O_INACTIVE = 0x0800; // "consistency hint for migration handoff"
+
+enum class BlockDriverKind { qcow2, raw, file, nfs };
+const char* to_string(BlockDriverKind kind);
+
+// What a driver does on the paths modelled here.
+struct BlockDriver {
+    BlockDriverKind kind;
+    const char* format_name;
+    bool is_protocol; // file, nfs: talks to the shared storage directly
+    // drv->bdrv_inactivate exists and does I/O (qcow2_inactivate: store bitmaps, flush the L2 and
+    // refcount caches, mark the image clean).
+    bool inactivate_does_io;
+    // bdrv_invalidate_cache() does I/O: qcow2 closes and re-opens the image (reads the header).
+    bool invalidate_cache_does_io;
+    // A failed re-open leaves bs->drv = NULL (qcow2_co_invalidate_cache: "Could not reopen qcow2
+    // layer"); every later call on the node returns -ENOMEDIUM.
+    bool reopen_failure_drops_driver;
+    // bdrv_refresh_perms() takes image locks on the storage (file-posix raw_check_perm); the
+    // libnfs driver takes none.
+    bool perm_refresh_does_io;
+};
+const BlockDriver& bdrv_find_format(BlockDriverKind kind);
+
+struct BlockBackend;
+
+struct BlockDriverState {
+    std::string node_name;
+    BlockDriverKind driver_kind;                // what drv was when the node was opened
+    const BlockDriver* drv;                     // nullptr once a qcow2 re-open failed
+    int open_flags = BDRV_O_RDWR;               // BDRV_O_INACTIVE: the node is inactive
+    std::vector<BlockDriverState*> children;    // bs->children, in order
+    std::vector<BlockDriverState*> bds_parents; // bs->parents that are nodes
+    std::vector<BlockBackend*> blk_parents;     // bs->parents that are BlockBackends
+
+    bool inactive() const { return (open_flags & BDRV_O_INACTIVE) != 0; }
+};
+
+struct BlockBackend {
+    std::string name;    // the guest device using it (virtio-blk id)
+    bool has_dev = true; // attached to a guest device (blk_can_inactivate)
+    BlockDriverState* root = nullptr;
+    // BlockBackend-level "inactive": set by blk_root_inactivate(), cleared by blk_root_activate().
+    // While set, the BB holds no permissions on its root (bdrv_child_try_set_perm(root, 0, ...)).
+    bool disable_perm = false;
+};
+
+// Topology of a machine, as given on the command line (-blockdev, -device).
+struct NodeConfig {
+    std::string node_name;
+    BlockDriverKind driver;
+    std::vector<std::string> children; // node names opened earlier (file, backing)
+};
+struct BackendConfig {
+    std::string device; // -device ...,id=<device>,drive=<root>
+    std::string root;
+};
+struct BlockConfig {
+    std::vector<NodeConfig> nodes;       // opened in this order (monitor-owned list order)
+    std::vector<BackendConfig> backends; // created in this order (blk_all_next order)
+
+    // n disks named A, B, ...: each a qcow2 node over an nfs protocol node, used by device vda,
+    // vdb, ... The seed bug's machine has two.
+    static BlockConfig qcow2_disks_on_nfs(int count);
+};
+
+// Where a write or flush failed without killing QEMU.
+struct IoResult {
+    int ret = 0; // 0 or -errno
+    std::string error;
+};
+
+class BlockLayer {
+  public:
+    BlockLayer(const MigrationPolicy& policy, FaultInjector& faults, SharedStorage& storage,
+               std::vector<std::string>& trace);
+    BlockLayer(const BlockLayer&) = delete;
+    BlockLayer& operator=(const BlockLayer&) = delete;
+
+    // blockdev.c: nodes opened while the run state is INMIGRATE get BDRV_O_INACTIVE
+    // (8.0.5 blockdev.c:608, :675); their BlockBackends start with disable_perm.
+    void open(const BlockConfig& config, bool inactive);
+
+    // bdrv_first()/bdrv_next(): the root of every BlockBackend (blk list order, each node once),
+    // then the monitor-owned nodes without a BlockBackend (opening order).
+    std::vector<BlockDriverState*> bdrv_next_order() const;
+
+    // block.c bdrv_inactivate_all(): top-down per tree, stop at the first failure, no rollback.
+    int bdrv_inactivate_all();
+    // 10.x block.c bdrv_inactivate(): blockdev-set-active active=false on one node.
+    int bdrv_inactivate(BlockDriverState& bs, std::string* errp);
+    // block.c bdrv_activate(): bottom-up, a no-op on active nodes except for parent callbacks.
+    int bdrv_activate(BlockDriverState& bs, std::string* errp);
+    // block.c bdrv_activate_all(): bdrv_next order, stop at the first failure.
+    int bdrv_activate_all(std::string* errp);
+    // block/io.c bdrv_flush_all(): called by do_vm_stop() and vm_stop_force_state().
+    int bdrv_flush_all();
+    // A guest write through BlockBackend `blk` (blk_co_pwritev_part -> bdrv_co_pwritev_part ->
+    // bdrv_co_write_req_prepare on the root and, for a format node, on its file child).
+    IoResult blk_pwrite(BlockBackend& blk);
+    // block/snapshot.c bdrv_all_can_snapshot(): every writable node with a BlockBackend must be
+    // able to take a snapshot (bdrv_can_snapshot: drv present, inserted and bdrv_is_writable,
+    // which is false for BDRV_O_INACTIVE).
+    bool bdrv_all_can_snapshot(std::string* errp) const;
+
+    BlockDriverState* bdrv_find_node(const std::string& node_name) const;
+    BlockBackend* blk_by_name(const std::string& name) const;
+    const std::vector<std::unique_ptr<BlockDriverState>>& nodes() const { return nodes_; }
+    const std::vector<std::unique_ptr<BlockBackend>>& backends() const { return backends_; }
+
+  private:
+    int bdrv_inactivate_recurse(BlockDriverState& bs, bool top_level);
+    bool bdrv_has_bds_parent(const BlockDriverState& bs, bool only_active) const;
+    int bdrv_refresh_perms(BlockDriverState& bs, std::string* errp);
+    int bdrv_invalidate_cache(BlockDriverState& bs, std::string* errp);
+    int bdrv_co_write_req_prepare(BlockDriverState& bs, bool child_has_write_perm);
+    // Fires a storage-outage trigger and answers whether I/O on `bs` reaches a storage that
+    // answers.
+    bool storage_answers(const BlockDriverState& bs) const;
+    void fault_point(const BlockDriverState& bs, FaultOp op);
+    void log(std::string line);
+
+    const MigrationPolicy& policy_;
+    FaultInjector& faults_;
+    SharedStorage& storage_;
+    std::vector<std::string>& trace_;
+    std::vector<std::unique_ptr<BlockDriverState>> nodes_;
+    std::vector<std::unique_ptr<BlockBackend>> backends_;
+};
+
+} // namespace handoff::impl

@@ -1,0 +1,92 @@
+// The QEMU versions this implementation follows, and the one place per behaviour where they differ.
+//
+// Every function that behaves differently between versions reads one named field of
+// MigrationPolicy, next to a comment citing the QEMU commit that changed it. There is no
+// `if (version == ...)` anywhere else.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace handoff::impl {
+
+enum class QemuVersion {
+    v8_0_0,    // migration.c blob bda478919333 (pre-fix: the seed bug, RHBZ 2058982)
+    v8_1,      // 403d18ae + 5d39f44d + 6dab4c93 (also in 8.0.1 and 7.2.3 stable)
+    v9_2,      // last release with MigrationState.block_inactive; migration_stop_vm()
+    v10_0_dev, // Peter Xu's rewrite (migration-20250110) without Kevin Wolf's "Managing inactive
+               // nodes": the global migration_block_active flag
+    v10_2,     // current design: per-node BDRV_O_INACTIVE is the only truth
+};
+
+inline constexpr std::array all_qemu_versions{QemuVersion::v8_0_0, QemuVersion::v8_1,
+                                              QemuVersion::v9_2, QemuVersion::v10_0_dev,
+                                              QemuVersion::v10_2};
+
+std::string_view to_string(QemuVersion v);
+
+// Named differences between versions. Each field says what the newer code does and which commit
+// made it so; the table in qemu_version.cpp fills it per version.
+struct MigrationPolicy {
+    // --- block layer (block.c) ---
+    // "block: Allow inactivating already inactive nodes" (Kevin Wolf, 10.0):
+    // bdrv_inactivate_recurse(bs, top_level) returns 0 for an inactive node at top level and
+    // asserts top_level otherwise. Before: assert(!(bs->open_flags & BDRV_O_INACTIVE)).
+    bool inactivate_inactive_node_allowed_at_top_level;
+    // "block: Add blockdev-set-active QMP command" (10.0, Kevin Wolf's series).
+    bool has_blockdev_set_active;
+
+    // --- run-state table (softmmu/runstate.c, system/runstate.c) ---
+    // FINISH_MIGRATE -> {INTERNAL_ERROR, IO_ERROR, SHUTDOWN, SUSPENDED, WATCHDOG, GUEST_PANICKED}
+    // (Vladimir Sementsov-Ogievskiy, 2023; not in 8.0.0's table).
+    bool finish_migrate_to_error_states_allowed;
+
+    // --- source: migration_completion() and its failure labels (migration/migration.c) ---
+    // MigrationState.block_inactive exists (removed by 8597af76 "Rewrite disk activation").
+    bool has_block_inactive_field;
+    // 403d18ae: s->block_inactive = inactivate is set *before* the savevm completion; before,
+    // it was set only when qemu_savevm_state_complete_precopy() returned >= 0.
+    bool block_inactive_set_before_inactivation;
+    // 6dab4c93: one `fail:` label that re-activates when s->block_inactive && (ACTIVE || DEVICE).
+    // Before: `goto fail` after a failed savevm skipped `fail_invalidate:`.
+    bool single_fail_label_reactivates;
+    // "migration: switch from .vm_was_running to .vm_old_state" (8.1): the restart decision in
+    // migration_iteration_finish() restores the old run state instead of a boolean.
+    bool tracks_vm_old_state;
+    // migration_stop_vm() (9.x) records vm_old_state for postcopy_start() too; in 8.1 only
+    // migration_completion() sets it and it stays -1 (migrate_init) on the postcopy path.
+    bool postcopy_records_vm_old_state;
+    // 9.x: runstate_is_live() (RUNNING or SUSPENDED) decides the restart.
+    bool restart_uses_runstate_is_live;
+    // 9.2 ram_save_complete() ends in `return qemu_fflush(f);` (8.x: `qemu_fflush(f); return 0;`),
+    // so a shut-down file fails the completion before the non-iterable part inactivates.
+    bool ram_save_complete_returns_file_error;
+    // 10.0-dev (8597af76): the global `static bool migration_block_active` in block-active.c.
+    bool has_migration_block_active_flag;
+    // 8597af76: migrate_fd_cancel() and the completion fail path no longer touch the block
+    // layer; migration_iteration_finish() calls migration_block_activate() for FAILED, CANCELLED,
+    // CANCELLING and COLO, and does not restart the VM if that fails.
+    bool iteration_finish_activates;
+    // 8597af76: postcopy_start()'s fail: calls migration_block_activate(NULL) unconditionally
+    // (restart_block is gone).
+    bool postcopy_fail_always_reactivates;
+    // 10.2: migration_switchover_prepare() always enters DEVICE; migration_switchover_start()
+    // does the inactivation; the completion's fail path sets FAILED from any state but
+    // CANCELLING.
+    bool switchover_start_inactivates;
+
+    // --- QMP (monitor/qmp-cmds.c) ---
+    // e4e5e89b "qmp/cont: Only activate disks if migration completed": activation moved into
+    // the non-INMIGRATE branch.
+    bool cont_activates_only_outside_inmigrate;
+
+    // --- destination (migration/migration.c, migration/savevm.c) ---
+    // fca9aef1 + 61f2b489: activation always waits until the VM starts (late-block-activate is
+    // the default, for precopy and postcopy); an activation failure leaves the run state alone
+    // instead of `autostart = false; runstate_set(PAUSED)`.
+    bool destination_always_late_block_activate;
+};
+
+const MigrationPolicy& policy_for(QemuVersion v);
+
+} // namespace handoff::impl

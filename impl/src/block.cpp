@@ -1,0 +1,403 @@
+#include "handoff/impl/block.hpp"
+
+#include "handoff/impl/qemu_abort.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace handoff::impl {
+
+const char* to_string(BlockDriverKind kind) {
+    return bdrv_find_format(kind).format_name;
+}
+
+const BlockDriver& bdrv_find_format(BlockDriverKind kind) {
+    //                                  name     proto  inact  inval  drops  perms
+    static const BlockDriver qcow2{BlockDriverKind::qcow2, "qcow2", false, true, true, true, false};
+    static const BlockDriver raw{BlockDriverKind::raw, "raw", false, false, false, false, false};
+    static const BlockDriver file{BlockDriverKind::file, "file", true, false, false, false, true};
+    static const BlockDriver nfs{BlockDriverKind::nfs, "nfs", true, false, false, false, false};
+    switch (kind) {
+    case BlockDriverKind::qcow2:
+        return qcow2;
+    case BlockDriverKind::raw:
+        return raw;
+    case BlockDriverKind::file:
+        return file;
+    case BlockDriverKind::nfs:
+        return nfs;
+    }
+    return raw;
+}
+
+BlockConfig BlockConfig::qcow2_disks_on_nfs(int count) {
+    BlockConfig config;
+    for (int i = 0; i < count; ++i) {
+        const std::string name(1, static_cast<char>('A' + i));
+        config.nodes.push_back({name + "-nfs", BlockDriverKind::nfs, {}});
+        config.nodes.push_back({name, BlockDriverKind::qcow2, {name + "-nfs"}});
+        config.backends.push_back({"vd" + std::string(1, static_cast<char>('a' + i)), name});
+    }
+    return config;
+}
+
+BlockLayer::BlockLayer(const MigrationPolicy& policy, FaultInjector& faults, SharedStorage& storage,
+                       std::vector<std::string>& trace)
+    : policy_(policy), faults_(faults), storage_(storage), trace_(trace) {}
+
+void BlockLayer::log(std::string line) {
+    trace_.push_back(std::move(line));
+}
+
+void BlockLayer::open(const BlockConfig& config, bool inactive) {
+    for (const NodeConfig& nc : config.nodes) {
+        if (bdrv_find_node(nc.node_name)) {
+            throw std::invalid_argument("duplicate node name " + nc.node_name);
+        }
+        auto bs = std::make_unique<BlockDriverState>();
+        bs->node_name = nc.node_name;
+        bs->driver_kind = nc.driver;
+        bs->drv = &bdrv_find_format(nc.driver);
+        bs->open_flags = BDRV_O_RDWR | (inactive ? BDRV_O_INACTIVE : 0);
+        for (const std::string& child_name : nc.children) {
+            BlockDriverState* child = bdrv_find_node(child_name);
+            if (!child) {
+                throw std::invalid_argument("unknown child node " + child_name);
+            }
+            bs->children.push_back(child);
+            child->bds_parents.push_back(bs.get());
+        }
+        nodes_.push_back(std::move(bs));
+    }
+    for (const BackendConfig& bc : config.backends) {
+        BlockDriverState* root = bdrv_find_node(bc.root);
+        if (!root) {
+            throw std::invalid_argument("unknown root node " + bc.root);
+        }
+        auto blk = std::make_unique<BlockBackend>();
+        blk->name = bc.device;
+        blk->root = root;
+        blk->disable_perm = inactive;
+        root->blk_parents.push_back(blk.get());
+        backends_.push_back(std::move(blk));
+    }
+}
+
+BlockDriverState* BlockLayer::bdrv_find_node(const std::string& node_name) const {
+    for (const auto& bs : nodes_) {
+        if (bs->node_name == node_name) {
+            return bs.get();
+        }
+    }
+    return nullptr;
+}
+
+BlockBackend* BlockLayer::blk_by_name(const std::string& name) const {
+    for (const auto& blk : backends_) {
+        if (blk->name == name) {
+            return blk.get();
+        }
+    }
+    return nullptr;
+}
+
+std::vector<BlockDriverState*> BlockLayer::bdrv_next_order() const {
+    std::vector<BlockDriverState*> order;
+    // Phase BDRV_NEXT_BACKEND_ROOTS: a root is returned by the first BlockBackend in its parent
+    // list only, so each node once.
+    for (const auto& blk : backends_) {
+        if (blk->root && blk->root->blk_parents.front() == blk.get()) {
+            order.push_back(blk->root);
+        }
+    }
+    // Phase BDRV_NEXT_MONITOR_OWNED: monitor-owned nodes without a BlockBackend.
+    for (const auto& bs : nodes_) {
+        if (bs->blk_parents.empty()) {
+            order.push_back(bs.get());
+        }
+    }
+    return order;
+}
+
+bool BlockLayer::bdrv_has_bds_parent(const BlockDriverState& bs, bool only_active) const {
+    return std::any_of(
+        bs.bds_parents.begin(), bs.bds_parents.end(),
+        [&](const BlockDriverState* parent) { return !only_active || !parent->inactive(); });
+}
+
+// I/O on `bs` needs the shared storage if `bs` is a protocol node or sits above one.
+bool BlockLayer::storage_answers(const BlockDriverState& bs) const {
+    if (bs.drv && bs.drv->is_protocol) {
+        return storage_.answering();
+    }
+    return std::all_of(bs.children.begin(), bs.children.end(),
+                       [&](const BlockDriverState* child) { return storage_answers(*child); });
+}
+
+void BlockLayer::fault_point(const BlockDriverState& bs, FaultOp op) {
+    if (faults_.take_storage_outage(bs.node_name, op)) {
+        storage_.stop_answering();
+        log(fmt::format("storage stops answering ({} of {})", to_string(op), bs.node_name));
+    }
+}
+
+// block.c 8.0.5:6730 (10.2: bdrv_inactivate_recurse(bs, top_level)).
+int BlockLayer::bdrv_inactivate_recurse(BlockDriverState& bs, bool top_level) {
+    fault_point(bs, FaultOp::inactivate);
+    if (!bs.drv) {
+        return -ENOMEDIUM;
+    }
+    // Make sure that we don't inactivate a child before its parent. It will be covered by
+    // recursion from the yet active parent.
+    if (bdrv_has_bds_parent(bs, true)) {
+        return 0;
+    }
+    if (policy_.inactivate_inactive_node_allowed_at_top_level) {
+        // Kevin Wolf, "block: Allow inactivating already inactive nodes" (10.0): harmless on
+        // user request, but a child inactive before its parent is a bug.
+        if (bs.inactive()) {
+            qemu_assert(top_level, "bdrv_inactivate_recurse", "top_level");
+            return 0;
+        }
+    } else {
+        // 8.0.5 block.c:6748, the seed bug's assertion (Eric Blake's report: block.c:6738).
+        qemu_assert(!bs.inactive(), "bdrv_inactivate_recurse",
+                    "!(bs->open_flags & BDRV_O_INACTIVE)");
+    }
+
+    const std::optional<NodeFault> fault = faults_.take(bs.node_name, FaultOp::inactivate);
+    // drv->bdrv_inactivate (qcow2_inactivate): store bitmaps, flush the caches.
+    if (fault && !fault->leave_half_done) {
+        log(fmt::format("bdrv_inactivate_recurse({}): drv->bdrv_inactivate failed", bs.node_name));
+        return -EIO;
+    }
+    if (bs.drv->inactivate_does_io && !storage_answers(bs)) {
+        log(fmt::format("bdrv_inactivate_recurse({}): qcow2_inactivate: cache flush failed (-EIO)",
+                        bs.node_name));
+        return -EIO;
+    }
+    // Parent callbacks: bdrv_child_cb_inactivate asserts the node parent is already inactive;
+    // blk_root_inactivate sets disable_perm and drops the BlockBackend's permissions.
+    for (const BlockDriverState* parent : bs.bds_parents) {
+        qemu_assert(parent->inactive(), "bdrv_child_cb_inactivate",
+                    "parent->open_flags & BDRV_O_INACTIVE");
+    }
+    for (BlockBackend* blk : bs.blk_parents) {
+        blk->disable_perm = true;
+    }
+    // bdrv_get_cumulative_perm(): a parent still holding WRITE makes this -EPERM, after the
+    // BlockBackends were disabled: the node is left half done.
+    if (fault && fault->leave_half_done) {
+        log(fmt::format("bdrv_inactivate_recurse({}): a parent still holds WRITE (-EPERM), node "
+                        "left half done",
+                        bs.node_name));
+        return -EPERM;
+    }
+    bs.open_flags |= BDRV_O_INACTIVE;
+    log(fmt::format("{} inactivated", bs.node_name));
+    // bdrv_refresh_perms(bs, NULL, NULL): errors ignored.
+    for (BlockDriverState* child : bs.children) {
+        const int ret = bdrv_inactivate_recurse(*child, false);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+// block.c 8.0.5:6794.
+int BlockLayer::bdrv_inactivate_all() {
+    for (BlockDriverState* bs : bdrv_next_order()) {
+        // Nodes with BDS parents are covered by recursion from the last parent that gets
+        // inactivated. Don't inactivate them twice.
+        if (bdrv_has_bds_parent(*bs, false)) {
+            continue;
+        }
+        const int ret = bdrv_inactivate_recurse(*bs, true);
+        if (ret < 0) {
+            // bdrv_next_cleanup(&it); goto out: no rollback.
+            log(fmt::format("bdrv_inactivate_all() failed ({}) at {}", ret, bs->node_name));
+            return ret;
+        }
+    }
+    return 0;
+}
+
+// 10.2 block.c bdrv_inactivate(), used by blockdev-set-active.
+int BlockLayer::bdrv_inactivate(BlockDriverState& bs, std::string* errp) {
+    if (bdrv_has_bds_parent(bs, true)) {
+        if (errp) {
+            *errp = "Node has active parent node";
+        }
+        return -EPERM;
+    }
+    const int ret = bdrv_inactivate_recurse(bs, true);
+    if (ret < 0 && errp) {
+        *errp = fmt::format("Failed to inactivate node ({})", ret);
+    }
+    return ret;
+}
+
+int BlockLayer::bdrv_refresh_perms(BlockDriverState& bs, std::string* errp) {
+    if (faults_.take(bs.node_name, FaultOp::activate) ||
+        (bs.drv->perm_refresh_does_io && !storage_answers(bs))) {
+        if (errp) {
+            *errp = fmt::format("Failed to get \"write\" lock on {}", bs.node_name);
+        }
+        return -EPERM;
+    }
+    return 0;
+}
+
+int BlockLayer::bdrv_invalidate_cache(BlockDriverState& bs, std::string* errp) {
+    fault_point(bs, FaultOp::reopen);
+    if (faults_.take(bs.node_name, FaultOp::reopen) ||
+        (bs.drv->invalidate_cache_does_io && !storage_answers(bs))) {
+        if (bs.drv->reopen_failure_drops_driver) {
+            // qcow2_co_invalidate_cache(): error_prepend(errp, "Could not reopen qcow2 layer: ");
+            // bs->drv = NULL;
+            bs.drv = nullptr;
+            if (errp) {
+                *errp = fmt::format("Could not reopen qcow2 layer: {}: Input/output error",
+                                    bs.node_name);
+            }
+            log(fmt::format("{}: qcow2 re-open failed, bs->drv = NULL", bs.node_name));
+        } else if (errp) {
+            *errp = fmt::format("Could not invalidate cache of {}", bs.node_name);
+        }
+        return -EIO;
+    }
+    return 0;
+}
+
+// block.c 8.0.5:6599.
+int BlockLayer::bdrv_activate(BlockDriverState& bs, std::string* errp) {
+    fault_point(bs, FaultOp::activate);
+    if (!bs.drv) {
+        if (errp) {
+            *errp = fmt::format("{}: No medium found", bs.node_name);
+        }
+        return -ENOMEDIUM;
+    }
+    for (BlockDriverState* child : bs.children) {
+        if (bdrv_activate(*child, errp) < 0) {
+            return -EINVAL;
+        }
+    }
+    if (bs.inactive()) {
+        bs.open_flags &= ~BDRV_O_INACTIVE;
+        int ret = bdrv_refresh_perms(bs, errp);
+        if (ret < 0) {
+            bs.open_flags |= BDRV_O_INACTIVE;
+            return ret;
+        }
+        ret = bdrv_invalidate_cache(bs, errp);
+        if (ret < 0) {
+            bs.open_flags |= BDRV_O_INACTIVE;
+            return ret;
+        }
+        log(fmt::format("{} activated", bs.node_name));
+    }
+    // parent->klass->activate: blk_root_activate() is a no-op unless disable_perm; if it fails
+    // (blk_set_perm), the node is marked inactive again even if it was active before.
+    for (BlockBackend* blk : bs.blk_parents) {
+        if (!blk->disable_perm) {
+            continue;
+        }
+        if (faults_.take(bs.node_name, FaultOp::activate)) {
+            bs.open_flags |= BDRV_O_INACTIVE;
+            if (errp) {
+                *errp =
+                    fmt::format("{}: blk_root_activate: could not restore permissions", blk->name);
+            }
+            return -EINVAL;
+        }
+        blk->disable_perm = false;
+    }
+    return 0;
+}
+
+// block.c 8.0.5:6692.
+int BlockLayer::bdrv_activate_all(std::string* errp) {
+    for (BlockDriverState* bs : bdrv_next_order()) {
+        const int ret = bdrv_activate(*bs, errp);
+        if (ret < 0) {
+            log(fmt::format("bdrv_activate_all() failed ({}) at {}", ret, bs->node_name));
+            return ret;
+        }
+    }
+    return 0;
+}
+
+int BlockLayer::bdrv_flush_all() {
+    int result = 0;
+    for (const auto& bs : nodes_) {
+        fault_point(*bs, FaultOp::flush);
+        // bdrv_co_flush(): nothing to do for a node that is not inserted (drv == NULL); an
+        // inactive node has written nothing since it was flushed on inactivation.
+        if (!bs->drv || bs->inactive()) {
+            continue;
+        }
+        int ret = 0;
+        if (faults_.take(bs->node_name, FaultOp::flush) || !storage_answers(*bs)) {
+            ret = -EIO;
+        }
+        if (ret < 0 && result == 0) {
+            log(fmt::format("bdrv_flush_all(): {} failed ({})", bs->node_name, ret));
+            result = ret;
+        }
+    }
+    return result;
+}
+
+// block/io.c 8.0.5:1815 (10.2:1976).
+int BlockLayer::bdrv_co_write_req_prepare(BlockDriverState& bs, bool child_has_write_perm) {
+    qemu_assert(!bs.inactive(), "bdrv_co_write_req_prepare", "!(bs->open_flags & BDRV_O_INACTIVE)");
+    qemu_assert(child_has_write_perm, "bdrv_co_write_req_prepare", "child->perm & BLK_PERM_WRITE");
+    return 0;
+}
+
+IoResult BlockLayer::blk_pwrite(BlockBackend& blk) {
+    BlockDriverState* bs = blk.root;
+    // blk_check_byte_request(): !blk_co_is_available(blk) -> -ENOMEDIUM.
+    if (!bs || !bs->drv) {
+        return {-ENOMEDIUM, blk.name + ": No medium found"};
+    }
+    // The BlockBackend's child holds no permission while disable_perm is set.
+    bdrv_co_write_req_prepare(*bs, !blk.disable_perm);
+    // A format driver writes data (and maybe metadata) to its file child.
+    if (!bs->drv->is_protocol && !bs->children.empty()) {
+        BlockDriverState& file = *bs->children.front();
+        if (!file.drv) {
+            return {-ENOMEDIUM, file.node_name + ": No medium found"};
+        }
+        bdrv_co_write_req_prepare(file, true);
+    }
+    if (!storage_answers(*bs)) {
+        return {-EIO, blk.name + ": Input/output error"};
+    }
+    return {};
+}
+
+bool BlockLayer::bdrv_all_can_snapshot(std::string* errp) const {
+    for (const auto& bs : nodes_) {
+        // bdrv_all_snapshots_includes_bs(): inserted, not read-only, and used by a
+        // BlockBackend or without parents.
+        const bool included = bs->drv && (!bs->blk_parents.empty() ||
+                                          (bs->bds_parents.empty() && bs->blk_parents.empty()));
+        // bdrv_can_snapshot() -> bdrv_is_writable(): false for BDRV_O_INACTIVE.
+        if (included && bs->inactive()) {
+            if (errp) {
+                *errp = fmt::format("Device '{}' is writable but does not support snapshots",
+                                    bs->blk_parents.empty() ? bs->node_name
+                                                            : bs->blk_parents.front()->name);
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace handoff::impl

@@ -1,0 +1,277 @@
+// Unit tests of the block layer (block.c semantics): walk order, stop at the first failure, no
+// rollback, half-done and broken nodes, bottom-up activation, the write-path assertion, and the
+// per-version rule for inactivating an inactive node.
+#include "handoff/impl/block.hpp"
+#include "handoff/impl/qemu_abort.hpp"
+#include "test_names.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <gtest/gtest.h>
+
+namespace handoff::impl {
+namespace {
+
+class BlockLayerTest : public ::testing::Test {
+  protected:
+    explicit BlockLayerTest(QemuVersion v = QemuVersion::v8_0_0)
+        : block(policy_for(v), faults, storage, trace) {}
+
+    BlockDriverState& node(const std::string& name) {
+        BlockDriverState* bs = block.bdrv_find_node(name);
+        EXPECT_NE(bs, nullptr) << name;
+        return *bs;
+    }
+    BlockBackend& blk(const std::string& name) { return *block.blk_by_name(name); }
+
+    // The node names whose "<name> inactivated" / "<name> activated" lines appear in the trace.
+    std::vector<std::string> trace_of(const std::string& suffix) const {
+        std::vector<std::string> out;
+        for (const std::string& line : trace) {
+            const std::string tail = " " + suffix;
+            if (line.size() > tail.size() &&
+                line.compare(line.size() - tail.size(), tail.size(), tail) == 0) {
+                out.push_back(line.substr(0, line.size() - tail.size()));
+            }
+        }
+        return out;
+    }
+
+    FaultInjector faults;
+    SharedStorage storage;
+    std::vector<std::string> trace;
+    BlockLayer block;
+};
+
+// Two roots sharing a backing node: A -> {A-file, base}, B -> {B-file, base}, base -> base-file.
+BlockConfig shared_backing_config() {
+    BlockConfig c;
+    c.nodes = {{"base-file", BlockDriverKind::file, {}},
+               {"base", BlockDriverKind::qcow2, {"base-file"}},
+               {"A-file", BlockDriverKind::file, {}},
+               {"A", BlockDriverKind::qcow2, {"A-file", "base"}},
+               {"B-file", BlockDriverKind::file, {}},
+               {"B", BlockDriverKind::qcow2, {"B-file", "base"}}};
+    c.backends = {{"vda", "A"}, {"vdb", "B"}};
+    return c;
+}
+
+TEST_F(BlockLayerTest, BdrvNextVisitsBackendRootsThenMonitorOwnedNodesWithoutBackend) {
+    block.open(shared_backing_config(), false);
+    std::vector<std::string> names;
+    for (const BlockDriverState* bs : block.bdrv_next_order()) {
+        names.push_back(bs->node_name);
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"A", "B", "base-file", "base", "A-file", "B-file"}));
+}
+
+TEST_F(BlockLayerTest, InactivationIsTopDownAndASharedChildWaitsForItsLastParent) {
+    block.open(shared_backing_config(), false);
+    ASSERT_EQ(block.bdrv_inactivate_all(), 0);
+    EXPECT_EQ(trace_of("inactivated"),
+              (std::vector<std::string>{"A", "A-file", "B", "B-file", "base", "base-file"}));
+    for (const auto& bs : block.nodes()) {
+        EXPECT_TRUE(bs->inactive()) << bs->node_name;
+    }
+    EXPECT_TRUE(blk("vda").disable_perm);
+    EXPECT_TRUE(blk("vdb").disable_perm);
+}
+
+TEST_F(BlockLayerTest, InactivationStopsAtTheFirstFailingNodeAndRollsNothingBack) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(3), false);
+    faults.arm({"B", FaultOp::inactivate, false});
+    EXPECT_EQ(block.bdrv_inactivate_all(), -EIO);
+    EXPECT_TRUE(node("A").inactive());
+    EXPECT_TRUE(node("A-nfs").inactive());
+    EXPECT_FALSE(node("B").inactive());
+    EXPECT_FALSE(blk("vdb").disable_perm); // the driver step failed: nothing touched
+    EXPECT_FALSE(node("B-nfs").inactive());
+    EXPECT_FALSE(node("C").inactive()); // never visited
+    EXPECT_FALSE(blk("vdc").disable_perm);
+}
+
+TEST_F(BlockLayerTest, ALateFailureLeavesTheNodeHalfDone) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), false);
+    faults.arm({"B", FaultOp::inactivate, true});
+    EXPECT_EQ(block.bdrv_inactivate_all(), -EPERM);
+    EXPECT_FALSE(node("B").inactive());
+    EXPECT_TRUE(blk("vdb").disable_perm);
+    EXPECT_FALSE(node("B-nfs").inactive()); // children come after the flag: not reached
+}
+
+TEST_F(BlockLayerTest, StorageOutageDuringTheSecondDiskFailsItsQcow2Flush) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), false);
+    faults.arm_storage_outage({"B", FaultOp::inactivate});
+    EXPECT_EQ(block.bdrv_inactivate_all(), -EIO);
+    EXPECT_FALSE(storage.answering());
+    EXPECT_TRUE(node("A").inactive());
+    EXPECT_FALSE(node("B").inactive());
+}
+
+TEST_F(BlockLayerTest, ActivationIsBottomUpAndRepairsTheBackends) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), true);
+    EXPECT_TRUE(blk("vda").disable_perm);
+    std::string err;
+    ASSERT_EQ(block.bdrv_activate_all(&err), 0) << err;
+    EXPECT_EQ(trace_of("activated"), (std::vector<std::string>{"A-nfs", "A", "B-nfs", "B"}));
+    EXPECT_FALSE(blk("vda").disable_perm);
+    EXPECT_FALSE(blk("vdb").disable_perm);
+}
+
+TEST_F(BlockLayerTest, ActivationOfActiveNodesDoesNothing) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), false);
+    faults.arm({"A", FaultOp::reopen, false}); // would break A if A were re-opened
+    std::string err;
+    EXPECT_EQ(block.bdrv_activate_all(&err), 0);
+    EXPECT_TRUE(trace_of("activated").empty());
+    EXPECT_NE(node("A").drv, nullptr);
+    EXPECT_EQ(faults.plan().node_faults.size(), 1u); // not consumed: no re-open happened
+}
+
+TEST_F(BlockLayerTest, ActivationStopsAtTheFirstFailure) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(3), true);
+    faults.arm({"B", FaultOp::activate, false});
+    std::string err;
+    EXPECT_LT(block.bdrv_activate_all(&err), 0);
+    EXPECT_FALSE(err.empty());
+    EXPECT_FALSE(node("A").inactive());
+    EXPECT_TRUE(node("B").inactive());      // refresh_perms failed: flag restored
+    EXPECT_FALSE(node("B-nfs").inactive()); // its child had already been activated
+    EXPECT_TRUE(node("C").inactive());      // never visited
+}
+
+TEST_F(BlockLayerTest, HalfDoneNodeIsRepairedByActivation) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), false);
+    faults.arm({"B", FaultOp::inactivate, true});
+    block.bdrv_inactivate_all();
+    std::string err;
+    ASSERT_EQ(block.bdrv_activate_all(&err), 0) << err;
+    EXPECT_FALSE(blk("vdb").disable_perm);
+    EXPECT_FALSE(node("A").inactive());
+}
+
+TEST_F(BlockLayerTest, FailedQcow2ReopenLeavesABrokenNode) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), true);
+    faults.arm({"A", FaultOp::reopen, false});
+    std::string err;
+    EXPECT_EQ(block.bdrv_activate_all(&err), -EIO);
+    EXPECT_NE(err.find("Could not reopen qcow2 layer"), std::string::npos) << err;
+    EXPECT_EQ(node("A").drv, nullptr);
+    EXPECT_TRUE(node("A").inactive());
+    // Every later call answers -ENOMEDIUM, and no assertion fires on the inactive broken node.
+    EXPECT_EQ(block.bdrv_activate(node("A"), &err), -ENOMEDIUM);
+    EXPECT_EQ(block.bdrv_inactivate_all(), -ENOMEDIUM);
+    EXPECT_EQ(block.blk_pwrite(blk("vda")).ret, -ENOMEDIUM);
+}
+
+TEST_F(BlockLayerTest, ActivationWhileTheStorageIsDownBreaksQcow2ButNotNfs) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1), true);
+    storage.stop_answering();
+    std::string err;
+    EXPECT_LT(block.bdrv_activate_all(&err), 0);
+    EXPECT_FALSE(node("A-nfs").inactive()); // libnfs takes no image locks
+    EXPECT_EQ(node("A").drv, nullptr);
+}
+
+TEST_F(BlockLayerTest, WriteToAnInactiveNodeCrashesInWriteReqPrepare) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1), false);
+    ASSERT_EQ(block.bdrv_inactivate_all(), 0);
+    try {
+        block.blk_pwrite(blk("vda"));
+        FAIL() << "expected an assertion";
+    } catch (const QemuAbort& e) {
+        EXPECT_EQ(e.record().function, "bdrv_co_write_req_prepare");
+        EXPECT_NE(e.record().reason.find("BDRV_O_INACTIVE"), std::string::npos);
+    }
+}
+
+TEST_F(BlockLayerTest, WriteToAHalfDoneNodeCrashesOnTheMissingWritePermission) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1), false);
+    faults.arm({"A", FaultOp::inactivate, true});
+    block.bdrv_inactivate_all();
+    try {
+        block.blk_pwrite(blk("vda"));
+        FAIL() << "expected an assertion";
+    } catch (const QemuAbort& e) {
+        EXPECT_NE(e.record().reason.find("BLK_PERM_WRITE"), std::string::npos);
+    }
+}
+
+TEST_F(BlockLayerTest, WriteWhileTheStorageIsDownIsAnIoError) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1), false);
+    EXPECT_EQ(block.blk_pwrite(blk("vda")).ret, 0);
+    storage.stop_answering();
+    EXPECT_EQ(block.blk_pwrite(blk("vda")).ret, -EIO);
+}
+
+TEST_F(BlockLayerTest, FlushAllReportsAFailureButFlushesTheRest) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), false);
+    faults.arm({"A", FaultOp::flush, false});
+    EXPECT_EQ(block.bdrv_flush_all(), -EIO);
+    EXPECT_EQ(block.bdrv_flush_all(), 0); // one-shot
+}
+
+TEST_F(BlockLayerTest, SnapshotIsRefusedWhileARootIsInactive) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), false);
+    std::string err;
+    EXPECT_TRUE(block.bdrv_all_can_snapshot(&err));
+    faults.arm({"B", FaultOp::inactivate, false});
+    block.bdrv_inactivate_all();
+    EXPECT_FALSE(block.bdrv_all_can_snapshot(&err));
+    EXPECT_NE(err.find("vda"), std::string::npos) << err;
+}
+
+// Before 10.0, inactivating an inactive node is the seed bug's assertion.
+class InactivateTwiceTest : public BlockLayerTest,
+                            public ::testing::WithParamInterface<QemuVersion> {
+  protected:
+    InactivateTwiceTest() : BlockLayerTest(GetParam()) {}
+};
+
+TEST_P(InactivateTwiceTest, SecondInactivateAllFollowsTheVersionRule) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), false);
+    ASSERT_EQ(block.bdrv_inactivate_all(), 0);
+    if (policy_for(GetParam()).inactivate_inactive_node_allowed_at_top_level) {
+        EXPECT_EQ(block.bdrv_inactivate_all(), 0);
+    } else {
+        try {
+            block.bdrv_inactivate_all();
+            FAIL() << "expected the bdrv_inactivate_recurse assertion";
+        } catch (const QemuAbort& e) {
+            EXPECT_EQ(e.record().function, "bdrv_inactivate_recurse");
+            EXPECT_EQ(e.record().reason, "Assertion `!(bs->open_flags & BDRV_O_INACTIVE)' failed.");
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllVersions, InactivateTwiceTest, ::testing::ValuesIn(all_qemu_versions),
+                         version_test_name);
+
+class BlockLayer10_2Test : public BlockLayerTest {
+  protected:
+    BlockLayer10_2Test() : BlockLayerTest(QemuVersion::v10_2) {}
+};
+
+TEST_F(BlockLayer10_2Test, AnInactiveChildUnderAnActiveParentAsserts) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1), false);
+    node("A-nfs").open_flags |= BDRV_O_INACTIVE; // what the block layer must never produce
+    try {
+        block.bdrv_inactivate_all();
+        FAIL() << "expected assert(top_level)";
+    } catch (const QemuAbort& e) {
+        EXPECT_EQ(e.record().function, "bdrv_inactivate_recurse");
+        EXPECT_EQ(e.record().reason, "Assertion `top_level' failed.");
+    }
+}
+
+TEST_F(BlockLayer10_2Test, InactivatingOneNodeWithAnActiveParentIsRefused) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1), false);
+    std::string err;
+    EXPECT_EQ(block.bdrv_inactivate(node("A-nfs"), &err), -EPERM);
+    EXPECT_EQ(err, "Node has active parent node");
+    EXPECT_EQ(block.bdrv_inactivate(node("A"), &err), 0);
+    EXPECT_TRUE(node("A-nfs").inactive());
+}
+
+} // namespace
+} // namespace handoff::impl
