@@ -25,6 +25,7 @@ constexpr MigrationPolicy v8_0_0_policy{
     .inactivate_inactive_node_allowed_at_top_level = false,
     .has_blockdev_set_active = false,
     .finish_migrate_to_error_states_allowed = false,
+    .suspended_runstate_transitions = false,
     .has_block_inactive_field = true,
     .block_inactive_set_before_inactivation = false,
     .single_fail_label_reactivates = false,
@@ -32,10 +33,13 @@ constexpr MigrationPolicy v8_0_0_policy{
     .postcopy_records_vm_old_state = false,
     .restart_uses_runstate_is_live = false,
     .ram_save_complete_returns_file_error = false,
+    .completion_end_from_current_state = false,
     .has_migration_block_active_flag = false,
     .iteration_finish_activates = false,
+    .iteration_finish_skips_restart_if_activation_fails = false,
     .postcopy_fail_always_reactivates = false,
     .switchover_start_inactivates = false,
+    .completion_fail_from_any_state_but_cancelling = false,
     .cont_activates_only_outside_inmigrate = false,
     .destination_always_late_block_activate = false,
 };
@@ -56,6 +60,8 @@ constexpr MigrationPolicy v9_2_policy = [] {
     p.postcopy_records_vm_old_state = true;
     p.restart_uses_runstate_is_live = true;
     p.ram_save_complete_returns_file_error = true;
+    p.suspended_runstate_transitions = true;
+    p.completion_end_from_current_state = true;
     return p;
 }();
 
@@ -82,6 +88,8 @@ constexpr MigrationPolicy v10_2_policy = [] {
     p.has_blockdev_set_active = true;
     p.has_migration_block_active_flag = false;
     p.switchover_start_inactivates = true;
+    p.iteration_finish_skips_restart_if_activation_fails = true;
+    p.completion_fail_from_any_state_but_cancelling = true;
     return p;
 }();
 

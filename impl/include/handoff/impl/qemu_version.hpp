@@ -40,6 +40,9 @@ struct MigrationPolicy {
     // FINISH_MIGRATE -> {INTERNAL_ERROR, IO_ERROR, SHUTDOWN, SUSPENDED, WATCHDOG, GUEST_PANICKED}
     // (Vladimir Sementsov-Ogievskiy, 2023; not in 8.0.0's table).
     bool finish_migrate_to_error_states_allowed;
+    // SUSPENDED <-> PAUSED/SAVE_VM/RESTORE_VM/SHUTDOWN and PRELAUNCH/PAUSED -> SUSPENDED (Steve
+    // Sistare's "suspended runstate" series, 9.0).
+    bool suspended_runstate_transitions;
 
     // --- source: migration_completion() and its failure labels (migration/migration.c) ---
     // MigrationState.block_inactive exists (removed by 8597af76 "Rewrite disk activation").
@@ -61,12 +64,19 @@ struct MigrationPolicy {
     // 9.2 ram_save_complete() ends in `return qemu_fflush(f);` (8.x: `qemu_fflush(f); return 0;`),
     // so a shut-down file fails the completion before the non-iterable part inactivates.
     bool ram_save_complete_returns_file_error;
+    // 9.x migration_completion_end(): migrate_set_state(&s->state, s->state, COMPLETED), so a
+    // cancel that landed after the file checks is turned into COMPLETED; 8.x used the cmpxchg
+    // from current_active_state, which a racing cancel wins.
+    bool completion_end_from_current_state;
     // 10.0-dev (8597af76): the global `static bool migration_block_active` in block-active.c.
     bool has_migration_block_active_flag;
     // 8597af76: migrate_fd_cancel() and the completion fail path no longer touch the block
     // layer; migration_iteration_finish() calls migration_block_activate() for FAILED, CANCELLED,
     // CANCELLING and COLO, and does not restart the VM if that fails.
     bool iteration_finish_activates;
+    // 10.2: `if (!migration_block_activate(&local_err)) { error_free(local_err); break; }`: the VM
+    // is not restarted and the run state stays FINISH_MIGRATE. 10.0-dev ignored the result.
+    bool iteration_finish_skips_restart_if_activation_fails;
     // 8597af76: postcopy_start()'s fail: calls migration_block_activate(NULL) unconditionally
     // (restart_block is gone).
     bool postcopy_fail_always_reactivates;
@@ -74,6 +84,9 @@ struct MigrationPolicy {
     // does the inactivation; the completion's fail path sets FAILED from any state but
     // CANCELLING.
     bool switchover_start_inactivates;
+    // 10.2 migration_completion() fail: `if (s->state != CANCELLING) migrate_set_state(&s->state,
+    // s->state, FAILED)`; before: migrate_set_state(&s->state, current_active_state, FAILED).
+    bool completion_fail_from_any_state_but_cancelling;
 
     // --- QMP (monitor/qmp-cmds.c) ---
     // e4e5e89b "qmp/cont: Only activate disks if migration completed": activation moved into
