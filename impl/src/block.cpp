@@ -387,8 +387,9 @@ bool BlockLayer::bdrv_all_can_snapshot(std::string* errp) const {
         // BlockBackend or without parents.
         const bool included = bs->drv && (!bs->blk_parents.empty() ||
                                           (bs->bds_parents.empty() && bs->blk_parents.empty()));
-        // bdrv_can_snapshot() -> bdrv_is_writable(): false for BDRV_O_INACTIVE.
-        if (included && bs->inactive()) {
+        // bdrv_can_snapshot(): 9.0+ bdrv_is_writable(), false for BDRV_O_INACTIVE; before,
+        // bdrv_is_read_only(), which lets an inactive read-write node through.
+        if (included && bs->inactive() && policy_.snapshot_refuses_inactive_nodes) {
             if (errp) {
                 *errp = fmt::format("Device '{}' is writable but does not support snapshots",
                                     bs->blk_parents.empty() ? bs->node_name

@@ -554,14 +554,24 @@ void QemuInstance::migrate_fd_cleanup() {
     }
 }
 
-// postcopy_start() (8.0 3196; 9.2 research notes 2.11; 10.0-dev 8597af76). One step: it holds the
-// BQL throughout. pause-before-switchover on this path is not modelled.
+// postcopy_start() (8.0 3196; 9.2 research notes 2.11; 10.0-dev 8597af76; 10.2 research notes
+// 5.3). One step: it holds the BQL throughout (before 10.x the ACTIVE -> POSTCOPY_ACTIVE switch
+// just before the lock is folded in). pause-before-switchover on this path is not modelled.
 void QemuInstance::postcopy_start() {
     bool restart_block = false;
-    migrate_set_state(s_.state, MigrationStatus::active, MigrationStatus::postcopy_active);
+    // Until 10.x: ACTIVE -> POSTCOPY_ACTIVE before taking the BQL. 10.2: ACTIVE -> DEVICE in
+    // migration_switchover_start(), DEVICE -> POSTCOPY_ACTIVE at the very end.
+    const bool switchover = policy_.switchover_start_inactivates;
+    if (!switchover) {
+        migrate_set_state(s_.state, MigrationStatus::active, MigrationStatus::postcopy_active);
+    }
     s_.postcopy_started = true;
     auto fail = [&] {
-        migrate_set_state(s_.state, MigrationStatus::postcopy_active, MigrationStatus::failed);
+        if (!switchover) {
+            migrate_set_state(s_.state, MigrationStatus::postcopy_active, MigrationStatus::failed);
+        } else if (s_.state != MigrationStatus::cancelling) {
+            migrate_set_state_any(s_.state, MigrationStatus::failed);
+        }
         // 8597af76: migration_block_activate(NULL) unconditionally (restart_block removed).
         if (policy_.postcopy_fail_always_reactivates) {
             migration_block_activate(nullptr);
@@ -579,10 +589,18 @@ void QemuInstance::postcopy_start() {
         fail();
         return;
     }
-    const bool inactivated =
-        policy_.has_migration_block_active_flag || policy_.switchover_start_inactivates
-            ? migration_block_inactivate()
-            : block_.bdrv_inactivate_all() == 0;
+    if (switchover) {
+        // migration_switchover_prepare(): a concurrent cancel interrupts the switchover.
+        if (s_.state == MigrationStatus::cancelling) {
+            log("Switchover is interrupted");
+            fail();
+            return;
+        }
+        migrate_set_state_any(s_.state, MigrationStatus::device);
+    }
+    const bool inactivated = policy_.has_migration_block_active_flag || switchover
+                                 ? migration_block_inactivate()
+                                 : block_.bdrv_inactivate_all() == 0;
     if (!inactivated) {
         fail();
         return;
@@ -605,6 +623,9 @@ void QemuInstance::postcopy_start() {
     }
     s_.to_dst->device_state_sent = true;
     s_.to_dst->postcopy_package_sent = true;
+    if (switchover) {
+        migrate_set_state(s_.state, MigrationStatus::device, MigrationStatus::postcopy_active);
+    }
 }
 
 } // namespace handoff::impl

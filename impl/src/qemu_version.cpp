@@ -23,6 +23,7 @@ namespace {
 // v8.0.0: migration.c blob bda478919333 (domain reference, section 3).
 constexpr MigrationPolicy v8_0_0_policy{
     .inactivate_inactive_node_allowed_at_top_level = false,
+    .snapshot_refuses_inactive_nodes = false,
     .has_blockdev_set_active = false,
     .finish_migrate_to_error_states_allowed = false,
     .suspended_runstate_transitions = false,
@@ -60,6 +61,7 @@ constexpr MigrationPolicy v9_2_policy = [] {
     p.postcopy_records_vm_old_state = true;
     p.restart_uses_runstate_is_live = true;
     p.ram_save_complete_returns_file_error = true;
+    p.snapshot_refuses_inactive_nodes = true;
     p.suspended_runstate_transitions = true;
     p.completion_end_from_current_state = true;
     return p;

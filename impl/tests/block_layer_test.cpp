@@ -211,7 +211,19 @@ TEST_F(BlockLayerTest, FlushAllReportsAFailureButFlushesTheRest) {
     EXPECT_EQ(block.bdrv_flush_all(), 0); // one-shot
 }
 
-TEST_F(BlockLayerTest, SnapshotIsRefusedWhileARootIsInactive) {
+TEST_F(BlockLayerTest, V8_0_0_SnapshotIsNotRefusedOnAnInactiveRoot) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1), false);
+    ASSERT_EQ(block.bdrv_inactivate_all(), 0);
+    std::string err;
+    EXPECT_TRUE(block.bdrv_all_can_snapshot(&err)); // bdrv_is_read_only() is false
+}
+
+class BlockLayer9_2Test : public BlockLayerTest {
+  protected:
+    BlockLayer9_2Test() : BlockLayerTest(QemuVersion::v9_2) {}
+};
+
+TEST_F(BlockLayer9_2Test, SnapshotIsRefusedWhileARootIsInactive) {
     block.open(BlockConfig::qcow2_disks_on_nfs(2), false);
     std::string err;
     EXPECT_TRUE(block.bdrv_all_can_snapshot(&err));

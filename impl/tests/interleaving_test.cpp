@@ -139,7 +139,8 @@ TEST(PostcopyStartFailure, V10_2_SourceReactivatesUnconditionallyAndRestarts) {
     const Observation o = pf.src.observe();
     EXPECT_EQ(o.runstate, RunState::running) << trace_of(pf.src);
     EXPECT_EQ(o.node("A").activity, NodeActivity::active);
-    EXPECT_TRUE(pf.stream.postcopy_package_sent == false); // the send failed
+    EXPECT_EQ(o.migration_status, MigrationStatus::failed);
+    EXPECT_FALSE(pf.stream.postcopy_package_sent); // the send failed
 }
 
 // The seed scenario on the later versions, for the record.
@@ -170,6 +171,30 @@ TEST(SeedScenarioLater, V10_2_ReactivationFailsWhileNfsIsDown_VmStaysInFinishMig
     EXPECT_EQ(after.runstate, RunState::finish_migrate) << trace_of(src);
     EXPECT_EQ(after.node("A").activity, NodeActivity::broken);
     EXPECT_EQ(src.qmp_cont().status, CallStatus::error); // "Migration is not finalized yet"
+}
+
+// savevm on a source whose disks are inactive after a completed migration (POSTMIGRATE).
+TEST(Savevm, V8_1_SnapshotOfInactiveDisksHitsTheWriteAssertion) {
+    SharedStorage storage;
+    MigrationStream stream;
+    QemuInstance src(source_options(QemuVersion::v8_1), storage);
+    ASSERT_TRUE(src.qmp_migrate(stream).ok());
+    run_migration_thread(src);
+    ASSERT_EQ(src.observe().runstate, RunState::postmigrate);
+    EXPECT_EQ(src.qmp_savevm().status, CallStatus::crashed);
+    EXPECT_EQ(src.observe().crash->function, "bdrv_co_write_req_prepare");
+}
+
+TEST(Savevm, V9_2_SnapshotOfInactiveDisksIsRefused) {
+    SharedStorage storage;
+    MigrationStream stream;
+    QemuInstance src(source_options(QemuVersion::v9_2), storage);
+    ASSERT_TRUE(src.qmp_migrate(stream).ok());
+    run_migration_thread(src);
+    const CallResult r = src.qmp_savevm();
+    EXPECT_EQ(r.status, CallStatus::error);
+    EXPECT_EQ(r.message, "Device 'vda' is writable but does not support snapshots");
+    EXPECT_TRUE(src.observe().alive);
 }
 
 // Run-state refusals of qmp_migrate.

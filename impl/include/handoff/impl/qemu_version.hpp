@@ -33,6 +33,11 @@ struct MigrationPolicy {
     // bdrv_inactivate_recurse(bs, top_level) returns 0 for an inactive node at top level and
     // asserts top_level otherwise. Before: assert(!(bs->open_flags & BDRV_O_INACTIVE)).
     bool inactivate_inactive_node_allowed_at_top_level;
+    // d3007d348a "block: Fix crash when loading snapshot on inactive node" (9.0):
+    // bdrv_can_snapshot() tests bdrv_is_writable(), which is false for BDRV_O_INACTIVE, so savevm
+    // refuses inactive nodes; before, it tested bdrv_is_read_only() and the snapshot write hit the
+    // write-path assertion.
+    bool snapshot_refuses_inactive_nodes;
     // "block: Add blockdev-set-active QMP command" (10.0, Kevin Wolf's series).
     bool has_blockdev_set_active;
 
