@@ -1,0 +1,67 @@
+// Explicit-state exploration of a finite instance, breadth-first, so that the first violation of
+// an invariant found is one of the shortest. It reports, per invariant, either "holds for this
+// instance" (the whole reachable graph was explored) or a violation with its trace.
+#pragma once
+
+#include "handoff/model/interpreter.hpp"
+#include "handoff/model/invariants.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace handoff::model {
+
+struct TraceStep {
+    Step step;
+    State state; // the state after the step
+};
+
+struct Trace {
+    State initial;
+    std::vector<TraceStep> steps;
+};
+
+struct InvariantVerdict {
+    const InvariantData* invariant = nullptr;
+    bool violated = false;
+    std::optional<Trace> trace; // the shortest violating trace, when violated
+    std::size_t violating = 0;  // how many reachable states violate it
+};
+
+struct Exploration {
+    std::size_t states = 0;
+    std::size_t transitions = 0;
+    int depth = 0;         // the largest BFS depth (steps from an initial state)
+    bool complete = false; // the whole reachable graph was explored (else: hit max_states)
+    double seconds = 0;
+    std::vector<InvariantVerdict> verdicts;
+};
+
+struct ExploreLimits {
+    std::size_t max_states = 20'000'000;
+};
+
+Exploration explore(const Interpreter& interp, const std::vector<const InvariantData*>& invariants,
+                    const ExploreLimits& limits = {});
+
+// Whether a state satisfies a state invariant (Recoverability invariants: the "recovered"
+// predicate).
+bool holds(const Interpreter& interp, const InvariantData& inv, const State& s);
+
+// Human-readable trace: numbered steps, each with the row, the QEMU function it stands for, the
+// parameters, and only the variables that changed.
+std::string format_trace(const Interpreter& interp, const Trace& trace);
+
+// "runstate[0]" / "node[1][0]" / "storage_ok" and the value names.
+struct Change {
+    std::string variable;
+    std::string before;
+    std::string after;
+};
+std::vector<Change> changes(const Interpreter& interp, const State& before, const State& after);
+std::vector<Change> describe(const Interpreter& interp, const State& s); // every variable
+std::string format_params(const Interpreter& interp, const Step& step);
+
+} // namespace handoff::model

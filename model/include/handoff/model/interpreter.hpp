@@ -1,0 +1,98 @@
+// The concrete reading of a table: initial states, the enabled (row, parameters) pairs of a
+// state, and the successor. The explicit-state explorer and the property tests' oracle use it.
+#pragma once
+
+#include "handoff/model/table.hpp"
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace handoff::model {
+
+// A finite instance: the number of block nodes and, optionally, capabilities fixed from the
+// command line (-1: both values, chosen nondeterministically in the initial states).
+struct Instance {
+    int nodes = 2;
+    int starts = 1;                     // how many fresh QEMU processes management may start (0..3)
+    std::array<int, kVarCount> fixed{}; // per global capability variable: -1 any, 0 off, 1 on
+    Instance() { fixed.fill(-1); }
+    explicit Instance(int n) : Instance() { nodes = n; }
+};
+
+// Where each variable lives in a state: one byte per value.
+class Layout {
+  public:
+    explicit Layout(int nodes);
+    int nodes() const { return nodes_; }
+    int size() const { return size_; }
+    int offset(Var v, int host = 0, int node = 0) const;
+
+  private:
+    int nodes_;
+    int size_ = 0;
+    std::array<int, kVarCount> base_{};
+};
+
+using State = std::string;
+using Params = std::array<int, kParamCount>;
+
+struct Step {
+    int row = -1;
+    Params params{};
+};
+
+// Values of the quantified variables and the row's parameters while evaluating an expression.
+struct Env {
+    Params params{};
+    std::array<int, 2> hosts{};
+    std::array<int, 2> nodes{};
+};
+
+class Interpreter {
+  public:
+    Interpreter(const TableData& table, const Instance& instance);
+
+    const TableData& table() const { return table_; }
+    const Layout& layout() const { return layout_; }
+    const Instance& instance() const { return instance_; }
+
+    std::vector<State> initial_states() const;
+
+    int get(const State& s, Var v, int host = 0, int node = 0) const {
+        return static_cast<unsigned char>(
+            s[static_cast<std::size_t>(layout_.offset(v, host, node))]);
+    }
+    void put(State& s, Var v, int host, int node, int value) const {
+        s[static_cast<std::size_t>(layout_.offset(v, host, node))] = static_cast<char>(value);
+    }
+
+    // Every enabled step of `s` with its successor; a step whose successor equals that of an
+    // earlier parameter choice of the same row is reported once (the first, `none` first).
+    void successors(const State& s,
+                    const std::function<void(const Step&, const State&)>& visit) const;
+
+    // The successor of one step, or nothing if the step is not enabled in `s`.
+    std::optional<State> apply(const State& s, const Step& step) const;
+
+    // The values a parameter ranges over, in enumeration order (`none` first).
+    std::vector<int> param_values(Param p) const;
+    // The value of a parameter a row does not declare.
+    int param_default(Param p) const;
+
+    int eval(const Ast& ast, int expr, const State& s, Env& env) const;
+
+  private:
+    bool run_effect(const RowData& row, State& next, Env& env) const;
+
+    const TableData& table_;
+    Instance instance_;
+    Layout layout_;
+};
+
+// A printable description of a parameter value ("none", "node 1", "host 0", "yes").
+std::string param_value_name(Param p, int value, int nodes);
+
+} // namespace handoff::model

@@ -1,0 +1,23 @@
+// The textual reading of a table: expressions and effects printed for people (the specification,
+// traces, diffs).
+#pragma once
+
+#include "handoff/model/table.hpp"
+
+#include <string>
+#include <vector>
+
+namespace handoff::model {
+
+std::string print_expr(const Ast& ast, int expr);
+
+// A row's effect, one statement per line, named groups printed as calls; `group` prints the body
+// of that group instead (for the definitions section).
+std::vector<std::string> print_effect(const Ast& ast, const Effect& effect, int group = -1);
+
+// The full text of a row (guard and effect), used to compare two versions' rows.
+std::string print_row(const TableData& table, const RowData& row);
+
+std::string value_name(DomainId domain, int value);
+
+} // namespace handoff::model

@@ -1,0 +1,217 @@
+// QEMU's building blocks, written once in the expression language and used by the rows of every
+// version: the block layer's walks (block.c), vm_start()/runstate_set() (cpus.c, runstate.c), and
+// the predicates the rows' guards share. Each returns a named statement group or a named
+// expression, so that the specification prints `bdrv_inactivate_all(h)` and explains it once.
+#pragma once
+
+#include "handoff/model/expr.hpp"
+
+namespace handoff::model::tables {
+
+using namespace dsl;
+using NS = NodeState;
+using RS = RunState;
+using MS = MigStatus;
+using PC = ThreadPc;
+using IN = Incoming;
+
+// The other node variable: nested quantifiers use n and m in turn.
+template <class X>
+constexpr auto other_than(X) {
+    if constexpr (std::is_same_v<X, NodeVar<0>>) {
+        return m;
+    } else {
+        return n;
+    }
+}
+
+constexpr auto all_nodes_active(auto host) {
+    return named("all_nodes_active", forall(n, node(host, n) == NS::ACTIVE), host);
+}
+
+// The other process holds image x active, so QEMU's image locking makes activating it fail.
+template <class H, class X>
+constexpr auto locked_by_peer(H host, X x) {
+    return named("locked_by_peer",
+                 image_locking && alive(peer(host)) && node(peer(host), x) == NS::ACTIVE, host, x);
+}
+
+// bdrv_inactivate_all() and bdrv_activate_all() walk the nodes in bdrv_next() order and stop at the
+// first node that fails; a node whose bs->drv is NULL fails at once with -ENOMEDIUM. Node x is
+// reached by a walk that stops at index `stop` iff x <= stop and no node before x is BROKEN.
+template <class H, class X, class Stop>
+constexpr auto reached(H host, X x, Stop stop) {
+    constexpr auto y = other_than(X{});
+    return named("reached", x <= stop && forall(y, implies(y < x, node(host, y) != NS::BROKEN)), x,
+                 stop);
+}
+
+// ---- inactivation
+// ---------------------------------------------------------------------------------
+
+// Which outcomes of an inactivation walk are possible: it fails only while the storage does not
+// answer, at an ACTIVE or half-inactivated node the walk reaches; `half` only with a failure.
+template <class H>
+constexpr auto inactivation_may_end(H host) {
+    return named("inactivation_may_end",
+                 (fail == none && !half) ||
+                     (!storage_ok && exists(n, n == fail && reached(host, n, fail) &&
+                                                   (node(host, n) == NS::ACTIVE ||
+                                                    node(host, n) == NS::HALF_INACTIVE))),
+                 host);
+}
+
+// The walk succeeded: no I/O failure and no node without a driver.
+template <class H>
+constexpr auto inactivation_ok(H host) {
+    return named("inactivation_ok", fail == none && forall(n, node(host, n) != NS::BROKEN), host);
+}
+
+// bdrv_inactivate_all() before 10.0 (block.c 8.0.5:6794 and bdrv_inactivate_recurse() :6730):
+// top-down in bdrv_next() order, stop at the first failure, no rollback; an already inactive node
+// hits assert(!(bs->open_flags & BDRV_O_INACTIVE)). The failing node is left as it was, or
+// half-inactivated when blk_root_inactivate() ran before the error.
+template <class H>
+constexpr auto bdrv_inactivate_all_asserting(H host) {
+    return group(
+        "bdrv_inactivate_all", "h",
+        "block.c bdrv_inactivate_all()/bdrv_inactivate_recurse() before 10.0: walks the nodes in "
+        "bdrv_next() order and stops at the first failure (node `fail`, or a node without a "
+        "driver), rolling nothing back; an already inactive node fails "
+        "assert(!(bs->open_flags & BDRV_O_INACTIVE)).",
+        assume(inactivation_may_end(host)),
+        qemu_assert(forall(n, implies(reached(host, n, fail) && node(host, n) != NS::BROKEN,
+                                      node(host, n) != NS::INACTIVE)),
+                    Crash::DOUBLE_INACTIVATE),
+        set(node(host, n),
+            ite(reached(host, n, fail) && node(host, n) != NS::BROKEN && n < fail, NS::INACTIVE,
+                ite(n == fail && half, NS::HALF_INACTIVE, node(host, n)))));
+}
+
+// bdrv_inactivate_all() from 10.0 ("block: Allow inactivating already inactive nodes"): an
+// inactive top-level node is skipped (every node of this model is the root of its disk's tree).
+template <class H>
+constexpr auto bdrv_inactivate_all_skipping(H host) {
+    return group(
+        "bdrv_inactivate_all", "h",
+        "block.c bdrv_inactivate_all()/bdrv_inactivate_recurse(bs, top_level) in 10.x: walks the "
+        "nodes in bdrv_next() order, skips inactive top-level nodes, stops at the first failure "
+        "(node `fail`, or a node without a driver), rolling nothing back.",
+        assume(inactivation_may_end(host)),
+        set(node(host, n),
+            ite(reached(host, n, fail) && node(host, n) != NS::BROKEN && n < fail, NS::INACTIVE,
+                ite(n == fail && half, NS::HALF_INACTIVE, node(host, n)))));
+}
+
+// ---- activation
+// ------------------------------------------------------------------------------------
+
+// Which outcomes of an activation walk are possible. The walk fails at node `F` only if that node
+// needs activating (INACTIVE or half-inactivated) and either the storage does not answer or the
+// other process holds the image (image locking); a node held by the other process must fail.
+// `B` (qcow2's re-open failed, bs->drv = NULL) needs an INACTIVE node and an I/O failure.
+template <class H, class F, class B>
+constexpr auto activation_may_end(H host, F failing, B breaks) {
+    auto needs_activation = [](auto hh, auto x) {
+        return node(hh, x) == NS::INACTIVE || node(hh, x) == NS::HALF_INACTIVE;
+    };
+    return named(
+        "activation_may_end",
+        forall(m, implies(m < failing && reached(host, m, failing) && needs_activation(host, m),
+                          !locked_by_peer(host, m))) &&
+            ((failing == none && !breaks) ||
+             exists(n, n == failing && reached(host, n, failing) && needs_activation(host, n) &&
+                           (!storage_ok || locked_by_peer(host, n)) &&
+                           implies(breaks, node(host, n) == NS::INACTIVE && !storage_ok))),
+        host, failing);
+}
+
+template <class H, class F>
+constexpr auto activation_ok(H host, F failing) {
+    return named("activation_ok", failing == none && forall(n, node(host, n) != NS::BROKEN), host,
+                 failing);
+}
+
+// bdrv_activate_all() (block.c 8.0.5:6692, bdrv_activate() :6599): bdrv_next() order, bottom-up
+// within a tree, a no-op on active nodes, stops at the first failure without rolling back.
+template <class H, class F, class B>
+constexpr auto bdrv_activate_all(H host, F failing, B breaks) {
+    return group(
+        "bdrv_activate_all", "h",
+        "block.c bdrv_activate_all()/bdrv_activate(): walks the nodes in bdrv_next() order, "
+        "activates each inactive or half-inactivated node, and stops at the first failure (the "
+        "failing node, or a node without a driver), rolling nothing back; a failed qcow2 re-open "
+        "leaves the node BROKEN.",
+        assume(activation_may_end(host, failing, breaks)),
+        set(node(host, n),
+            ite(reached(host, n, failing) && node(host, n) != NS::BROKEN && n < failing, NS::ACTIVE,
+                ite(n == failing && breaks, NS::BROKEN, node(host, n)))));
+}
+
+// A step whose block operation did not run: its outcome parameters are `none`, so that one
+// outcome is one transition.
+constexpr auto no_block_operation() {
+    return group("no_block_operation", "", "The block operation did not run: fail is none.",
+                 assume(fail == none && refail == none && !half && !broken));
+}
+
+// ---- run state
+// -------------------------------------------------------------------------------------
+
+// runstate_set() (runstate.c): a change that runstate_transitions_def[] does not list aborts.
+template <class H, class To>
+constexpr auto runstate_set(H host, To to) {
+    return group(
+        "runstate_set", "h, state",
+        "runstate.c runstate_set(): aborts with \"invalid runstate transition\" unless "
+        "runstate_transitions_def[] allows the change (a change to the same state is "
+        "a no-op); vm_old_state -1 fails assert(new_state < RUN_STATE__MAX).",
+        qemu_assert(runstate_transition_allowed(runstate(host), to), Crash::INVALID_RUNSTATE),
+        set(runstate(host), to));
+}
+
+// vm_start() (cpus.c 8.0.5:721): nothing if already running; otherwise runstate RUNNING and the
+// vCPUs resume. QEMU checks nothing about the block layer here; the ghost records whether a node
+// was not active at that moment.
+template <class H>
+constexpr auto vm_start(H host) {
+    return group("vm_start", "h",
+                 "cpus.c vm_start()/vm_prepare_start(): if the VM is not running, runstate_set("
+                 "RUNNING) and resume the vCPUs; no block-layer check. The ghost started_inactive "
+                 "records a start with a node that is not ACTIVE.",
+                 when(runstate(host) != RS::RUNNING,
+                      set(started_inactive(host),
+                          started_inactive(host) || exists(n, node(host, n) != NS::ACTIVE)),
+                      runstate_set(host, RS::RUNNING)));
+}
+
+// ---- processes
+// ---------------------------------------------------------------------------------------
+
+// The process exits: exit(EXIT_FAILURE) after a failed incoming migration, or management quits it.
+// Its per-process variables go back to fixed values, so that a gone process is one state.
+template <class H>
+constexpr auto process_exits(H host) {
+    return group("process_exits", "h",
+                 "The QEMU process ends; a process that is gone holds no image.",
+                 set(alive(host), false), set(runstate(host), RS::INMIGRATE),
+                 set(mig(host), MS::NONE), set(pc(host), PC::IDLE), set(incoming(host), IN::NONE),
+                 set(block_inactive(host), false), set(vm_was_running(host), false),
+                 set(vm_old_state(host), RS::UNSET), set(migration_block_active(host), false),
+                 set(stream_eof(host), false), set(file_error(host), false),
+                 set(pause_sem(host), false), set(active_state(host), MS::NONE),
+                 set(autostart(host), false), set(started_inactive(host), false),
+                 set(tried_inactivate(host), false), set(node(host, n), NS::INACTIVE));
+}
+
+// migration_is_running() (migration.c): the states in which a migration is in progress.
+template <class H>
+constexpr auto migration_is_running(H host) {
+    return named("migration_is_running",
+                 mig(host) == MS::SETUP || mig(host) == MS::ACTIVE ||
+                     mig(host) == MS::PRE_SWITCHOVER || mig(host) == MS::DEVICE ||
+                     mig(host) == MS::POSTCOPY_ACTIVE || mig(host) == MS::CANCELLING,
+                 host);
+}
+
+} // namespace handoff::model::tables

@@ -1,0 +1,358 @@
+#include "handoff/model/interpreter.hpp"
+
+#include <stdexcept>
+
+namespace handoff::model {
+
+Layout::Layout(int nodes) : nodes_(nodes) {
+    for (int v = 0; v < kVarCount; ++v) {
+        base_[v] = size_;
+        switch (kVars[v].scope) {
+        case Scope::Global:
+            size_ += 1;
+            break;
+        case Scope::PerHost:
+            size_ += 2;
+            break;
+        case Scope::PerNode:
+            size_ += 2 * nodes;
+            break;
+        }
+    }
+}
+
+int Layout::offset(Var v, int host, int node) const {
+    const int base = base_[static_cast<int>(v)];
+    switch (var_info(v).scope) {
+    case Scope::Global:
+        return base;
+    case Scope::PerHost:
+        return base + host;
+    case Scope::PerNode:
+        return base + host * nodes_ + node;
+    }
+    return base;
+}
+
+Interpreter::Interpreter(const TableData& table, const Instance& instance)
+    : table_(table), instance_(instance), layout_(instance.nodes) {
+    if (instance.nodes < 1 || instance.nodes > 16) {
+        throw std::invalid_argument("the number of nodes must be between 1 and 16");
+    }
+    if (instance.starts < 0 || instance.starts > 3) {
+        throw std::invalid_argument("the number of process starts must be between 0 and 3");
+    }
+}
+
+std::string param_value_name(Param p, int value, int nodes) {
+    switch (param_info(p).kind) {
+    case ParamKind::Host:
+        return "host " + std::to_string(value);
+    case ParamKind::NodeOrNone:
+        return value >= nodes ? "none" : "node " + std::to_string(value);
+    case ParamKind::Node:
+        return "node " + std::to_string(value);
+    case ParamKind::Flag:
+        return value ? "yes" : "no";
+    }
+    return std::to_string(value);
+}
+
+std::vector<int> Interpreter::param_values(Param p) const {
+    const int nodes = instance_.nodes;
+    std::vector<int> values;
+    switch (param_info(p).kind) {
+    case ParamKind::Host:
+        values = {0, 1};
+        break;
+    case ParamKind::NodeOrNone:
+        values.push_back(nodes);
+        for (int i = 0; i < nodes; ++i) {
+            values.push_back(i);
+        }
+        break;
+    case ParamKind::Node:
+        for (int i = 0; i < nodes; ++i) {
+            values.push_back(i);
+        }
+        break;
+    case ParamKind::Flag:
+        values = {0, 1};
+        break;
+    }
+    return values;
+}
+
+int Interpreter::param_default(Param p) const {
+    return param_info(p).kind == ParamKind::NodeOrNone ? instance_.nodes : 0;
+}
+
+// The initial states: host 0 runs the guest (RUNNING or PAUSED) with every node active; host 1 is
+// a destination started with -incoming (INMIGRATE, every node opened inactive). The storage
+// answers; the capabilities take every combination unless the instance fixes them.
+std::vector<State> Interpreter::initial_states() const {
+    State base(static_cast<std::size_t>(layout_.size()), '\0');
+    for (int host = 0; host < 2; ++host) {
+        put(base, Var::alive, host, 0, 1);
+        put(base, Var::vm_old_state, host, 0, static_cast<int>(RunState::UNSET));
+        put(base, Var::mig, host, 0, static_cast<int>(MigStatus::NONE));
+        put(base, Var::active_state, host, 0, static_cast<int>(MigStatus::NONE));
+    }
+    put(base, Var::storage_ok, 0, 0, 1);
+    put(base, Var::starts_left, 0, 0, instance_.starts);
+    put(base, Var::migration_block_active, 0, 0, 1);
+    put(base, Var::autostart, 0, 0, 1);
+    put(base, Var::runstate, 1, 0, static_cast<int>(RunState::INMIGRATE));
+    put(base, Var::incoming, 1, 0, static_cast<int>(Incoming::LISTENING));
+    for (int i = 0; i < instance_.nodes; ++i) {
+        put(base, Var::node, 0, i, static_cast<int>(NodeState::ACTIVE));
+        put(base, Var::node, 1, i, static_cast<int>(NodeState::INACTIVE));
+    }
+
+    std::vector<State> states{base};
+    auto branch = [&](auto&& assign, const std::vector<int>& choices) {
+        std::vector<State> next;
+        for (const auto& s : states) {
+            for (int c : choices) {
+                State t = s;
+                assign(t, c);
+                next.push_back(std::move(t));
+            }
+        }
+        states = std::move(next);
+    };
+    branch([&](State& s, int c) { put(s, Var::runstate, 0, 0, c); },
+           {static_cast<int>(RunState::RUNNING), static_cast<int>(RunState::PAUSED)});
+    const Var caps[] = {Var::cap_late_block_activate, Var::cap_pause_before_switchover,
+                        Var::cap_postcopy, Var::cap_autostart, Var::image_locking};
+    for (Var cap : caps) {
+        const int fixed = instance_.fixed[static_cast<int>(cap)];
+        std::vector<int> choices = fixed < 0 ? std::vector<int>{0, 1} : std::vector<int>{fixed};
+        branch(
+            [&](State& s, int c) {
+                put(s, cap, 0, 0, c);
+                if (cap == Var::cap_autostart) {
+                    put(s, Var::autostart, 1, 0, c);
+                }
+            },
+            choices);
+    }
+    return states;
+}
+
+int Interpreter::eval(const Ast& ast, int expr, const State& s, Env& env) const {
+    const AstNode& e = ast[expr];
+    const int nodes = instance_.nodes;
+    switch (e.op) {
+    case Op::Lit:
+        return e.a;
+    case Op::Var: {
+        const int host = e.kid[0] < 0 ? 0 : eval(ast, e.kid[0], s, env);
+        const int node = e.kid[1] < 0 ? 0 : eval(ast, e.kid[1], s, env);
+        if (node >= nodes) {
+            throw std::logic_error("node index out of range in a variable reference");
+        }
+        return get(s, static_cast<Var>(e.a), host, node);
+    }
+    case Op::Param:
+        return env.params[static_cast<std::size_t>(e.a)];
+    case Op::Bound:
+        return e.sort == Sort::Host ? env.hosts[static_cast<std::size_t>(e.a)]
+                                    : env.nodes[static_cast<std::size_t>(e.a)];
+    case Op::Peer:
+        return 1 - eval(ast, e.kid[0], s, env);
+    case Op::NoneNode:
+        return nodes;
+    case Op::Not:
+        return !eval(ast, e.kid[0], s, env);
+    case Op::And:
+        return eval(ast, e.kid[0], s, env) && eval(ast, e.kid[1], s, env);
+    case Op::Or:
+        return eval(ast, e.kid[0], s, env) || eval(ast, e.kid[1], s, env);
+    case Op::Implies:
+        return !eval(ast, e.kid[0], s, env) || eval(ast, e.kid[1], s, env);
+    case Op::Eq:
+        return eval(ast, e.kid[0], s, env) == eval(ast, e.kid[1], s, env);
+    case Op::Ne:
+        return eval(ast, e.kid[0], s, env) != eval(ast, e.kid[1], s, env);
+    case Op::Lt:
+        return eval(ast, e.kid[0], s, env) < eval(ast, e.kid[1], s, env);
+    case Op::Le:
+        return eval(ast, e.kid[0], s, env) <= eval(ast, e.kid[1], s, env);
+    case Op::Ite:
+        return eval(ast, e.kid[0], s, env) ? eval(ast, e.kid[1], s, env)
+                                           : eval(ast, e.kid[2], s, env);
+    case Op::Forall:
+    case Op::Exists: {
+        const bool forall = e.op == Op::Forall;
+        const bool hosts = e.bound_sort == Sort::Host;
+        int& slot = hosts ? env.hosts[static_cast<std::size_t>(e.a)]
+                          : env.nodes[static_cast<std::size_t>(e.a)];
+        const int saved = slot;
+        const int count = hosts ? 2 : nodes;
+        bool result = forall;
+        for (int i = 0; i < count; ++i) {
+            slot = i;
+            if (static_cast<bool>(eval(ast, e.kid[0], s, env)) != forall) {
+                result = !forall;
+                break;
+            }
+        }
+        slot = saved;
+        return result;
+    }
+    case Op::Named:
+        return eval(ast, e.kid[0], s, env);
+    case Op::RunstateOk: {
+        const int from = eval(ast, e.kid[0], s, env);
+        const int to = eval(ast, e.kid[1], s, env);
+        if (to == static_cast<int>(RunState::UNSET) || from == static_cast<int>(RunState::UNSET)) {
+            return 0;
+        }
+        return from == to ||
+               table_.runstate[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)];
+    }
+    }
+    throw std::logic_error("unknown expression operator");
+}
+
+// Runs a row's statements on `next` in order. Returns false if an assumption rules the
+// parameters out. A failed assertion records the crash and ends the step.
+bool Interpreter::run_effect(const RowData& row, State& next, Env& env) const {
+    const auto& stmts = row.effect.stmts;
+    // One frame per open conditional: whether the enclosing code runs, the condition, and
+    // whether we are in its else-branch.
+    struct Frame {
+        bool outer_runs;
+        bool cond;
+        bool in_else;
+    };
+    std::vector<Frame> frames;
+    auto runs = [&] {
+        return frames.empty() ||
+               (frames.back().outer_runs && frames.back().cond != frames.back().in_else);
+    };
+    for (const Stmt& st : stmts) {
+        if (st.kind == StmtKind::If) {
+            const bool outer = runs();
+            frames.push_back({outer, outer && eval(table_.ast, st.value, next, env) != 0, false});
+            continue;
+        }
+        if (st.kind == StmtKind::Else) {
+            frames.back().in_else = true;
+            continue;
+        }
+        if (st.kind == StmtKind::EndIf) {
+            frames.pop_back();
+            continue;
+        }
+        if (!runs()) {
+            continue;
+        }
+        switch (st.kind) {
+        case StmtKind::Assign: {
+            const int host = st.host < 0 ? 0 : eval(table_.ast, st.host, next, env);
+            put(next, st.var, host, 0, eval(table_.ast, st.value, next, env));
+            break;
+        }
+        case StmtKind::AssignNodes: {
+            const int host = eval(table_.ast, st.host, next, env);
+            std::vector<int> values(static_cast<std::size_t>(instance_.nodes));
+            int& slot = env.nodes[static_cast<std::size_t>(st.node_slot)];
+            const int saved = slot;
+            for (int i = 0; i < instance_.nodes; ++i) {
+                slot = i;
+                values[static_cast<std::size_t>(i)] = eval(table_.ast, st.value, next, env);
+            }
+            slot = saved;
+            for (int i = 0; i < instance_.nodes; ++i) {
+                put(next, Var::node, host, i, values[static_cast<std::size_t>(i)]);
+            }
+            break;
+        }
+        case StmtKind::Assert:
+            if (!eval(table_.ast, st.value, next, env)) {
+                put(next, Var::crash, 0, 0, static_cast<int>(st.reason));
+                put(next, Var::crash_host, 0, 0, env.hosts[0]);
+                return true;
+            }
+            break;
+        case StmtKind::Assume:
+            if (!eval(table_.ast, st.value, next, env)) {
+                return false;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return true;
+}
+
+std::optional<State> Interpreter::apply(const State& s, const Step& step) const {
+    if (get(s, Var::crash) != static_cast<int>(Crash::NONE)) {
+        return std::nullopt; // a crash ends the run
+    }
+    const RowData& row = table_.rows[static_cast<std::size_t>(step.row)];
+    Env env;
+    env.params = step.params;
+    env.hosts[0] = step.params[static_cast<int>(Param::host)];
+    if (!eval(table_.ast, row.guard, s, env)) {
+        return std::nullopt;
+    }
+    State next = s;
+    if (!run_effect(row, next, env)) {
+        return std::nullopt;
+    }
+    return next;
+}
+
+void Interpreter::successors(const State& s,
+                             const std::function<void(const Step&, const State&)>& visit) const {
+    if (get(s, Var::crash) != static_cast<int>(Crash::NONE)) {
+        return;
+    }
+    std::vector<State> seen;
+    for (std::size_t r = 0; r < table_.rows.size(); ++r) {
+        const RowData& row = table_.rows[r];
+        Step step;
+        step.row = static_cast<int>(r);
+        for (int p = 0; p < kParamCount; ++p) {
+            step.params[static_cast<std::size_t>(p)] = param_default(static_cast<Param>(p));
+        }
+        std::vector<std::vector<int>> domains;
+        for (Param p : row.params) {
+            domains.push_back(param_values(p));
+        }
+        seen.clear();
+        std::vector<std::size_t> index(domains.size(), 0);
+        while (true) {
+            for (std::size_t k = 0; k < domains.size(); ++k) {
+                step.params[static_cast<std::size_t>(row.params[k])] = domains[k][index[k]];
+            }
+            if (auto next = apply(s, step)) {
+                bool duplicate = false;
+                for (const auto& other : seen) {
+                    if (other == *next) {
+                        duplicate = true;
+                        break;
+                    }
+                }
+                if (!duplicate) {
+                    seen.push_back(*next);
+                    visit(step, *next);
+                }
+            }
+            std::size_t k = 0;
+            while (k < domains.size() && ++index[k] == domains[k].size()) {
+                index[k] = 0;
+                ++k;
+            }
+            if (k == domains.size()) {
+                break;
+            }
+        }
+    }
+}
+
+} // namespace handoff::model

@@ -1,0 +1,138 @@
+#include "handoff/model/invariants.hpp"
+
+#include "handoff/model/tables/qemu_ops.hpp"
+
+namespace handoff::model {
+
+namespace {
+
+using namespace dsl;
+using namespace tables;
+
+struct Built {
+    Ast ast;
+    std::vector<InvariantData> list;
+};
+
+const Built& built() {
+    static const Built b = [] {
+        Built out;
+        AstBuilder bld{out.ast};
+        const std::vector<std::string_view> all{"v8.0.0", "v8.1", "v9.2", "v10.0-dev", "v10.2"};
+
+        out.list.push_back(
+            {"no-vm-start-while-inactive",
+             "A step that starts the guest's CPUs (vm_start) happens only while every node of that "
+             "process is active.",
+             "Eric Blake, 403d18ae (\"violating the block layer invariant that the guest CPUs "
+             "should not be restarted while a device is inactive\"); 6dab4c93",
+             InvariantKind::StatePredicate, forall(h, !started_inactive(h)).emit(bld), all,
+             "Stated over the ghost variable started_inactive, which vm_start() sets."});
+        out.list.push_back(
+            {"running-implies-active",
+             "While a process's guest is running, every one of its nodes is active.",
+             "the state form of Eric Blake's invariant (403d18ae); Fabiano Rosas, Nov 2024 cover "
+             "letter (writes to inactive nodes of a resumed guest)",
+             InvariantKind::StatePredicate,
+             forall(h, implies(alive(h) && runstate(h) == RS::RUNNING, all_nodes_active(h)))
+                 .emit(bld),
+             all, ""});
+        out.list.push_back(
+            {"no-double-inactivate",
+             "bdrv_inactivate_all() never meets an already inactive node "
+             "(assert(!(bs->open_flags & BDRV_O_INACTIVE)) in bdrv_inactivate_recurse()).",
+             "RHBZ 2058982 (the seed's second migration); GitLab #2395, RHEL-48801",
+             InvariantKind::StatePredicate,
+             (crash != Crash::DOUBLE_INACTIVATE).emit(bld),
+             {"v8.0.0", "v8.1", "v9.2", "v10.0-dev"},
+             "Before 10.0 only; 10.0 allows inactivating an inactive top-level node."});
+        out.list.push_back(
+            {"no-inactive-child-under-active-parent",
+             "No node is inactive while one of its parents is active (10.x asserts top_level "
+             "when bdrv_inactivate_recurse() meets an inactive child).",
+             "Kevin Wolf, \"block: Allow inactivating already inactive nodes\" (10.0)",
+             InvariantKind::StatePredicate,
+             (crash != Crash::INACTIVE_CHILD).emit(bld),
+             {"v10.2"},
+             "Every node of this model is the root of its disk's tree (a format node with its "
+             "protocol child inactivated and activated together), so no step of the table can "
+             "reach the assertion: the invariant holds by construction of the abstraction."});
+        out.list.push_back(
+            {"no-write-to-inactive",
+             "No write reaches an inactive node (assert in bdrv_co_write_req_prepare()).",
+             "RHBZ 2058982 (step 12a of the domain reference); Fabiano Rosas, Nov 2024",
+             InvariantKind::StatePredicate, (crash != Crash::WRITE_TO_INACTIVE).emit(bld), all,
+             ""});
+        out.list.push_back(
+            {"single-owner",
+             "While both processes live, they never both have an active node, and never both run "
+             "the guest.",
+             "migration's handover contract: bdrv_inactivate_all() before QEMU_VM_EOF \"so that "
+             "the bdrv_activate_all() on the other end won't fail\" (savevm.c); Kevin Wolf's "
+             "series \"Managing inactive nodes\" (10.0)",
+             InvariantKind::StatePredicate,
+             (!(alive(h) && alive(peer(h)) && exists(n, node(h, n) == NS::ACTIVE) &&
+                exists(m, node(peer(h), m) == NS::ACTIVE)) &&
+              !(alive(h) && alive(peer(h)) && runstate(h) == RS::RUNNING &&
+                runstate(peer(h)) == RS::RUNNING))
+                 .emit(bld),
+             all, "Checked with h = host 0 (the statement is symmetric)."});
+        out.list.push_back(
+            {"valid-runstate-transitions",
+             "Every run-state change is one that runstate_transitions_def[] allows (runstate_set() "
+             "aborts otherwise).",
+             "runstate.c runstate_set(); commit 9183dd1533 (qmp_cont in FINISH_MIGRATE)",
+             InvariantKind::StatePredicate, (crash != Crash::INVALID_RUNSTATE).emit(bld), all, ""});
+        out.list.push_back(
+            {"block-inactive-tracks-nodes",
+             "Once the migration thread has tried to inactivate the disks, s->block_inactive is "
+             "set "
+             "whenever some node is not active.",
+             "Eric Blake, 403d18ae (\"the migration engine has forgotten all state about whether a "
+             "block device is inactive\"); Kevin Wolf's review of v2 (2 May 2023)",
+             InvariantKind::StatePredicate,
+             forall(h, implies(alive(h) && tried_inactivate(h) &&
+                                   exists(n, node(h, n) == NS::INACTIVE ||
+                                                 node(h, n) == NS::HALF_INACTIVE),
+                               block_inactive(h)))
+                 .emit(bld),
+             {"v8.0.0", "v8.1", "v9.2"},
+             "Where s->block_inactive exists (8.0 to 9.2). The ghost tried_inactivate is set by "
+             "the migration thread's inactivation and cleared by migrate_init()."});
+        out.list.push_back(
+            {"recoverable",
+             "From every reachable state, once the storage answers again, some sequence of "
+             "commands and QEMU steps (no further failures) gets the guest running on exactly one "
+             "host with all of that host's nodes active.",
+             "Eric Blake, seed thread (\"our only hope for the guest is for the source to take "
+             "back control\")",
+             InvariantKind::Recoverability,
+             exists(h, alive(h) && runstate(h) == RS::RUNNING && all_nodes_active(h) &&
+                           !(alive(peer(h)) && runstate(peer(h)) == RS::RUNNING))
+                 .emit(bld),
+             all,
+             "Checked on the explored graph: steps of `fault` rows are excluded from recoveries; "
+             "crashed states are reported by the other invariants and not counted here."});
+        return out;
+    }();
+    return b;
+}
+
+} // namespace
+
+const std::vector<InvariantData>& all_invariants() {
+    return built().list;
+}
+const Ast& invariants_ast() {
+    return built().ast;
+}
+const InvariantData* find_invariant(std::string_view name) {
+    for (const auto& inv : all_invariants()) {
+        if (inv.name == name) {
+            return &inv;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace handoff::model

@@ -1,0 +1,30 @@
+#include "handoff/model/versions.hpp"
+
+namespace handoff::model {
+
+// Each table is built in its own translation unit (tables/*.cpp) to keep compile times apart.
+const TableData& table_v8_0_0();
+
+const std::vector<const TableData*>& all_versions() {
+    static const std::vector<const TableData*> versions{&table_v8_0_0()};
+    return versions;
+}
+
+const TableData* find_version(std::string_view name) {
+    for (const TableData* t : all_versions()) {
+        if (t->version == name) {
+            return t;
+        }
+    }
+    return nullptr;
+}
+
+std::string version_names() {
+    std::string out;
+    for (const TableData* t : all_versions()) {
+        out += (out.empty() ? "" : ", ") + std::string(t->version);
+    }
+    return out;
+}
+
+} // namespace handoff::model

@@ -1,0 +1,15 @@
+#include "handoff/model/tables/v8_0_0.hpp"
+
+namespace handoff::model {
+
+const TableData& table_v8_0_0() {
+    static const TableData table = to_table_data(
+        "v8.0.0", "",
+        "The code of the seed thread: s->block_inactive is set only after a successful "
+        "inactivation, and a failed inactivation takes the `fail` label, which does not "
+        "re-activate the disks.",
+        tables::v8_0_0_rows, tables::kRunstateTransitions_v8_0_0);
+    return table;
+}
+
+} // namespace handoff::model
