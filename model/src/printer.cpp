@@ -173,8 +173,11 @@ std::vector<std::string> print_effect(const Ast& ast, const Effect& effect, int 
         if (child >= 0 && st.group != group) {
             if (child != last_call) {
                 const StmtGroup& call = effect.groups[static_cast<std::size_t>(child)];
-                lines.push_back(indent() + std::string(call.name) + "(" + std::string(call.args) +
-                                ")");
+                std::string args(call.args);
+                if (call.arg >= 0) {
+                    args += (args.empty() ? "" : ", ") + print_expr(ast, call.arg);
+                }
+                lines.push_back(indent() + std::string(call.name) + "(" + args + ")");
                 last_call = child;
             }
             continue;

@@ -73,6 +73,7 @@ struct StmtGroup {
     std::string_view args;
     std::string_view doc;
     int parent = -1; // the enclosing group, or -1
+    int arg = -1;    // an expression argument printed at the call site (runstate_set's state)
 };
 
 struct Effect {

@@ -440,13 +440,16 @@ struct Conditionally {
     Else else_stmts;
 };
 
-template <class... S>
-struct Group {
+template <class Arg, class... S>
+struct GroupOf {
     std::string_view name;
     std::string_view args;
     std::string_view doc;
+    Arg arg;
     std::tuple<S...> stmts;
 };
+template <class... S>
+using Group = GroupOf<NoArg, S...>;
 
 template <Var V, class H, class Value>
 constexpr auto set(Ref<V, H> dest, Value value) {
@@ -475,7 +478,13 @@ constexpr auto assume(Cond cond) {
 
 template <class... S>
 constexpr auto group(std::string_view name, std::string_view args, std::string_view doc, S... s) {
-    return Group<S...>{name, args, doc, std::tuple<S...>{s...}};
+    return Group<S...>{name, args, doc, NoArg{}, std::tuple<S...>{s...}};
+}
+// A group whose call prints an expression argument after `args`: runstate_set(h, FINISH_MIGRATE).
+template <Expr Arg, class... S>
+constexpr auto group_with(std::string_view name, std::string_view args, Arg arg,
+                          std::string_view doc, S... s) {
+    return GroupOf<Arg, S...>{name, args, doc, arg, std::tuple<S...>{s...}};
 }
 
 template <BoolExpr Cond, class... S>
@@ -566,8 +575,8 @@ template <class Cond>
 struct stmt_writes<Assumption<Cond>> {
     static constexpr WriteSet value() { return {}; }
 };
-template <class... S>
-struct stmt_writes<Group<S...>> {
+template <class Arg, class... S>
+struct stmt_writes<GroupOf<Arg, S...>> {
     static constexpr WriteSet value() { return writes_of(std::type_identity<std::tuple<S...>>{}); }
 };
 template <class Cond, class Then, class Else>
@@ -641,10 +650,14 @@ struct StmtEmitter {
         }
         out.stmts.push_back({.kind = StmtKind::EndIf, .group = group});
     }
-    template <class... S>
-    void operator()(const Group<S...>& s) {
+    template <class Arg, class... S>
+    void operator()(const GroupOf<Arg, S...>& s) {
         int saved = group;
-        out.groups.push_back({s.name, s.args, s.doc, saved});
+        int arg = -1;
+        if constexpr (!std::is_same_v<Arg, NoArg>) {
+            arg = s.arg.emit(b);
+        }
+        out.groups.push_back({s.name, s.args, s.doc, saved, arg});
         group = static_cast<int>(out.groups.size()) - 1;
         std::apply([&](const auto&... x) { ((*this)(x), ...); }, s.stmts);
         group = saved;

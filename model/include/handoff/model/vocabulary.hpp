@@ -61,7 +61,6 @@ enum class ThreadPc : std::uint8_t {
     ITERATING,         // in the while (migration_is_active()) loop of migration_thread()
     COMPLETION_LOCK,   // migration_completion() saw s->state == ACTIVE, BQL not yet taken
     SWITCHOVER_WAIT,   // migration_maybe_pause(): BQL dropped, waiting on s->pause_sem
-    POSTCOPY_WAIT,     // postcopy_start()'s migration_maybe_pause(): same wait
     COMPLETION_FAILED, // migration_completion(): BQL dropped with ret < 0, `goto fail` next
     COMPLETION_SAVED,  // migration_completion(): savevm completed, BQL dropped; return-path and
                        // file-error checks next
@@ -125,12 +124,11 @@ inline constexpr std::array<std::string_view, 8> kRunStateNames{
     "INMIGRATE", "SAVE_VM", "SHUTDOWN",       "UNSET"};
 inline constexpr std::array<std::string_view, 4> kNodeStateNames{"ACTIVE", "INACTIVE",
                                                                  "HALF_INACTIVE", "BROKEN"};
-inline constexpr std::array<std::string_view, 9> kThreadPcNames{"IDLE",
+inline constexpr std::array<std::string_view, 8> kThreadPcNames{"IDLE",
                                                                 "SETUP",
                                                                 "ITERATING",
                                                                 "COMPLETION_LOCK",
                                                                 "SWITCHOVER_WAIT",
-                                                                "POSTCOPY_WAIT",
                                                                 "COMPLETION_FAILED",
                                                                 "COMPLETION_SAVED",
                                                                 "FINISH"};

@@ -74,7 +74,7 @@ constexpr auto inactivation_ok(H host) {
 template <class H>
 constexpr auto bdrv_inactivate_all_asserting(H host) {
     return group(
-        "bdrv_inactivate_all", "h",
+        "bdrv_inactivate_all", "h, fail, half",
         "block.c bdrv_inactivate_all()/bdrv_inactivate_recurse() before 10.0: walks the nodes in "
         "bdrv_next() order and stops at the first failure (node `fail`, or a node without a "
         "driver), rolling nothing back; an already inactive node fails "
@@ -93,7 +93,7 @@ constexpr auto bdrv_inactivate_all_asserting(H host) {
 template <class H>
 constexpr auto bdrv_inactivate_all_skipping(H host) {
     return group(
-        "bdrv_inactivate_all", "h",
+        "bdrv_inactivate_all", "h, fail, half",
         "block.c bdrv_inactivate_all()/bdrv_inactivate_recurse(bs, top_level) in 10.x: walks the "
         "nodes in bdrv_next() order, skips inactive top-level nodes, stops at the first failure "
         "(node `fail`, or a node without a driver), rolling nothing back.",
@@ -132,12 +132,17 @@ constexpr auto activation_ok(H host, F failing) {
                  failing);
 }
 
+template <class F>
+constexpr std::string_view activation_args(F) {
+    return F::param == Param::fail ? "h, fail, broken" : "h, refail, broken";
+}
+
 // bdrv_activate_all() (block.c 8.0.5:6692, bdrv_activate() :6599): bdrv_next() order, bottom-up
 // within a tree, a no-op on active nodes, stops at the first failure without rolling back.
 template <class H, class F, class B>
 constexpr auto bdrv_activate_all(H host, F failing, B breaks) {
     return group(
-        "bdrv_activate_all", "h",
+        "bdrv_activate_all", activation_args(failing),
         "block.c bdrv_activate_all()/bdrv_activate(): walks the nodes in bdrv_next() order, "
         "activates each inactive or half-inactivated node, and stops at the first failure (the "
         "failing node, or a node without a driver), rolling nothing back; a failed qcow2 re-open "
@@ -161,8 +166,8 @@ constexpr auto no_block_operation() {
 // runstate_set() (runstate.c): a change that runstate_transitions_def[] does not list aborts.
 template <class H, class To>
 constexpr auto runstate_set(H host, To to) {
-    return group(
-        "runstate_set", "h, state",
+    return group_with(
+        "runstate_set", "h", lift(to),
         "runstate.c runstate_set(): aborts with \"invalid runstate transition\" unless "
         "runstate_transitions_def[] allows the change (a change to the same state is "
         "a no-op); vm_old_state -1 fails assert(new_state < RUN_STATE__MAX).",

@@ -1,0 +1,24 @@
+// How the `handoff` program's subcommands are put together: each layer registers its own.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace handoff::cli {
+
+// A bad input (unknown version, bad option value, unreadable file): printed as one line, exit 2.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The exit code of the subcommand that ran.
+inline int& exit_code() {
+    static int code = 0;
+    return code;
+}
+
+void register_model_commands(CLI::App& app);
+
+} // namespace handoff::cli

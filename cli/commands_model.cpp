@@ -1,0 +1,326 @@
+// Subcommands that read the model only: versions, invariants, spec, diff, explore, prove.
+#include "commands.hpp"
+
+#include "handoff/model/explore.hpp"
+#include "handoff/model/spec.hpp"
+#include "handoff/model/versions.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace handoff::cli {
+
+using namespace handoff::model;
+
+namespace {
+
+std::string invariant_names() {
+    std::string out;
+    for (const auto& inv : all_invariants()) {
+        out += (out.empty() ? "" : ", ") + std::string(inv.name);
+    }
+    return out;
+}
+
+const TableData& require_version(const std::string& name) {
+    if (const TableData* t = find_version(name)) {
+        return *t;
+    }
+    throw UsageError(
+        fmt::format("unknown version '{}' (expected one of: {})", name, version_names()));
+}
+
+const InvariantData& require_invariant(const std::string& name) {
+    if (const InvariantData* i = find_invariant(name)) {
+        return *i;
+    }
+    throw UsageError(
+        fmt::format("unknown invariant '{}' (expected one of: {})", name, invariant_names()));
+}
+
+// Options that describe the finite instance, shared by explore and prove.
+struct InstanceOptions {
+    int nodes = 2;
+    int starts = 1;
+    std::vector<std::string> caps;
+
+    void add_to(CLI::App* cmd) {
+        cmd->add_option("--nodes", nodes, "Number of block nodes per host (1-16)")
+            ->capture_default_str();
+        cmd->add_option("--starts", starts,
+                        "How many fresh QEMU processes management may start (0-3)")
+            ->capture_default_str();
+        cmd->add_option("--cap", caps,
+                        "Fix a capability, e.g. --cap late-block-activate=on (capabilities: "
+                        "late-block-activate, pause-before-switchover, postcopy, autostart, "
+                        "image-locking); unfixed ones take both values");
+    }
+
+    Instance instance() const {
+        if (nodes < 1 || nodes > 16) {
+            throw UsageError(fmt::format("--nodes must be between 1 and 16, not {}", nodes));
+        }
+        if (starts < 0 || starts > 3) {
+            throw UsageError(fmt::format("--starts must be between 0 and 3, not {}", starts));
+        }
+        Instance inst(nodes);
+        inst.starts = starts;
+        for (const auto& c : caps) {
+            const auto eq = c.find('=');
+            const std::string name = c.substr(0, eq);
+            const std::string value = eq == std::string::npos ? "" : c.substr(eq + 1);
+            Var var;
+            if (name == "late-block-activate") {
+                var = Var::cap_late_block_activate;
+            } else if (name == "pause-before-switchover") {
+                var = Var::cap_pause_before_switchover;
+            } else if (name == "postcopy") {
+                var = Var::cap_postcopy;
+            } else if (name == "autostart") {
+                var = Var::cap_autostart;
+            } else if (name == "image-locking") {
+                var = Var::image_locking;
+            } else {
+                throw UsageError(
+                    fmt::format("unknown capability '{}' (expected one of: late-block-activate, "
+                                "pause-before-switchover, postcopy, autostart, image-locking)",
+                                name));
+            }
+            if (value != "on" && value != "off") {
+                throw UsageError(
+                    fmt::format("--cap {}: the value must be on or off, not '{}'", name, value));
+            }
+            inst.fixed[static_cast<int>(var)] = value == "on" ? 1 : 0;
+        }
+        return inst;
+    }
+
+    std::string describe() const {
+        std::string caps_text = caps.empty() ? "every capability combination" : "";
+        for (const auto& c : caps) {
+            caps_text += (caps_text.empty() ? "" : ", ") + c;
+        }
+        return fmt::format("{} node{}, {} process start{}, {}", nodes, nodes == 1 ? "" : "s",
+                           starts, starts == 1 ? "" : "s", caps_text);
+    }
+};
+
+nlohmann::json trace_json(const Interpreter& interp, const Trace& trace) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& ts : trace.steps) {
+        const RowData& row = interp.table().rows[static_cast<std::size_t>(ts.step.row)];
+        nlohmann::json params = nlohmann::json::object();
+        for (Param p : row.params) {
+            params[std::string(param_info(p).name)] = param_value_name(
+                p, ts.step.params[static_cast<std::size_t>(p)], interp.layout().nodes());
+        }
+        steps.push_back({{"row", row.name}, {"qemu", row.qemu}, {"params", params}});
+    }
+    nlohmann::json initial = nlohmann::json::object();
+    for (const auto& c : describe(interp, trace.initial)) {
+        initial[c.variable] = c.after;
+    }
+    // Changes per step, so that the JSON can be read without the model.
+    State before = trace.initial;
+    for (std::size_t i = 0; i < trace.steps.size(); ++i) {
+        nlohmann::json changed = nlohmann::json::object();
+        for (const auto& c : changes(interp, before, trace.steps[i].state)) {
+            changed[c.variable] = {c.before, c.after};
+        }
+        steps[i]["changes"] = changed;
+        before = trace.steps[i].state;
+    }
+    return {{"initial", initial}, {"steps", steps}};
+}
+
+std::vector<const InvariantData*> select_invariants(const TableData& table,
+                                                    const std::vector<std::string>& names) {
+    std::vector<const InvariantData*> out;
+    if (names.empty()) {
+        for (const auto& inv : all_invariants()) {
+            if (inv.applies_to(table.version)) {
+                out.push_back(&inv);
+            }
+        }
+        return out;
+    }
+    for (const auto& name : names) {
+        const InvariantData& inv = require_invariant(name);
+        if (!inv.applies_to(table.version)) {
+            throw UsageError(
+                fmt::format("invariant '{}' does not apply to {}", name, table.version));
+        }
+        out.push_back(&inv);
+    }
+    return out;
+}
+
+std::string verdict_word(const Exploration& e, const InvariantVerdict& v) {
+    if (v.violated) {
+        return "violated";
+    }
+    return e.complete ? "holds" : "unknown";
+}
+
+void print_exploration(const Interpreter& interp, const InstanceOptions& opts, const Exploration& e,
+                       bool with_traces) {
+    fmt::print("{} ({}): {} states, {} transitions, depth {}, {:.1f} s{}\n", interp.table().version,
+               opts.describe(), e.states, e.transitions, e.depth, e.seconds,
+               e.complete ? "" : " -- state limit reached, exploration incomplete");
+    for (const auto& v : e.verdicts) {
+        std::string detail;
+        if (v.violated) {
+            detail = fmt::format("shortest trace: {} steps; {} violating states",
+                                 v.trace->steps.size(), v.violating);
+        } else if (e.complete) {
+            detail = "for this instance (every reachable state explored)";
+        }
+        fmt::print("  {:<40} {:<9} {}\n", v.invariant->name, verdict_word(e, v), detail);
+    }
+    if (!with_traces) {
+        return;
+    }
+    for (const auto& v : e.verdicts) {
+        if (v.violated) {
+            fmt::print("\n{} violated on {}:\n{}", v.invariant->name, interp.table().version,
+                       format_trace(interp, *v.trace));
+        }
+    }
+}
+
+} // namespace
+
+void register_model_commands(CLI::App& app) {
+    auto* versions = app.add_subcommand("versions", "List the QEMU versions the model knows");
+    versions->callback([] {
+        for (const TableData* t : all_versions()) {
+            fmt::print("{:<10} {}\n", t->version,
+                       t->based_on.empty() ? std::string("(first table)")
+                                           : fmt::format("derived from {}", t->based_on));
+        }
+    });
+
+    auto* invariants = app.add_subcommand("invariants", "List the invariants and where they apply");
+    invariants->callback([] {
+        for (const auto& inv : all_invariants()) {
+            std::string where;
+            for (auto v : inv.versions) {
+                where += (where.empty() ? "" : ", ") + std::string(v);
+            }
+            fmt::print("{}\n  {}\n  applies to: {}\n  source: {}\n\n", inv.name, inv.statement,
+                       where, inv.source);
+        }
+    });
+
+    auto spec_version = std::make_shared<std::string>();
+    auto spec_format = std::make_shared<std::string>("md");
+    auto* spec =
+        app.add_subcommand("spec", "Print a version's specification (Markdown or Graphviz)");
+    spec->add_option("--version", *spec_version, "QEMU version, e.g. v8.1")->required();
+    spec->add_option("--format", *spec_format, "md or dot")->capture_default_str();
+    spec->callback([spec_version, spec_format] {
+        const TableData& table = require_version(*spec_version);
+        if (*spec_format == "md") {
+            std::cout << render_spec_markdown(table);
+        } else if (*spec_format == "dot") {
+            std::cout << render_spec_dot(table);
+        } else {
+            throw UsageError(
+                fmt::format("unknown format '{}' (expected one of: md, dot)", *spec_format));
+        }
+    });
+
+    auto diff_versions = std::make_shared<std::vector<std::string>>();
+    auto* diff = app.add_subcommand("diff", "Show the rows that differ between two versions");
+    diff->add_option("versions", *diff_versions, "V1 V2")->required()->expected(2);
+    diff->callback([diff_versions] {
+        const TableData& a = require_version((*diff_versions)[0]);
+        const TableData& b = require_version((*diff_versions)[1]);
+        std::cout << render_diff(a, b);
+    });
+
+    struct ExploreArgs {
+        std::string version;
+        std::vector<std::string> invariants;
+        InstanceOptions instance;
+        bool json = false;
+    };
+    auto ex = std::make_shared<ExploreArgs>();
+    auto* explore_cmd = app.add_subcommand(
+        "explore", "Explore every reachable state of a finite instance (breadth-first)");
+    explore_cmd->add_option("--version", ex->version, "QEMU version, e.g. v8.0.0")->required();
+    explore_cmd->add_option("--invariant", ex->invariants,
+                            "Check only this invariant (repeatable); default: all that apply");
+    ex->instance.add_to(explore_cmd);
+    explore_cmd->add_flag("--json", ex->json, "Write the results as JSON");
+    explore_cmd->callback([ex] {
+        const TableData& table = require_version(ex->version);
+        const auto invs = select_invariants(table, ex->invariants);
+        const Interpreter interp(table, ex->instance.instance());
+        const Exploration e = explore(interp, invs);
+        bool any_violated = false;
+        for (const auto& v : e.verdicts) {
+            any_violated = any_violated || v.violated;
+        }
+        exit_code() = any_violated ? 1 : (e.complete ? 0 : 3);
+        if (!ex->json) {
+            print_exploration(interp, ex->instance, e, true);
+            return;
+        }
+        nlohmann::json results = nlohmann::json::array();
+        for (const auto& v : e.verdicts) {
+            nlohmann::json r{{"version", table.version},       {"invariant", v.invariant->name},
+                             {"verdict", verdict_word(e, v)},  {"engine", "explicit"},
+                             {"seconds", e.seconds},           {"states", e.states},
+                             {"violating_states", v.violating}};
+            if (v.trace) {
+                r["trace"] = trace_json(interp, *v.trace);
+            }
+            results.push_back(r);
+        }
+        nlohmann::json out{{"version", table.version},
+                           {"instance",
+                            {{"nodes", ex->instance.nodes},
+                             {"starts", ex->instance.starts},
+                             {"caps", ex->instance.caps}}},
+                           {"states", e.states},
+                           {"transitions", e.transitions},
+                           {"depth", e.depth},
+                           {"complete", e.complete},
+                           {"seconds", e.seconds},
+                           {"results", results}};
+        std::cout << out.dump(2) << "\n";
+    });
+
+    auto pr = std::make_shared<InstanceOptions>();
+    auto* prove = app.add_subcommand(
+        "prove", "Explore every version against every invariant that applies (./run prove)");
+    pr->add_to(prove);
+    prove->callback([pr] {
+        bool any_violated = false, all_complete = true;
+        for (const TableData* table : all_versions()) {
+            const Interpreter interp(*table, pr->instance());
+            const Exploration e = explore(interp, select_invariants(*table, {}));
+            print_exploration(interp, *pr, e, false);
+            for (const auto& v : e.verdicts) {
+                any_violated = any_violated || v.violated;
+            }
+            all_complete = all_complete && e.complete;
+            for (const auto& v : e.verdicts) {
+                if (v.violated) {
+                    fmt::print("\n  shortest trace violating {}:\n{}", v.invariant->name,
+                               format_trace(interp, *v.trace));
+                }
+            }
+            fmt::print("\n");
+        }
+        exit_code() = any_violated ? 1 : (all_complete ? 0 : 3);
+    });
+}
+
+} // namespace handoff::cli
