@@ -219,9 +219,41 @@ std::vector<std::string> print_effect(const Ast& ast, const Effect& effect, int 
     return lines;
 }
 
+std::vector<std::string> print_effect_expanded(const Ast& ast, const Effect& effect) {
+    // The same statements with every group dissolved, so print_effect() prints them all; it
+    // prints one line per statement except EndIf, which lets us put a header before each group.
+    Effect flat = effect;
+    for (auto& st : flat.stmts) {
+        st.group = -1;
+    }
+    const std::vector<std::string> body = print_effect(ast, flat);
+    std::vector<std::string> lines;
+    std::size_t line = 0;
+    int last_outer = -1;
+    for (const Stmt& st : effect.stmts) {
+        int outer = st.group;
+        while (outer >= 0 && effect.groups[static_cast<std::size_t>(outer)].parent >= 0) {
+            outer = effect.groups[static_cast<std::size_t>(outer)].parent;
+        }
+        if (outer >= 0 && outer != last_outer) {
+            const StmtGroup& g = effect.groups[static_cast<std::size_t>(outer)];
+            std::string args(g.args);
+            if (g.arg >= 0) {
+                args += (args.empty() ? "" : ", ") + print_expr(ast, g.arg);
+            }
+            lines.push_back("# " + std::string(g.name) + "(" + args + ")");
+        }
+        last_outer = outer;
+        if (st.kind != StmtKind::EndIf && line < body.size()) {
+            lines.push_back(body[line++]);
+        }
+    }
+    return lines;
+}
+
 std::string print_row(const TableData& table, const RowData& row) {
     std::string out = "guard: " + print_expr(table.ast, row.guard) + "\n";
-    for (const auto& line : print_effect(table.ast, row.effect)) {
+    for (const auto& line : print_effect_expanded(table.ast, row.effect)) {
         out += line + "\n";
     }
     return out;

@@ -15,7 +15,11 @@ std::string print_expr(const Ast& ast, int expr);
 // of that group instead (for the definitions section).
 std::vector<std::string> print_effect(const Ast& ast, const Effect& effect, int group = -1);
 
-// The full text of a row (guard and effect), used to compare two versions' rows.
+// Every statement, groups expanded (each introduced by a `# name(args)` line), so that a change
+// inside a shared group shows up in a diff.
+std::vector<std::string> print_effect_expanded(const Ast& ast, const Effect& effect);
+
+// The full text of a row (guard and expanded effect), used to compare two versions' rows.
 std::string print_row(const TableData& table, const RowData& row);
 
 std::string value_name(DomainId domain, int value);

@@ -64,6 +64,7 @@ enum class ThreadPc : std::uint8_t {
     COMPLETION_FAILED, // migration_completion(): BQL dropped with ret < 0, `goto fail` next
     COMPLETION_SAVED,  // migration_completion(): savevm completed, BQL dropped; return-path and
                        // file-error checks next
+    COMPLETION_END,    // 9.x+: the checks passed; migration_completion_end() takes the BQL next
     FINISH,            // left the loop: migration_iteration_finish() next
 };
 
@@ -124,13 +125,14 @@ inline constexpr std::array<std::string_view, 8> kRunStateNames{
     "INMIGRATE", "SAVE_VM", "SHUTDOWN",       "UNSET"};
 inline constexpr std::array<std::string_view, 4> kNodeStateNames{"ACTIVE", "INACTIVE",
                                                                  "HALF_INACTIVE", "BROKEN"};
-inline constexpr std::array<std::string_view, 8> kThreadPcNames{"IDLE",
+inline constexpr std::array<std::string_view, 9> kThreadPcNames{"IDLE",
                                                                 "SETUP",
                                                                 "ITERATING",
                                                                 "COMPLETION_LOCK",
                                                                 "SWITCHOVER_WAIT",
                                                                 "COMPLETION_FAILED",
                                                                 "COMPLETION_SAVED",
+                                                                "COMPLETION_END",
                                                                 "FINISH"};
 inline constexpr std::array<std::string_view, 6> kIncomingNames{"NONE",   "LISTENING", "LOADING",
                                                                 "LOADED", "POSTCOPY",  "DONE"};
@@ -209,6 +211,7 @@ enum class Var : std::uint8_t {
     block_inactive,
     vm_was_running,
     vm_old_state,
+    global_state,
     migration_block_active,
     stream_eof,
     file_error,
@@ -277,6 +280,10 @@ inline constexpr std::array<VarInfo, kVarCount> kVars{{
     {"vm_old_state", Scope::PerHost, DomainId::RunState, Origin::Qemu,
      "s->vm_old_state (8.1+): the run state before migration stopped the VM; -1 (UNSET) after "
      "migrate_init()."},
+    {"global_state", Scope::PerHost, DomainId::RunState, Origin::Qemu,
+     "The run state global_state_store() recorded when the migration stopped the VM; it travels "
+     "in the stream and the destination reads it with global_state_get_runstate(). (Reset by "
+     "migrate_init() here: it is read only after the next store.)"},
     {"migration_block_active", Scope::PerHost, DomainId::Bool, Origin::Qemu,
      "10.0-dev only: the global `migration_block_active` of migration/block-active.c (true at "
      "startup, false in qmp_migrate_incoming())."},
@@ -319,6 +326,10 @@ struct var_type<Var::runstate> {
 };
 template <>
 struct var_type<Var::vm_old_state> {
+    using type = RunState;
+};
+template <>
+struct var_type<Var::global_state> {
     using type = RunState;
 };
 template <>

@@ -67,6 +67,14 @@ constexpr auto inactivation_ok(H host) {
     return named("inactivation_ok", fail == none && forall(n, node(host, n) != NS::BROKEN), host);
 }
 
+// The node values bdrv_inactivate_all() leaves (both semantics: an INACTIVE node is never changed).
+template <class H>
+constexpr auto inactivated_value(H host, auto x) {
+    return ite(reached(host, x, fail) && node(host, x) != NS::BROKEN && x < fail &&
+                   node(host, x) != NS::INACTIVE,
+               NS::INACTIVE, ite(x == fail && half, NS::HALF_INACTIVE, node(host, x)));
+}
+
 // bdrv_inactivate_all() before 10.0 (block.c 8.0.5:6794 and bdrv_inactivate_recurse() :6730):
 // top-down in bdrv_next() order, stop at the first failure, no rollback; an already inactive node
 // hits assert(!(bs->open_flags & BDRV_O_INACTIVE)). The failing node is left as it was, or
@@ -110,26 +118,41 @@ constexpr auto bdrv_inactivate_all_skipping(H host) {
 // needs activating (INACTIVE or half-inactivated) and either the storage does not answer or the
 // other process holds the image (image locking); a node held by the other process must fail.
 // `B` (qcow2's re-open failed, bs->drv = NULL) needs an INACTIVE node and an I/O failure.
+// `val(x)` is node x's state when the walk starts (the current state, or the state an
+// inactivation earlier in the same step left).
+template <class H, class F, class B, class Val>
+constexpr auto activation_may_end_over(std::string_view name, H host, F failing, B breaks,
+                                       Val val) {
+    auto needs_activation = [&](auto x) {
+        return val(x) == NS::INACTIVE || val(x) == NS::HALF_INACTIVE;
+    };
+    return named(name,
+                 forall(m, implies(m < failing && reached(host, m, failing) && needs_activation(m),
+                                   !locked_by_peer(host, m))) &&
+                     ((failing == none && !breaks) ||
+                      exists(n, n == failing && reached(host, n, failing) && needs_activation(n) &&
+                                    (!storage_ok || locked_by_peer(host, n)) &&
+                                    implies(breaks, val(n) == NS::INACTIVE && !storage_ok))),
+                 host, failing);
+}
+
 template <class H, class F, class B>
 constexpr auto activation_may_end(H host, F failing, B breaks) {
-    auto needs_activation = [](auto hh, auto x) {
-        return node(hh, x) == NS::INACTIVE || node(hh, x) == NS::HALF_INACTIVE;
-    };
-    return named(
-        "activation_may_end",
-        forall(m, implies(m < failing && reached(host, m, failing) && needs_activation(host, m),
-                          !locked_by_peer(host, m))) &&
-            ((failing == none && !breaks) ||
-             exists(n, n == failing && reached(host, n, failing) && needs_activation(host, n) &&
-                           (!storage_ok || locked_by_peer(host, n)) &&
-                           implies(breaks, node(host, n) == NS::INACTIVE && !storage_ok))),
-        host, failing);
+    return activation_may_end_over("activation_may_end", host, failing, breaks,
+                                   [host](auto x) { return node(host, x); });
 }
 
 template <class H, class F>
 constexpr auto activation_ok(H host, F failing) {
     return named("activation_ok", failing == none && forall(n, node(host, n) != NS::BROKEN), host,
                  failing);
+}
+
+// The node values bdrv_activate_all() leaves, starting from `val(n)`.
+template <class H, class F, class B, class Val>
+constexpr auto activated_value(H host, F failing, B breaks, Val val) {
+    return ite(reached(host, n, failing) && val(n) != NS::BROKEN && n < failing, NS::ACTIVE,
+               ite(n == failing && breaks, NS::BROKEN, val(n)));
 }
 
 template <class F>
@@ -197,16 +220,16 @@ constexpr auto vm_start(H host) {
 // Its per-process variables go back to fixed values, so that a gone process is one state.
 template <class H>
 constexpr auto process_exits(H host) {
-    return group("process_exits", "h",
-                 "The QEMU process ends; a process that is gone holds no image.",
-                 set(alive(host), false), set(runstate(host), RS::INMIGRATE),
-                 set(mig(host), MS::NONE), set(pc(host), PC::IDLE), set(incoming(host), IN::NONE),
-                 set(block_inactive(host), false), set(vm_was_running(host), false),
-                 set(vm_old_state(host), RS::UNSET), set(migration_block_active(host), false),
-                 set(stream_eof(host), false), set(file_error(host), false),
-                 set(pause_sem(host), false), set(active_state(host), MS::NONE),
-                 set(autostart(host), false), set(started_inactive(host), false),
-                 set(tried_inactivate(host), false), set(node(host, n), NS::INACTIVE));
+    return group(
+        "process_exits", "h", "The QEMU process ends; a process that is gone holds no image.",
+        set(alive(host), false), set(runstate(host), RS::INMIGRATE), set(mig(host), MS::NONE),
+        set(pc(host), PC::IDLE), set(incoming(host), IN::NONE), set(block_inactive(host), false),
+        set(vm_was_running(host), false), set(vm_old_state(host), RS::UNSET),
+        set(global_state(host), RS::UNSET), set(migration_block_active(host), false),
+        set(stream_eof(host), false), set(file_error(host), false), set(pause_sem(host), false),
+        set(active_state(host), MS::NONE), set(autostart(host), false),
+        set(started_inactive(host), false), set(tried_inactivate(host), false),
+        set(node(host, n), NS::INACTIVE));
 }
 
 // migration_is_running() (migration.c): the states in which a migration is in progress.

@@ -53,9 +53,9 @@ inline constexpr auto qmp_migrate = row<"qmp_migrate">(
     alive(h) && alive(peer(h)) && incoming(peer(h)) == IN::LISTENING &&
         runstate(h) != RS::INMIGRATE && runstate(h) != RS::POSTMIGRATE &&
         !migration_is_running(h) && pc(h) == PC::IDLE,
-    effect(set(vm_was_running(h), false), set(tried_inactivate(h), false),
-           set(stream_eof(h), false), set(file_error(h), false), set(mig(h), MS::SETUP),
-           set(pc(h), PC::SETUP), set(incoming(peer(h)), IN::LOADING)));
+    effect(set(vm_was_running(h), false), set(global_state(h), RS::UNSET),
+           set(tried_inactivate(h), false), set(stream_eof(h), false), set(file_error(h), false),
+           set(mig(h), MS::SETUP), set(pc(h), PC::SETUP), set(incoming(peer(h)), IN::LOADING)));
 
 inline constexpr auto qmp_migrate_cancel = row<"qmp_migrate_cancel">(
     Actor::qmp, with_params<P::host, P::fail, P::broken>{},
@@ -171,7 +171,7 @@ constexpr auto stop_vm_for_completion_v8_0(auto host) {
                  "migration_completion() under the BQL: s->vm_was_running = runstate_is_running(); "
                  "global_state_store(); vm_stop_force_state(RUN_STATE_FINISH_MIGRATE).",
                  set(vm_was_running(host), runstate(host) == RS::RUNNING),
-                 runstate_set(host, RS::FINISH_MIGRATE));
+                 set(global_state(host), runstate(host)), runstate_set(host, RS::FINISH_MIGRATE));
 }
 
 // qemu_savevm_state_complete_precopy(f, false, inactivate = true): device state, then
@@ -340,7 +340,7 @@ constexpr auto postcopy_stop_and_inactivate_v8_0(auto host) {
         "migration.c postcopy_start() (3196, v8.0.0): ACTIVE -> POSTCOPY_ACTIVE, "
         "vm_stop_force_state(FINISH_MIGRATE) (its flush may fail: `flush_fails`), then "
         "bdrv_inactivate_all().",
-        runstate_set(host, RS::FINISH_MIGRATE),
+        set(global_state(host), runstate(host)), runstate_set(host, RS::FINISH_MIGRATE),
         assume(implies(flush_fails, !storage_ok && fail == none && !half)),
         when(!flush_fails, set(tried_inactivate(host), true), bdrv_inactivate_all_asserting(host)));
 }
@@ -398,8 +398,8 @@ inline constexpr auto postcopy_start_package_fails = row<"postcopy_start_package
     "set, calls bdrv_activate_all() (its error is only reported).",
     "postcopy_start() restart_block, fail_closefb/fail (migration.c:3196, v8.0.0)",
     postcopy_start_guard(h),
-    effect(runstate_set(h, RS::FINISH_MIGRATE), inactivate_then_reactivate(h),
-           set(file_error(h), true), set(mig(h), MS::FAILED)));
+    effect(set(global_state(h), runstate(h)), runstate_set(h, RS::FINISH_MIGRATE),
+           inactivate_then_reactivate(h), set(file_error(h), true), set(mig(h), MS::FAILED)));
 
 inline constexpr auto postcopy_start_send_fails = row<"postcopy_start_send_fails">(
     Actor::fault, with_params<P::host>{},
@@ -450,24 +450,28 @@ inline constexpr auto incoming_load_error = row<"incoming_load_error">(
     "process_incoming_migration_co() fail: exit(EXIT_FAILURE) (migration.c:593, v8.0.0)",
     alive(h) && incoming(h) == IN::LOADING, effect(process_exits(h)));
 
-// The source's run state as global_state_store() recorded it, read by the destination.
-constexpr auto source_was_running_v8_0(auto host) {
-    return named("source_was_running", vm_was_running(peer(host)), host);
+// The source's run state as global_state_store() recorded it, read by the destination
+// (global_state_received() is always true here).
+constexpr auto source_was_running(auto host) {
+    return named("source_was_running", global_state(peer(host)) == RS::RUNNING, host);
 }
 
 inline constexpr auto process_incoming_migration_bh = row<"process_incoming_migration_bh">(
     Actor::incoming, with_params<P::host, P::fail, P::broken>{},
     "The destination's bottom half: without late-block-activate, or when it will autostart a "
     "guest that was running, it activates every node (an error clears autostart); then it "
-    "starts the guest if the source was running and autostart is set, and otherwise pauses.",
+    "starts the guest if the source was running and autostart is set, pauses if the source was "
+    "running, and otherwise takes the source's run state.",
     "process_incoming_migration_bh() (migration.c:534, v8.0.0)",
     alive(h) && incoming(h) == IN::LOADED,
-    effect(when_else(!late_block_activate || (autostart(h) && source_was_running_v8_0(h)),
+    effect(when_else(!late_block_activate || (autostart(h) && source_was_running(h)),
                      block(bdrv_activate_all(h, fail, broken),
                            when(!activation_ok(h, fail), set(autostart(h), false))),
                      block(no_block_operation())),
-           when_else(source_was_running_v8_0(h) && autostart(h), block(vm_start(h)),
-                     block(runstate_set(h, RS::PAUSED))),
+           when_else(source_was_running(h),
+                     block(when_else(autostart(h), block(vm_start(h)),
+                                     block(runstate_set(h, RS::PAUSED)))),
+                     block(runstate_set(h, global_state(peer(h))))),
            set(incoming(h), IN::DONE)));
 
 inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
