@@ -20,5 +20,6 @@ inline int& exit_code() {
 }
 
 void register_model_commands(CLI::App& app);
+void register_proofs_commands(CLI::App& app); // check, prove, trace, replay, export, coverage
 
 } // namespace handoff::cli

@@ -1,4 +1,4 @@
-// Subcommands that read the model only: versions, invariants, spec, diff, explore, prove.
+// Subcommands that read the model only: versions, invariants, spec, diff, explore.
 #include "commands.hpp"
 
 #include "handoff/model/explore.hpp"
@@ -295,31 +295,6 @@ void register_model_commands(CLI::App& app) {
                            {"seconds", e.seconds},
                            {"results", results}};
         std::cout << out.dump(2) << "\n";
-    });
-
-    auto pr = std::make_shared<InstanceOptions>();
-    auto* prove = app.add_subcommand(
-        "prove", "Explore every version against every invariant that applies (./run prove)");
-    pr->add_to(prove);
-    prove->callback([pr] {
-        bool any_violated = false, all_complete = true;
-        for (const TableData* table : all_versions()) {
-            const Interpreter interp(*table, pr->instance());
-            const Exploration e = explore(interp, select_invariants(*table, {}));
-            print_exploration(interp, *pr, e, false);
-            for (const auto& v : e.verdicts) {
-                any_violated = any_violated || v.violated;
-            }
-            all_complete = all_complete && e.complete;
-            for (const auto& v : e.verdicts) {
-                if (v.violated) {
-                    fmt::print("\n  shortest trace violating {}:\n{}", v.invariant->name,
-                               format_trace(interp, *v.trace));
-                }
-            }
-            fmt::print("\n");
-        }
-        exit_code() = any_violated ? 1 : (all_complete ? 0 : 3);
     });
 }
 

@@ -96,6 +96,7 @@ std::vector<State> Interpreter::initial_states() const {
         put(base, Var::alive, host, 0, 1);
         put(base, Var::vm_old_state, host, 0, static_cast<int>(RunState::UNSET));
         put(base, Var::global_state, host, 0, static_cast<int>(RunState::UNSET));
+        put(base, Var::received_state, host, 0, static_cast<int>(RunState::UNSET));
         put(base, Var::mig, host, 0, static_cast<int>(MigStatus::NONE));
         put(base, Var::active_state, host, 0, static_cast<int>(MigStatus::NONE));
     }

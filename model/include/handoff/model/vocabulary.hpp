@@ -212,6 +212,7 @@ enum class Var : std::uint8_t {
     vm_was_running,
     vm_old_state,
     global_state,
+    received_state,
     migration_block_active,
     stream_eof,
     file_error,
@@ -284,6 +285,9 @@ inline constexpr std::array<VarInfo, kVarCount> kVars{{
      "The run state global_state_store() recorded when the migration stopped the VM; it travels "
      "in the stream and the destination reads it with global_state_get_runstate(). (Reset by "
      "migrate_init() here: it is read only after the next store.)"},
+    {"received_state", Scope::PerHost, DomainId::RunState, Origin::Qemu,
+     "The destination's copy of the source's global state, received in the stream "
+     "(global_state_get_runstate() in process_incoming_migration_bh())."},
     {"migration_block_active", Scope::PerHost, DomainId::Bool, Origin::Qemu,
      "10.0-dev only: the global `migration_block_active` of migration/block-active.c (true at "
      "startup, false in qmp_migrate_incoming())."},
@@ -330,6 +334,10 @@ struct var_type<Var::vm_old_state> {
 };
 template <>
 struct var_type<Var::global_state> {
+    using type = RunState;
+};
+template <>
+struct var_type<Var::received_state> {
     using type = RunState;
 };
 template <>

@@ -199,8 +199,9 @@ inline constexpr auto process_incoming_migration_bh = row<"process_incoming_migr
                block(bdrv_activate_all(h, fail, broken), when(activation_ok(h, fail), vm_start(h))),
                block(assume(fail == none && !broken),
                      when_else(source_was_running(h), block(runstate_set(h, RS::PAUSED)),
-                               block(runstate_set(h, global_state(peer(h))))))),
-           set(incoming(h), IN::DONE)));
+                               block(runstate_set(h, received_state(h)))))),
+           set(incoming(h), IN::DONE),
+           set(received_state(h), RS::UNSET)));
 
 inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
     Actor::incoming, with_params<P::host, P::fail, P::broken>{},

@@ -430,7 +430,7 @@ inline constexpr auto incoming_load_ok = row<"incoming_load_ok">(
     "qemu_loadvm_state() reaches QEMU_VM_EOF: process_incoming_migration_bh() is scheduled.",
     "process_incoming_migration_co() (migration.c:593, v8.0.0)",
     alive(h) && incoming(h) == IN::LOADING && stream_eof(peer(h)),
-    effect(set(incoming(h), IN::LOADED)));
+    effect(set(received_state(h), global_state(peer(h))), set(incoming(h), IN::LOADED)));
 
 inline constexpr auto incoming_load_fails = row<"incoming_load_fails">(
     Actor::incoming, with_params<P::host>{},
@@ -453,7 +453,7 @@ inline constexpr auto incoming_load_error = row<"incoming_load_error">(
 // The source's run state as global_state_store() recorded it, read by the destination
 // (global_state_received() is always true here).
 constexpr auto source_was_running(auto host) {
-    return named("source_was_running", global_state(peer(host)) == RS::RUNNING, host);
+    return named("source_was_running", received_state(host) == RS::RUNNING, host);
 }
 
 inline constexpr auto process_incoming_migration_bh = row<"process_incoming_migration_bh">(
@@ -471,8 +471,9 @@ inline constexpr auto process_incoming_migration_bh = row<"process_incoming_migr
            when_else(source_was_running(h),
                      block(when_else(autostart(h), block(vm_start(h)),
                                      block(runstate_set(h, RS::PAUSED)))),
-                     block(runstate_set(h, global_state(peer(h))))),
-           set(incoming(h), IN::DONE)));
+                     block(runstate_set(h, received_state(h)))),
+           set(incoming(h), IN::DONE),
+           set(received_state(h), RS::UNSET)));
 
 inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
     Actor::incoming, with_params<P::host, P::fail, P::broken>{},

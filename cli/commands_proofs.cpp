@@ -1,0 +1,429 @@
+// Subcommands of the proof checker: check, prove (the table ./run prove prints), trace, replay,
+// export and coverage.
+#include "commands.hpp"
+
+#include "handoff/model/printer.hpp"
+#include "handoff/model/versions.hpp"
+#include "handoff/proofs/check.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace handoff::cli {
+
+using namespace handoff::model;
+using namespace handoff::proofs;
+
+namespace {
+
+const TableData& version_or_usage_error(const std::string& name) {
+    if (const TableData* t = find_version(name)) {
+        return *t;
+    }
+    throw UsageError(
+        fmt::format("unknown version '{}' (expected one of: {})", name, version_names()));
+}
+
+const InvariantData& invariant_or_usage_error(const std::string& name) {
+    if (const InvariantData* i = find_invariant(name)) {
+        return *i;
+    }
+    std::string names;
+    for (const auto& inv : all_invariants()) {
+        names += (names.empty() ? "" : ", ") + std::string(inv.name);
+    }
+    throw UsageError(fmt::format("unknown invariant '{}' (expected one of: {})", name, names));
+}
+
+// The options every checking command shares: the instance and the engine's limits.
+struct CheckArgs {
+    std::vector<std::string> versions;
+    std::vector<std::string> invariants;
+    int nodes = 2;
+    int starts = 1;
+    std::vector<std::string> caps;
+    std::string engine = "auto";
+    int depth = -1;
+    double timeout = 60;
+    int jobs = 2;
+    bool json = false;
+
+    void add_instance(CLI::App* cmd) {
+        cmd->add_option("--nodes", nodes, "Number of block nodes per host (1-16)")
+            ->capture_default_str();
+        cmd->add_option("--starts", starts,
+                        "How many fresh QEMU processes management may start (0-3)")
+            ->capture_default_str();
+        cmd->add_option("--cap", caps,
+                        "Fix a capability, e.g. --cap postcopy=off (late-block-activate, "
+                        "pause-before-switchover, postcopy, autostart, image-locking)");
+    }
+    void add_engine(CLI::App* cmd) {
+        cmd->add_option("--engine", engine, "auto, bmc, kind, pdr or explicit")
+            ->capture_default_str();
+        cmd->add_option("--depth", depth, "BMC depth or largest k (default: the engine's)");
+        cmd->add_option("--timeout", timeout, "Seconds per version and invariant")
+            ->capture_default_str();
+        cmd->add_option("--jobs", jobs, "Checks run in parallel")->capture_default_str();
+    }
+
+    Instance instance() const {
+        if (nodes < 1 || nodes > 16) {
+            throw UsageError(fmt::format("--nodes must be between 1 and 16, not {}", nodes));
+        }
+        if (starts < 0 || starts > 3) {
+            throw UsageError(fmt::format("--starts must be between 0 and 3, not {}", starts));
+        }
+        Instance inst(nodes);
+        inst.starts = starts;
+        for (const auto& c : caps) {
+            const auto eq = c.find('=');
+            const std::string name = c.substr(0, eq);
+            const std::string value = eq == std::string::npos ? "" : c.substr(eq + 1);
+            const std::pair<const char*, Var> known[] = {
+                {"late-block-activate", Var::cap_late_block_activate},
+                {"pause-before-switchover", Var::cap_pause_before_switchover},
+                {"postcopy", Var::cap_postcopy},
+                {"autostart", Var::cap_autostart},
+                {"image-locking", Var::image_locking}};
+            const auto* it = std::find_if(std::begin(known), std::end(known),
+                                          [&](const auto& k) { return name == k.first; });
+            if (it == std::end(known)) {
+                throw UsageError(
+                    fmt::format("unknown capability '{}' (expected one of: late-block-activate, "
+                                "pause-before-switchover, postcopy, autostart, image-locking)",
+                                name));
+            }
+            if (value != "on" && value != "off") {
+                throw UsageError(
+                    fmt::format("--cap {}: the value must be on or off, not '{}'", name, value));
+            }
+            inst.fixed[static_cast<int>(it->second)] = value == "on" ? 1 : 0;
+        }
+        return inst;
+    }
+
+    std::string describe() const {
+        std::string caps_text = caps.empty() ? "every capability combination" : "";
+        for (const auto& c : caps) {
+            caps_text += (caps_text.empty() ? "" : ", ") + c;
+        }
+        return fmt::format("{} node{}, {} process start{}, {}", nodes, nodes == 1 ? "" : "s",
+                           starts, starts == 1 ? "" : "s", caps_text);
+    }
+
+    CheckOptions options() const {
+        CheckOptions o;
+        o.instance = instance();
+        if (engine == "auto") {
+            o.engine = Engine::automatic;
+        } else if (engine == "bmc") {
+            o.engine = Engine::bmc;
+        } else if (engine == "kind") {
+            o.engine = Engine::kind;
+        } else if (engine == "pdr") {
+            o.engine = Engine::pdr;
+        } else if (engine == "explicit") {
+            o.engine = Engine::explicit_state;
+        } else {
+            throw UsageError(fmt::format(
+                "unknown engine '{}' (expected one of: auto, bmc, kind, pdr, explicit)", engine));
+        }
+        if (depth < -1) {
+            throw UsageError(fmt::format("--depth must not be negative, not {}", depth));
+        }
+        if (!(timeout > 0)) {
+            throw UsageError(fmt::format("--timeout must be positive, not {}", timeout));
+        }
+        if (jobs < 1 || jobs > 64) {
+            throw UsageError(fmt::format("--jobs must be between 1 and 64, not {}", jobs));
+        }
+        o.depth = depth;
+        o.timeout = timeout;
+        o.jobs = jobs;
+        return o;
+    }
+
+    std::vector<Cell> cells() const {
+        std::vector<const TableData*> tables;
+        for (const auto& v : versions) {
+            tables.push_back(&version_or_usage_error(v));
+        }
+        if (tables.empty()) {
+            tables = all_versions();
+        }
+        std::vector<const InvariantData*> invs;
+        for (const auto& name : invariants) {
+            invs.push_back(&invariant_or_usage_error(name));
+        }
+        std::vector<Cell> out;
+        for (const TableData* t : tables) {
+            if (invs.empty()) {
+                for (const auto& c : all_cells({t})) {
+                    out.push_back(c);
+                }
+                continue;
+            }
+            for (const InvariantData* inv : invs) {
+                if (inv->applies_to(t->version)) {
+                    out.push_back({t, inv});
+                } else if (!versions.empty()) {
+                    throw UsageError(
+                        fmt::format("invariant '{}' does not apply to {}", inv->name, t->version));
+                }
+            }
+        }
+        return out;
+    }
+
+    nlohmann::json instance_json() const {
+        return {{"nodes", nodes}, {"starts", starts}, {"caps", caps}};
+    }
+};
+
+std::string solver_name() {
+    return "z3 " + z3_version();
+}
+
+nlohmann::json trace_json(const Interpreter& interp, const Trace& trace) {
+    auto state_json = [&](const State& s) {
+        nlohmann::json out = nlohmann::json::object();
+        for (const auto& c : describe(interp, s)) {
+            out[c.variable] = c.after;
+        }
+        return out;
+    };
+    nlohmann::json steps = nlohmann::json::array();
+    State before = trace.initial;
+    for (const auto& ts : trace.steps) {
+        const RowData& row = interp.table().rows[static_cast<std::size_t>(ts.step.row)];
+        nlohmann::json params = nlohmann::json::object();
+        for (Param p : row.params) {
+            params[std::string(param_info(p).name)] =
+                ts.step.params[static_cast<std::size_t>(p)];
+        }
+        nlohmann::json changed = nlohmann::json::object();
+        for (const auto& c : changes(interp, before, ts.state)) {
+            changed[c.variable] = {c.before, c.after};
+        }
+        steps.push_back({{"row", row.name},
+                         {"qemu", row.qemu},
+                         {"params", params},
+                         {"params_text", format_params(interp, ts.step)},
+                         {"changes", changed},
+                         {"state", state_json(ts.state)}});
+        before = ts.state;
+    }
+    return {{"version", interp.table().version},
+            {"nodes", interp.layout().nodes()},
+            {"starts", interp.instance().starts},
+            {"initial", state_json(trace.initial)},
+            {"steps", steps}};
+}
+
+nlohmann::json result_json(const Result& r, const CheckArgs& args) {
+    nlohmann::json j{{"version", r.version},
+                     {"invariant", r.invariant},
+                     {"verdict", verdict_name(r.verdict)},
+                     {"engine", r.engine},
+                     {"seconds", r.seconds},
+                     {"detail", r.detail},
+                     {"solver", solver_name()},
+                     {"instance", args.instance_json()}};
+    if (r.depth >= 0) {
+        j[r.engine == "kind" ? "k" : "depth"] = r.depth;
+    }
+    if (r.states > 0) {
+        j["states"] = r.states;
+    }
+    if (!r.certificate.empty()) {
+        j["certificate"] = r.certificate;
+    }
+    if (!r.cti.empty()) {
+        j["counterexample_to_induction"] = r.cti;
+    }
+    if (r.bug) {
+        j["bug"] = true;
+    }
+    if (r.trace) {
+        const TableData& table = version_or_usage_error(r.version);
+        const Interpreter interp(table, args.instance());
+        j["trace"] = trace_json(interp, *r.trace);
+    }
+    return j;
+}
+
+int exit_code_of(const std::vector<Result>& results) {
+    bool violated = false, all_proved = true, bug = false;
+    for (const auto& r : results) {
+        violated = violated || r.verdict == Verdict::violated;
+        all_proved = all_proved && r.verdict == Verdict::proved;
+        bug = bug || r.bug;
+    }
+    if (bug) {
+        return 4;
+    }
+    return violated ? 1 : (all_proved ? 0 : 3);
+}
+
+void report_bugs(const std::vector<Result>& results) {
+    for (const auto& r : results) {
+        if (r.bug) {
+            fmt::print(stderr, "handoff: CHECKER BUG on {} / {} ({}): {}\n", r.version,
+                       r.invariant, r.engine, r.detail);
+        }
+    }
+}
+
+std::string verdict_text(const Result& r) {
+    switch (r.verdict) {
+    case Verdict::violated:
+        return fmt::format("VIOLATED ({} steps)", r.trace ? r.trace->steps.size() : 0);
+    case Verdict::proved:
+        return "proved";
+    case Verdict::bounded:
+        return fmt::format("bounded (depth {})", r.depth);
+    case Verdict::unknown:
+        return "unknown";
+    }
+    return "unknown";
+}
+
+void print_results(const std::vector<Result>& results, const CheckArgs& args) {
+    for (const auto& r : results) {
+        fmt::print("{:<10} {:<38} {:<20} {:<9} {:>6.2f} s  {}\n", r.version, r.invariant,
+                   verdict_text(r), r.engine, r.seconds, r.detail);
+        if (!r.certificate.empty()) {
+            fmt::print("    certified invariant: {}\n", r.certificate);
+        }
+        if (!r.cti.empty()) {
+            fmt::print("    counterexample to induction (not a violation):\n{}", r.cti);
+        }
+        if (r.trace) {
+            const Interpreter interp(version_or_usage_error(r.version), args.instance());
+            fmt::print("{}", format_trace(interp, *r.trace));
+        }
+    }
+}
+
+void register_check(CLI::App& app) {
+    auto a = std::make_shared<CheckArgs>();
+    auto* cmd = app.add_subcommand(
+        "check", "Check invariants with the proof engines: proved, violated, bounded or unknown");
+    cmd->add_option("--version", a->versions, "QEMU version (repeatable; default: all)");
+    cmd->add_option("--invariant", a->invariants,
+                    "Invariant (repeatable; default: every one that applies)");
+    a->add_instance(cmd);
+    a->add_engine(cmd);
+    cmd->add_flag("--json", a->json, "Write the results as JSON");
+    cmd->callback([a] {
+        const CheckOptions o = a->options();
+        const auto cells = a->cells();
+        const auto results = check(cells, o);
+        report_bugs(results);
+        exit_code() = exit_code_of(results);
+        if (a->json) {
+            nlohmann::json out = nlohmann::json::array();
+            for (const auto& r : results) {
+                out.push_back(result_json(r, *a));
+            }
+            std::cout << nlohmann::json{{"solver", solver_name()},
+                                        {"instance", a->instance_json()},
+                                        {"results", out}}
+                             .dump(2)
+                      << "\n";
+            return;
+        }
+        fmt::print("instance: {}; solver {}\n", a->describe(), solver_name());
+        print_results(results, *a);
+    });
+}
+
+// The table ./run prove prints: one row per invariant, one column per version.
+void register_prove(CLI::App& app) {
+    auto a = std::make_shared<CheckArgs>();
+    auto* cmd = app.add_subcommand(
+        "prove", "Check every version against every invariant and print the verdict table");
+    a->add_instance(cmd);
+    a->add_engine(cmd);
+    cmd->callback([a] {
+        const CheckOptions o = a->options();
+        const auto start = std::chrono::steady_clock::now();
+        const auto cells = a->cells();
+        const auto results = check(cells, o);
+        const double total =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        report_bugs(results);
+        exit_code() = exit_code_of(results);
+
+        const auto& versions = all_versions();
+        constexpr int kFirst = 38, kCell = 24;
+        fmt::print("handoff prove: {} ({}, engine {})\n\n", a->describe(), solver_name(),
+                   a->engine);
+        fmt::print("{:<{}}", "invariant", kFirst);
+        for (const TableData* t : versions) {
+            fmt::print("{:<{}}", t->version, kCell);
+        }
+        fmt::print("\n{}\n", std::string(kFirst + kCell * versions.size(), '-'));
+        for (const auto& inv : all_invariants()) {
+            fmt::print("{:<{}}", inv.name, kFirst);
+            for (const TableData* t : versions) {
+                std::string cell = "-";
+                for (std::size_t i = 0; i < cells.size(); ++i) {
+                    if (cells[i].table == t && cells[i].invariant == &inv) {
+                        const Result& r = results[i];
+                        std::string word = std::string(verdict_name(r.verdict));
+                        if (r.verdict == Verdict::violated) {
+                            word = fmt::format("VIOLATED/{}", r.trace->steps.size());
+                        }
+                        cell = fmt::format("{} {} {:.1f}s", word, r.engine, r.seconds);
+                    }
+                }
+                fmt::print("{:<{}}", cell, kCell);
+            }
+            fmt::print("\n");
+        }
+        fmt::print("\nproved: by PDR (Spacer's invariant certified by 3 solver queries) or "
+                   "k-induction;\n        `explicit`: every reachable state of this instance "
+                   "explored (recoverable is a graph property).\n"
+                   "VIOLATED/k: a shortest counterexample of k steps, replayed on the "
+                   "interpreter.\n");
+        int unknown = 0;
+        for (const auto& r : results) {
+            if (r.verdict == Verdict::unknown || r.verdict == Verdict::bounded) {
+                if (unknown++ == 0) {
+                    fmt::print("\nInconclusive:\n");
+                }
+                fmt::print("  {} / {}: {}\n", r.version, r.invariant, r.detail);
+            }
+        }
+        fmt::print("\n{} checks in {:.1f} s ({} job{}).\n", results.size(), total, a->jobs,
+                   a->jobs == 1 ? "" : "s");
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            const Result& r = results[i];
+            if (r.verdict != Verdict::violated || !r.trace) {
+                continue;
+            }
+            const Interpreter interp(*cells[i].table, o.instance);
+            fmt::print("\n=== {} violates {} ({} steps, {}):\n{}", r.version, r.invariant,
+                       r.trace->steps.size(), r.engine, format_trace(interp, *r.trace));
+        }
+    });
+}
+
+} // namespace
+
+void register_proofs_commands(CLI::App& app) {
+    register_check(app);
+    register_prove(app);
+}
+
+} // namespace handoff::cli

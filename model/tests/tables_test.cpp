@@ -1,0 +1,91 @@
+// The tables as data: every version is derived from the one before, every row is explained and
+// cited, the generated specification is committed and current.
+#include "handoff/model/printer.hpp"
+#include "handoff/model/spec.hpp"
+#include "handoff/model/versions.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace handoff::model {
+namespace {
+
+TEST(Tables, FiveVersionsEachDerivedFromThePreviousOne) {
+    const auto& versions = all_versions();
+    ASSERT_EQ(versions.size(), 5u);
+    EXPECT_EQ(versions[0]->version, "v8.0.0");
+    for (std::size_t i = 1; i < versions.size(); ++i) {
+        EXPECT_EQ(versions[i]->based_on, versions[i - 1]->version);
+    }
+    EXPECT_EQ(find_version("v7.2"), nullptr);
+}
+
+TEST(Tables, EveryRowIsExplainedAndCited) {
+    for (const TableData* t : all_versions()) {
+        for (const RowData& r : t->rows) {
+            EXPECT_FALSE(r.sentence.empty()) << t->version << " " << r.name;
+            EXPECT_FALSE(r.qemu.empty()) << t->version << " " << r.name;
+            EXPECT_GE(r.guard, 0) << t->version << " " << r.name;
+        }
+    }
+}
+
+TEST(Tables, DiffShowsThe2023FixAsChangedRows) {
+    const std::string diff = render_diff(*find_version("v8.0.0"), *find_version("v8.1"));
+    EXPECT_NE(diff.find("removed row migration_completion_fail_invalidate"), std::string::npos);
+    EXPECT_NE(diff.find("added row migration_completion_checks_fail"), std::string::npos);
+    EXPECT_NE(diff.find("changed row migration_completion_save"), std::string::npos);
+    EXPECT_NE(diff.find("+  block_inactive[h] := true"), std::string::npos);
+    EXPECT_NE(diff.find("+ runstate transition FINISH_MIGRATE -> SHUTDOWN"), std::string::npos);
+    // Rows that did not change are not listed.
+    EXPECT_EQ(diff.find("row storage_lost"), std::string::npos);
+    EXPECT_EQ(render_diff(*find_version("v9.2"), *find_version("v9.2")).find("row "),
+              std::string::npos);
+}
+
+TEST(Tables, V10_2AddsBlockdevSetActiveAndDropsTheFlag) {
+    const std::string diff = render_diff(*find_version("v10.0-dev"), *find_version("v10.2"));
+    EXPECT_NE(diff.find("added row blockdev_set_inactive_all"), std::string::npos);
+    EXPECT_NE(diff.find("-  migration_block_active[h] := false"), std::string::npos);
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+TEST(Specification, CommittedPagesAreWhatTheGeneratorPrints) {
+    for (const TableData* t : all_versions()) {
+        const std::string stem = std::string(HANDOFF_SOURCE_DIR) + "/docs/spec/" +
+                                 spec_file_stem(t->version);
+        EXPECT_EQ(read_file(stem + ".md"), render_spec_markdown(*t))
+            << stem << ".md is stale: run docs/spec/regenerate";
+        EXPECT_EQ(read_file(stem + ".dot"), render_spec_dot(*t))
+            << stem << ".dot is stale: run docs/spec/regenerate";
+        std::ifstream svg(stem + ".svg");
+        EXPECT_TRUE(svg.good()) << stem << ".svg is missing: run docs/spec/regenerate";
+    }
+}
+
+TEST(Specification, EveryRowAndEveryUsedVariableIsOnThePage) {
+    for (const TableData* t : all_versions()) {
+        const std::string page = render_spec_markdown(*t);
+        for (const RowData& r : t->rows) {
+            EXPECT_NE(page.find("### `" + std::string(r.name) + "`"), std::string::npos)
+                << t->version << " " << r.name;
+        }
+        EXPECT_NE(page.find("| `node` |"), std::string::npos);
+    }
+    // 8.0 has vm_was_running, 8.1 has vm_old_state instead.
+    EXPECT_NE(render_spec_markdown(*find_version("v8.0.0")).find("| `vm_was_running` |"),
+              std::string::npos);
+    EXPECT_EQ(render_spec_markdown(*find_version("v8.1")).find("| `vm_was_running` |"),
+              std::string::npos);
+}
+
+} // namespace
+} // namespace handoff::model
