@@ -207,8 +207,7 @@ nlohmann::json trace_json(const Interpreter& interp, const Trace& trace) {
         const RowData& row = interp.table().rows[static_cast<std::size_t>(ts.step.row)];
         nlohmann::json params = nlohmann::json::object();
         for (Param p : row.params) {
-            params[std::string(param_info(p).name)] =
-                ts.step.params[static_cast<std::size_t>(p)];
+            params[std::string(param_info(p).name)] = ts.step.params[static_cast<std::size_t>(p)];
         }
         nlohmann::json changed = nlohmann::json::object();
         for (const auto& c : changes(interp, before, ts.state)) {
@@ -277,8 +276,8 @@ int exit_code_of(const std::vector<Result>& results) {
 void report_bugs(const std::vector<Result>& results) {
     for (const auto& r : results) {
         if (r.bug) {
-            fmt::print(stderr, "handoff: CHECKER BUG on {} / {} ({}): {}\n", r.version,
-                       r.invariant, r.engine, r.detail);
+            fmt::print(stderr, "handoff: CHECKER BUG on {} / {} ({}): {}\n", r.version, r.invariant,
+                       r.engine, r.detail);
         }
     }
 }
