@@ -47,6 +47,7 @@ const InvariantData& require_invariant(const std::string& name) {
 struct InstanceOptions {
     int nodes = 2;
     int starts = 1;
+    int set_active_calls = 1;
     std::vector<std::string> caps;
 
     void add_to(CLI::App* cmd) {
@@ -54,6 +55,9 @@ struct InstanceOptions {
             ->capture_default_str();
         cmd->add_option("--starts", starts,
                         "How many fresh QEMU processes management may start (0-3)")
+            ->capture_default_str();
+        cmd->add_option("--set-active-calls", set_active_calls,
+                        "How many blockdev-set-active commands management may issue (0-3)")
             ->capture_default_str();
         cmd->add_option("--cap", caps,
                         "Fix a capability, e.g. --cap late-block-activate=on (capabilities: "
@@ -68,8 +72,13 @@ struct InstanceOptions {
         if (starts < 0 || starts > 3) {
             throw UsageError(fmt::format("--starts must be between 0 and 3, not {}", starts));
         }
+        if (set_active_calls < 0 || set_active_calls > 3) {
+            throw UsageError(fmt::format("--set-active-calls must be between 0 and 3, not {}",
+                                         set_active_calls));
+        }
         Instance inst(nodes);
         inst.starts = starts;
+        inst.set_active_calls = set_active_calls;
         for (const auto& c : caps) {
             const auto eq = c.find('=');
             const std::string name = c.substr(0, eq);

@@ -1,5 +1,7 @@
 #include "handoff/model/interpreter.hpp"
 
+#include <algorithm>
+
 #include <stdexcept>
 
 namespace handoff::model {
@@ -42,6 +44,29 @@ Interpreter::Interpreter(const TableData& table, const Instance& instance)
     if (instance.starts < 0 || instance.starts > 3) {
         throw std::invalid_argument("the number of process starts must be between 0 and 3");
     }
+    if (instance.set_active_calls < 0 || instance.set_active_calls > 3) {
+        throw std::invalid_argument(
+            "the number of blockdev-set-active calls must be between 0 and 3");
+    }
+    for (const RowData& row : table_.rows) {
+        guard_reads_host_only_.push_back(!reads_outcome_params(row.guard));
+    }
+}
+
+bool Interpreter::reads_outcome_params(int expr) const {
+    if (expr < 0) {
+        return false;
+    }
+    const AstNode& e = table_.ast[expr];
+    if (e.op == Op::Param && e.a != static_cast<int>(Param::host)) {
+        return true;
+    }
+    for (int k : e.kid) {
+        if (reads_outcome_params(k)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 std::string param_value_name(Param p, int value, int nodes) {
@@ -102,6 +127,7 @@ std::vector<State> Interpreter::initial_states() const {
     }
     put(base, Var::storage_ok, 0, 0, 1);
     put(base, Var::starts_left, 0, 0, instance_.starts);
+    put(base, Var::set_active_left, 0, 0, instance_.set_active_calls);
     put(base, Var::migration_block_active, 0, 0, 1);
     put(base, Var::autostart, 0, 0, 1);
     put(base, Var::runstate, 1, 0, static_cast<int>(RunState::INMIGRATE));
@@ -315,6 +341,7 @@ void Interpreter::successors(const State& s,
         return;
     }
     std::vector<State> seen;
+    Env env;
     for (std::size_t r = 0; r < table_.rows.size(); ++r) {
         const RowData& row = table_.rows[r];
         Step step;
@@ -322,36 +349,54 @@ void Interpreter::successors(const State& s,
         for (int p = 0; p < kParamCount; ++p) {
             step.params[static_cast<std::size_t>(p)] = param_default(static_cast<Param>(p));
         }
-        std::vector<std::vector<int>> domains;
+        // The host first: most guards read only the state and the host, and most rows are
+        // disabled, so the outcome parameters are enumerated only behind a true guard.
+        std::vector<int> hosts{0};
+        std::vector<Param> outcome;
         for (Param p : row.params) {
+            if (p == Param::host) {
+                hosts = {0, 1};
+            } else {
+                outcome.push_back(p);
+            }
+        }
+        std::vector<std::vector<int>> domains;
+        for (Param p : outcome) {
             domains.push_back(param_values(p));
         }
-        seen.clear();
-        std::vector<std::size_t> index(domains.size(), 0);
-        while (true) {
-            for (std::size_t k = 0; k < domains.size(); ++k) {
-                step.params[static_cast<std::size_t>(row.params[k])] = domains[k][index[k]];
+        for (int host : hosts) {
+            step.params[static_cast<int>(Param::host)] = host;
+            if (guard_reads_host_only_[r]) {
+                env.params = step.params;
+                env.hosts[0] = host;
+                if (!eval(table_.ast, row.guard, s, env)) {
+                    continue;
+                }
             }
-            if (auto next = apply(s, step)) {
-                bool duplicate = false;
-                for (const auto& other : seen) {
-                    if (other == *next) {
-                        duplicate = true;
-                        break;
+            seen.clear();
+            std::vector<std::size_t> index(domains.size(), 0);
+            while (true) {
+                for (std::size_t k = 0; k < domains.size(); ++k) {
+                    step.params[static_cast<std::size_t>(outcome[k])] = domains[k][index[k]];
+                }
+                env.params = step.params;
+                env.hosts[0] = host;
+                if (guard_reads_host_only_[r] || eval(table_.ast, row.guard, s, env)) {
+                    State next = s;
+                    if (run_effect(row, next, env) &&
+                        std::find(seen.begin(), seen.end(), next) == seen.end()) {
+                        seen.push_back(next);
+                        visit(step, next);
                     }
                 }
-                if (!duplicate) {
-                    seen.push_back(*next);
-                    visit(step, *next);
+                std::size_t k = 0;
+                while (k < domains.size() && ++index[k] == domains[k].size()) {
+                    index[k] = 0;
+                    ++k;
                 }
-            }
-            std::size_t k = 0;
-            while (k < domains.size() && ++index[k] == domains[k].size()) {
-                index[k] = 0;
-                ++k;
-            }
-            if (k == domains.size()) {
-                break;
+                if (k == domains.size()) {
+                    break;
+                }
             }
         }
     }

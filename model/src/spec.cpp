@@ -138,6 +138,9 @@ const char* kLeftOut =
 - **Node trees**: each node stands for one disk's tree (a qcow2 format node with its protocol
   child), inactivated top-down and activated bottom-up as one; nodes are independent roots in
   `bdrv_next()` order. A failure anywhere in the tree fails the node.
+- **`blockdev-set-active` with a node-name** (10.x): only the all-nodes form is a row; the
+  node-name form lets any subset of nodes be inactive (4^N states per host) without reaching a
+  premise of an invariant that the all-nodes form does not reach.
 - **The `migrate_fd_cleanup()` bottom half** runs in the same step as `migration_iteration_finish()`.
 - **Run states** that no modelled step reaches (DEBUG, IO_ERROR, INTERNAL_ERROR, GUEST_PANICKED,
   SUSPENDED, WATCHDOG, COLO, PRELAUNCH, RESTORE_VM) and the transient SAVE_VM of `savevm`.
@@ -195,7 +198,8 @@ std::string render_spec_markdown(const TableData& t) {
           "migration thread, `autostart` true, `migration_block_active` true;\n"
           "- host 1: alive, run state INMIGRATE, every node INACTIVE, `incoming` LISTENING, "
           "`autostart` = `autostart_policy`, `migration_block_active` false;\n"
-          "- `storage_ok` true, no crash, `starts_left` from `--starts` (default 1); every "
+          "- `storage_ok` true, no crash, `starts_left` from `--starts` (default 1), "
+          "`set_active_left` from `--set-active-calls` (default 1); every "
           "capability (`late_block_activate`, `pause_before_switchover`, `postcopy`, "
           "`autostart_policy`, `image_locking`) takes both values unless fixed with `--cap`;\n"
           "- every other variable: false, NONE, IDLE or UNSET.\n\n";
@@ -277,8 +281,9 @@ std::string render_spec_markdown(const TableData& t) {
           "(`handoff spec --version "
        << t.version << " --format dot`).\n\n![state machine](" << stem << ".svg)\n\n";
     md << "## Checked configuration\n\n"
-          "The default instance: N = 2 nodes per host, one fresh process start, every "
-          "capability combination. `handoff explore --version "
+          "The default instance: N = 2 nodes per host, one fresh process start, one "
+          "blockdev-set-active command (where the version has it), every capability "
+          "combination. `handoff explore --version "
        << t.version
        << "` explores it completely and prints the number of reachable states and the verdict "
           "of every invariant, with the shortest trace of each violation.\n";

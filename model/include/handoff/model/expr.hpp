@@ -358,6 +358,7 @@ inline constexpr auto autostart_policy = global<Var::cap_autostart>;
 inline constexpr auto image_locking = global<Var::image_locking>;
 inline constexpr auto crash = global<Var::crash>;
 inline constexpr auto starts_left = global<Var::starts_left>;
+inline constexpr auto set_active_left = global<Var::set_active_left>;
 
 #define HANDOFF_HOST_VAR(name)                                                                     \
     template <Expr H>                                                                              \

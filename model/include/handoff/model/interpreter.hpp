@@ -16,7 +16,8 @@ namespace handoff::model {
 // command line (-1: both values, chosen nondeterministically in the initial states).
 struct Instance {
     int nodes = 2;
-    int starts = 1;                     // how many fresh QEMU processes management may start (0..3)
+    int starts = 1;           // how many fresh QEMU processes management may start (0..3)
+    int set_active_calls = 1; // how many blockdev-set-active commands management may issue (0..3)
     std::array<int, kVarCount> fixed{}; // per global capability variable: -1 any, 0 off, 1 on
     Instance() { fixed.fill(-1); }
     explicit Instance(int n) : Instance() { nodes = n; }
@@ -86,10 +87,14 @@ class Interpreter {
 
   private:
     bool run_effect(const RowData& row, State& next, Env& env) const;
+    // Whether expression `expr` reads a row parameter other than the host.
+    bool reads_outcome_params(int expr) const;
 
     const TableData& table_;
     Instance instance_;
     Layout layout_;
+    // Per row: its guard reads only the host parameter, so it is evaluated once per host.
+    std::vector<bool> guard_reads_host_only_;
 };
 
 // A printable description of a parameter value ("none", "node 1", "host 0", "yes").

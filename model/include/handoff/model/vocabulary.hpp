@@ -201,6 +201,7 @@ enum class Var : std::uint8_t {
     crash,
     crash_host,
     starts_left,
+    set_active_left,
     // per QEMU process
     alive,
     runstate,
@@ -257,6 +258,9 @@ inline constexpr std::array<VarInfo, kVarCount> kVars{{
     {"starts_left", Scope::Global, DomainId::Count, Origin::Environment,
      "How many more QEMU processes management may start (the instance's bound on fresh "
      "destinations; --starts, default 1: enough for a second migration from either host)."},
+    {"set_active_left", Scope::Global, DomainId::Count, Origin::Environment,
+     "How many more blockdev-set-active commands management may issue (the instance's bound, "
+     "--set-active-calls, default 1)."},
     {"alive", Scope::PerHost, DomainId::Bool, Origin::Qemu,
      "The QEMU process on this host exists (false after exit(EXIT_FAILURE) of a failed incoming "
      "migration, or after management quit it)."},
@@ -350,6 +354,10 @@ struct var_type<Var::active_state> {
 };
 template <>
 struct var_type<Var::starts_left> {
+    using type = Count;
+};
+template <>
+struct var_type<Var::set_active_left> {
     using type = Count;
 };
 template <>

@@ -52,9 +52,8 @@ inline constexpr auto start_destination = row<"start_destination">(
     "qemu_init() with -incoming; qmp_migrate_incoming() migration_block_active_setup(false) "
     "(8597af76)",
     !alive(h) && alive(peer(h)) && starts_left != Count::ZERO,
-    effect(set(starts_left, ite(starts_left == Count::THREE, Count::TWO,
-                                ite(starts_left == Count::TWO, Count::ONE, Count::ZERO))),
-           set(alive(h), true), set(runstate(h), RS::INMIGRATE), set(incoming(h), IN::LISTENING),
+    effect(set(starts_left, decrement(starts_left)), set(alive(h), true),
+           set(runstate(h), RS::INMIGRATE), set(incoming(h), IN::LISTENING),
            set(autostart(h), autostart_policy), set(migration_block_active(h), false),
            set(node(h, n), NS::INACTIVE)));
 
@@ -220,8 +219,7 @@ inline constexpr auto process_incoming_migration_bh = row<"process_incoming_migr
                      block(assume(fail == none && !broken),
                            when_else(source_was_running(h), block(runstate_set(h, RS::PAUSED)),
                                      block(runstate_set(h, received_state(h)))))),
-           set(incoming(h), IN::DONE),
-           set(received_state(h), RS::UNSET)));
+           set(incoming(h), IN::DONE), set(received_state(h), RS::UNSET)));
 
 inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
     Actor::incoming, with_params<P::host, P::fail, P::broken>{},

@@ -29,9 +29,8 @@ inline constexpr auto start_destination = row<"start_destination">(
     "migration from the other host: run state INMIGRATE, every node opened inactive.",
     "vl.c qemu_init() with -incoming; blockdev.c 8.0.5:608/675 (BDRV_O_INACTIVE when INMIGRATE)",
     !alive(h) && alive(peer(h)) && starts_left != Count::ZERO,
-    effect(set(starts_left, ite(starts_left == Count::THREE, Count::TWO,
-                                ite(starts_left == Count::TWO, Count::ONE, Count::ZERO))),
-           set(alive(h), true), set(runstate(h), RS::INMIGRATE), set(incoming(h), IN::LISTENING),
+    effect(set(starts_left, decrement(starts_left)), set(alive(h), true),
+           set(runstate(h), RS::INMIGRATE), set(incoming(h), IN::LISTENING),
            set(autostart(h), autostart_policy), set(node(h, n), NS::INACTIVE)));
 
 inline constexpr auto quit_after_handover = row<"quit_after_handover">(
@@ -472,8 +471,7 @@ inline constexpr auto process_incoming_migration_bh = row<"process_incoming_migr
                      block(when_else(autostart(h), block(vm_start(h)),
                                      block(runstate_set(h, RS::PAUSED)))),
                      block(runstate_set(h, received_state(h)))),
-           set(incoming(h), IN::DONE),
-           set(received_state(h), RS::UNSET)));
+           set(incoming(h), IN::DONE), set(received_state(h), RS::UNSET)));
 
 inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
     Actor::incoming, with_params<P::host, P::fail, P::broken>{},
