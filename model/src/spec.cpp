@@ -277,8 +277,8 @@ std::string render_spec_markdown(const TableData& t) {
     }
 
     md << "\n## Picture\n\nThe migration status (`s->state`) and run-state changes each row can "
-          "make "
-          "(`handoff spec --version "
+          "make, read from the rows' guards and effects; a row whose guard leaves the old value "
+          "open starts from \"(any)\" (`handoff spec --version "
        << t.version << " --format dot`).\n\n![state machine](" << stem << ".svg)\n\n";
     md << "## Checked configuration\n\n"
           "The default instance: N = 2 nodes per host, one fresh process start, one "
@@ -369,18 +369,31 @@ ValueSet intersect(ValueSet a, const ValueSet& b) {
     return out;
 }
 
-// The targets of an assignment's value: literals, "unchanged" (-1) or another expression (-2).
-void targets(const Ast& ast, int expr, Var var, std::set<int>& out) {
+// The (from, to) pairs an assignment `var[h] := value` can make when var[h] starts in `from`
+// (-1: any value; to -2: a value read from elsewhere, such as vm_old_state). An `ite` whose
+// condition tests var[h] splits `from` between its branches.
+void transitions(const Ast& ast, int expr, Var var, const ValueSet& from,
+                 std::vector<std::pair<ValueSet, int>>& out) {
     const AstNode& e = ast[expr];
     if (e.op == Op::Lit) {
-        out.insert(e.a);
+        out.emplace_back(from, e.a);
     } else if (e.op == Op::Ite) {
-        targets(ast, e.kid[1], var, out);
-        targets(ast, e.kid[2], var, out);
-    } else if (is_host_var(ast, expr, var)) {
-        out.insert(-1);
-    } else {
-        out.insert(-2);
+        const ValueSet cond = allowed_values(ast, e.kid[0], var);
+        if (!cond) {
+            transitions(ast, e.kid[1], var, from, out);
+            transitions(ast, e.kid[2], var, from, out);
+            return;
+        }
+        std::set<int> rest;
+        for (int i = 0; i < domain_size(var_info(var).domain); ++i) {
+            if (!cond->count(i)) {
+                rest.insert(i);
+            }
+        }
+        transitions(ast, e.kid[1], var, intersect(from, cond), out);
+        transitions(ast, e.kid[2], var, intersect(from, rest), out);
+    } else if (!is_host_var(ast, expr, var)) {
+        out.emplace_back(from, -2);
     }
 }
 
@@ -403,20 +416,24 @@ Edges edges_of(const TableData& t, Var var) {
                 conditions.pop_back();
             } else if (st.kind == StmtKind::Assign && st.var == var && st.host >= 0 &&
                        t.ast[st.host].op == Op::Bound) {
-                std::set<int> to;
-                targets(t.ast, st.value, var, to);
-                std::vector<int> froms;
-                if (conditions.back()) {
-                    froms.assign(conditions.back()->begin(), conditions.back()->end());
-                } else {
-                    froms.push_back(-1);
-                }
-                for (int f : froms) {
-                    for (int dest : to) {
-                        if (dest >= 0 && dest != f) {
+                std::vector<std::pair<ValueSet, int>> pairs;
+                transitions(t.ast, st.value, var, conditions.back(), pairs);
+                const int size = domain_size(var_info(var).domain);
+                for (const auto& [from, dest] : pairs) {
+                    if (from && from->empty()) {
+                        continue;
+                    }
+                    // A condition that rules out only a few values (`!= CANCELLING`) is drawn
+                    // from "(any)", to keep the picture readable.
+                    std::vector<int> froms;
+                    if (from && 2 * static_cast<int>(from->size()) <= size) {
+                        froms.assign(from->begin(), from->end());
+                    } else {
+                        froms.push_back(-1);
+                    }
+                    for (int f : froms) {
+                        if (dest != f) {
                             out.labels[{f, dest}].insert(r.name);
-                        } else if (dest == -2) {
-                            out.labels[{f, -2}].insert(r.name);
                         }
                     }
                 }
