@@ -1,0 +1,78 @@
+// The abstraction function: what the implementation shows (Observation of each QEMU process, the
+// migration streams the test owns, and a little history the test keeps) mapped to the model's
+// state vocabulary. Written once; the oracle, the invariant checks and the unit tests use it.
+//
+// The result is not always one model State: a few model variables are QEMU-internal fields that
+// impl/ does not show (the migration thread's local current_active_state, s->pause_sem, the
+// stream's error, the destination's copy of the global state), and a few impl/ positions stand
+// for more than one place of the model's migration thread. So the abstraction gives, per slot of
+// the model's State, the set of values it allows. Everything the implementation shows is exact.
+#pragma once
+
+#include "handoff/impl/migration.hpp"
+#include "handoff/impl/observation.hpp"
+#include "handoff/model/interpreter.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace handoff::proptests {
+
+// The capabilities of a run: fixed for both processes (the model's capability variables).
+struct Capabilities {
+    bool late_block_activate = false;
+    bool pause_before_switchover = false;
+    bool postcopy = false;
+    bool autostart_policy = true;
+};
+
+// The ghost variables, computed from the implementation's history by the test.
+struct HostHistory {
+    // vm_start() ran (the run state became RUNNING) while some node was not active.
+    bool started_inactive = false;
+    // The migration thread called bdrv_inactivate_all() since the last successful qmp_migrate.
+    bool tried_inactivate = false;
+};
+struct History {
+    int starts_left = 1;
+    std::array<HostHistory, 2> hosts{};
+};
+
+// What the abstraction reads of one host: its process (nothing if management quit it) and the
+// stream of its latest outgoing migration (nothing before the first one).
+struct HostView {
+    std::optional<impl::Observation> observation;
+    const impl::MigrationStream* outgoing = nullptr;
+};
+
+struct AbstractState {
+    std::vector<std::uint16_t> allowed; // per slot of the model's State: a bit per allowed value
+    bool crashed = false;               // a process crashed: only crash and crash_host count
+    std::size_t crash_slot = 0, crash_host_slot = 0;
+    std::vector<std::string> unmapped; // implementation values the model has no name for
+
+    bool matches(const model::State& s) const;
+    // "runstate[0]=RUNNING pc[0]={COMPLETION_FAILED,COMPLETION_SAVED} ..." for the slots that
+    // differ from `near` (or every constrained slot).
+    std::string format(const model::Interpreter& interp, const model::State* near = nullptr) const;
+};
+
+// Value maps, exposed for the unit tests. nullopt: the model has no such value.
+std::optional<model::RunState> to_model(impl::RunState s);
+std::optional<model::MigStatus> to_model(impl::MigrationStatus s);
+std::optional<model::Crash> crash_to_model(const impl::CrashRecord& crash);
+model::NodeState to_model(impl::NodeActivity a);
+std::optional<model::Incoming> incoming_to_model(const impl::Observation& o);
+// The places of the model's migration thread an impl/ thread position can stand for.
+std::vector<model::ThreadPc> pc_to_model(const impl::Observation& o);
+// The model's node n is the n-th guest disk's tree: its root in bdrv_next() order.
+std::vector<const impl::NodeObservation*> model_nodes(const impl::Observation& o);
+
+AbstractState abstract(const model::Interpreter& interp, const Capabilities& caps,
+                       bool storage_answering, const std::array<HostView, 2>& hosts,
+                       const History& history);
+
+} // namespace handoff::proptests

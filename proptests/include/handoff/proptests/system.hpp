@@ -1,0 +1,117 @@
+// The system under test: two QEMU processes of impl/ (hosts 0 and 1, as in the model), the
+// shared storage, the migration streams, and the oracle that checks every step against the
+// model's interpreter of the same version.
+#pragma once
+
+#include "handoff/impl/qemu_instance.hpp"
+#include "handoff/model/explore.hpp"
+#include "handoff/model/interpreter.hpp"
+#include "handoff/proptests/abstraction.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace handoff::proptests {
+
+// Every entry point impl/ offers, as one command kind of the property tests.
+enum class OpKind : std::uint8_t {
+    // QMP commands
+    migrate,          // qmp_migrate on `host`, qmp_migrate_incoming on the peer
+    migrate_cancel,   // qmp_migrate_cancel
+    migrate_continue, // qmp_migrate_continue
+    start_postcopy,   // qmp_migrate_start_postcopy
+    cont,             // qmp_cont
+    stop,             // qmp_stop
+    savevm,           // save_snapshot
+    set_active,       // qmp_blockdev_set_active(node or all, arg = active)
+    // the guest
+    guest_write, // a write to disk `node`
+    // the migration thread: arg = IterationChoice
+    thread_step,
+    // the destination
+    incoming_co,     // process_incoming_migration_co
+    incoming_bh,     // process_incoming_migration_bh
+    postcopy_run_bh, // loadvm_postcopy_handle_run_bh
+    // the environment and management
+    storage_away,      // SharedStorage::stop_answering
+    storage_back,      // SharedStorage::come_back
+    start_destination, // a fresh -incoming process on a host without one
+    quit,              // management quits a source after a completed migration
+    // faults (data armed on `host`; they fire when QEMU reaches them)
+    storage_outage_at,     // the storage stops answering when op `arg` starts on disk `node`
+    node_fault,            // one-shot failure of op `arg` (bit 4: leave half done) on disk `node`
+    incoming_load_fault,   // the destination's qemu_loadvm_state() fails
+    return_path_fault,     // await_return_path_close_on_source() reports an error
+    file_error_fault,      // the stream gets an error after the savevm completion
+    postcopy_package_fault // arg 1: before the package is sent, 2: sending it fails
+};
+inline constexpr int kOpKindCount = static_cast<int>(OpKind::postcopy_package_fault) + 1;
+std::string_view to_string(OpKind k);
+
+struct Op {
+    OpKind kind = OpKind::thread_step;
+    int host = 0;
+    int node = 0; // disk index, or -1 (set_active: every node)
+    int arg = 0;
+};
+std::string describe(const Op& op);
+
+struct RunConfig {
+    impl::QemuVersion version = impl::QemuVersion::v8_0_0;
+    Capabilities caps;
+    bool start_paused = false;
+    int nodes = 2;
+    int starts = 1;
+};
+
+// Row coverage and counts, accumulated over the test cases of one property.
+struct Coverage {
+    std::map<std::string, long> rows; // model row name -> times it explained an impl step
+    long commands = 0;
+    long stutters = 0; // impl steps the model sees as no step
+};
+
+class System {
+  public:
+    // `check` false: run the implementation without the oracle (throughput baseline).
+    System(const RunConfig& config, const model::Interpreter& interp, bool check = true);
+
+    // Runs one command. Returns "" or the oracle's complaint ("implementation did X, model
+    // allows only Y").
+    std::string execute(const Op& op);
+
+    // The watched invariants every candidate state violates ("" if none).
+    std::string violated(const std::vector<const model::InvariantData*>& watched) const;
+
+    AbstractState abstract_now() const;
+    const std::vector<model::State>& candidates() const { return candidates_; }
+    bool crashed() const;
+    const Coverage& coverage() const { return coverage_; }
+    impl::QemuInstance* host(int h) { return hosts_[static_cast<std::size_t>(h)].get(); }
+    std::string log() const; // both processes' traces
+
+  private:
+    std::unique_ptr<impl::QemuInstance> make_instance(int h, bool incoming);
+    std::string run_impl(const Op& op); // "" or a note for the oracle's message
+    std::string check_step(const Op& op, const std::vector<bool>& rows, int depth);
+    std::vector<bool> rows_for(const Op& op) const;
+    void update_history(const Op& op, const std::array<std::optional<impl::Observation>, 2>& before,
+                        const std::array<std::size_t, 2>& trace_before);
+
+    RunConfig config_;
+    const model::Interpreter& interp_;
+    bool check_;
+    impl::SharedStorage storage_;
+    std::vector<std::unique_ptr<impl::MigrationStream>> streams_;
+    std::array<std::unique_ptr<impl::QemuInstance>, 2> hosts_;
+    std::array<impl::MigrationStream*, 2> outgoing_{};
+    std::vector<std::string> retired_log_;
+    History history_;
+    std::vector<model::State> candidates_;
+    Coverage coverage_;
+};
+
+} // namespace handoff::proptests

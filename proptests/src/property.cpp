@@ -1,0 +1,286 @@
+#include "handoff/proptests/property.hpp"
+
+#include "handoff/model/versions.hpp"
+
+#include <rapidcheck.h>
+#include <rapidcheck/state.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <sstream>
+
+namespace rc::detail {
+TestListener& globalTestListener(); // defined in librapidcheck, not declared in its headers
+} // namespace rc::detail
+
+namespace handoff::proptests {
+
+namespace m = handoff::model;
+namespace im = handoff::impl;
+
+std::vector<OpKind> default_kinds() {
+    std::vector<OpKind> kinds;
+    for (int k = 0; k < kOpKindCount; ++k) {
+        const auto kind = static_cast<OpKind>(k);
+        if (kind != OpKind::node_fault && kind != OpKind::savevm &&
+            kind != OpKind::return_path_fault && kind != OpKind::file_error_fault &&
+            kind != OpKind::set_active) {
+            kinds.push_back(kind);
+        }
+    }
+    return kinds;
+}
+
+m::Instance test_instance() {
+    m::Instance instance(2);
+    instance.starts = 1;
+    instance.fixed[static_cast<int>(m::Var::image_locking)] = 0;
+    return instance;
+}
+
+im::QemuVersion impl_version(const std::string& model_version) {
+    for (im::QemuVersion v : im::all_qemu_versions) {
+        if (im::to_string(v) == model_version) {
+            return v;
+        }
+    }
+    throw std::invalid_argument("no impl/ version " + model_version);
+}
+
+namespace {
+
+// The rc::state model: only what the preconditions read (the swarm's enabled kinds). The oracle
+// lives in the System, so that commands are weighted, never filtered through the model.
+struct Swarm {
+    std::uint32_t enabled = 0;
+};
+
+struct Action : rc::state::Command<Swarm, System> {
+    Op op;
+    const std::vector<const m::InvariantData*>* watched = nullptr;
+
+    void checkPreconditions(const Swarm& s) const override {
+        RC_PRE((s.enabled >> static_cast<int>(op.kind)) & 1u);
+    }
+    void apply(Swarm&) const override {}
+    void run(const Swarm&, System& sys) const override {
+        const std::string complaint = sys.execute(op);
+        if (!complaint.empty()) {
+            RC_FAIL(complaint + "\n  implementation trace:\n" + sys.log());
+        }
+        if (watched) {
+            const std::string v = sys.violated(*watched);
+            if (!v.empty()) {
+                RC_FAIL(v + "\n  implementation trace:\n" + sys.log());
+            }
+        }
+    }
+    void show(std::ostream& os) const override { os << describe(op); }
+};
+
+// Weights: the migration thread and the destination move the story on; failures are armed to
+// land during inactivation (storage outage triggered by the inactivation of a disk) far more
+// often than elsewhere.
+std::size_t weight(OpKind k) {
+    switch (k) {
+    case OpKind::thread_step:
+        return 14;
+    case OpKind::incoming_co:
+        return 4;
+    case OpKind::incoming_bh:
+    case OpKind::migrate:
+    case OpKind::cont:
+    case OpKind::storage_outage_at:
+        return 3;
+    case OpKind::migrate_cancel:
+    case OpKind::migrate_continue:
+    case OpKind::start_postcopy:
+    case OpKind::guest_write:
+    case OpKind::postcopy_run_bh:
+    case OpKind::storage_back:
+    case OpKind::start_destination:
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+rc::Gen<Op> gen_op(OpKind kind) {
+    using namespace rc;
+    Gen<int> node = gen::inRange(0, 2);
+    Gen<int> arg = gen::just(0);
+    switch (kind) {
+    case OpKind::thread_step:
+        arg =
+            gen::weightedElement<int>({{1, static_cast<int>(im::IterationChoice::iterate)},
+                                       {4, static_cast<int>(im::IterationChoice::complete)},
+                                       {2, static_cast<int>(im::IterationChoice::start_postcopy)}});
+        break;
+    case OpKind::set_active:
+        node = gen::inRange(-1, 2);
+        arg = gen::inRange(0, 2);
+        break;
+    case OpKind::storage_outage_at:
+        arg = gen::weightedElement<int>({{6, static_cast<int>(im::FaultOp::inactivate)},
+                                         {1, static_cast<int>(im::FaultOp::activate)},
+                                         {1, static_cast<int>(im::FaultOp::reopen)},
+                                         {1, static_cast<int>(im::FaultOp::flush)}});
+        break;
+    case OpKind::node_fault:
+        arg = gen::inRange(0, 8);
+        break;
+    case OpKind::postcopy_package_fault:
+        arg = gen::inRange(1, 3);
+        break;
+    default:
+        break;
+    }
+    return gen::apply(
+        [kind](int h, int n, int a) {
+            return Op{kind, h, n, a};
+        },
+        gen::weightedElement<int>({{3, 0}, {2, 1}}), node, arg);
+}
+
+struct Setup {
+    Capabilities caps;
+    bool start_paused = false;
+    std::uint32_t swarm = 0;
+};
+
+void showValue(const Setup& s, std::ostream& os) {
+    os << "capabilities: late-block-activate=" << s.caps.late_block_activate
+       << " pause-before-switchover=" << s.caps.pause_before_switchover
+       << " postcopy-ram=" << s.caps.postcopy << " autostart=" << s.caps.autostart_policy
+       << "; source starts " << (s.start_paused ? "paused" : "running") << "; swarm:";
+    for (int k = 0; k < kOpKindCount; ++k) {
+        if ((s.swarm >> k) & 1u) {
+            os << " " << to_string(static_cast<OpKind>(k));
+        }
+    }
+}
+
+// The kinds a swarm always keeps: without them nothing migrates.
+bool always_enabled(OpKind k) {
+    return k == OpKind::thread_step || k == OpKind::migrate || k == OpKind::incoming_co ||
+           k == OpKind::incoming_bh;
+}
+
+rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool) {
+    using namespace rc;
+    // The model leaves postcopy together with pause-before-switchover out.
+    const auto switchover = gen::element(0, 1, 2); // neither, pause, postcopy
+    return gen::apply(
+        [pool](bool late, int sw, bool autostart, bool paused, std::vector<int> dice) {
+            Setup s;
+            s.caps.late_block_activate = late;
+            s.caps.pause_before_switchover = sw == 1;
+            s.caps.postcopy = sw == 2;
+            s.caps.autostart_policy = autostart;
+            s.start_paused = paused;
+            for (std::size_t i = 0; i < pool.size(); ++i) {
+                if (always_enabled(pool[i]) || dice[i] != 0) {
+                    s.swarm |= 1u << static_cast<int>(pool[i]);
+                }
+            }
+            return s;
+        },
+        gen::arbitrary<bool>(), switchover, gen::arbitrary<bool>(), gen::arbitrary<bool>(),
+        gen::container<std::vector<int>>(pool.size(), gen::inRange(0, 3)));
+}
+
+std::uint64_t seed_for(const std::string& description) {
+    std::uint64_t h = 1469598103934665603ull; // FNV-1a: the same seed on every machine
+    for (unsigned char c : description) {
+        h = (h ^ c) * 1099511628211ull;
+    }
+    return h;
+}
+
+} // namespace
+
+PropertyOutcome check_property(const std::string& description, const PropertyOptions& options) {
+    const m::TableData* table = m::find_version(options.version);
+    if (!table) {
+        throw std::invalid_argument("no model version " + options.version);
+    }
+    const m::Interpreter interp(*table, test_instance());
+    const std::vector<OpKind> pool = options.kinds.empty() ? default_kinds() : options.kinds;
+    const im::QemuVersion version = impl_version(options.version);
+
+    rc::detail::TestParams params;
+    params.maxSuccess = options.test_cases;
+    params.maxSize = options.max_size;
+    params.seed = options.seed != 0 ? options.seed : seed_for(description);
+    const char* rc_params = std::getenv("RC_PARAMS");
+    const char* soak = std::getenv("HANDOFF_PROPTEST_SOAK");
+    if (rc_params && std::string(rc_params).find("seed=") != std::string::npos) {
+        params.seed = rc::detail::configuration().testParams.seed;
+    } else if (soak && std::atoi(soak) > 0) {
+        params.maxSuccess *= std::atoi(soak);
+        params.seed = std::random_device{}() * 4294967296ull + std::random_device{}();
+    }
+
+    PropertyOutcome outcome;
+    outcome.seed = params.seed;
+    const auto* watched = &options.watched;
+    const auto start = std::chrono::steady_clock::now();
+    auto property = [&] {
+        const Setup setup = *gen_setup(pool);
+        RunConfig config;
+        config.version = version;
+        config.caps = setup.caps;
+        config.start_paused = setup.start_paused;
+        System sys(config, interp, options.oracle);
+        struct Merge {
+            const System& sys;
+            PropertyOutcome& out;
+            ~Merge() {
+                for (const auto& [row, n] : sys.coverage().rows) {
+                    out.coverage.rows[row] += n;
+                }
+                out.coverage.commands += sys.coverage().commands;
+                out.coverage.stutters += sys.coverage().stutters;
+                ++out.test_cases;
+            }
+        } merge{sys, outcome};
+        rc::state::check(Swarm{setup.swarm}, sys, [&](const Swarm& swarm) {
+            std::vector<OpKind> weighted;
+            for (OpKind k : pool) {
+                if ((swarm.enabled >> static_cast<int>(k)) & 1u) {
+                    weighted.insert(weighted.end(), weight(k), k);
+                }
+            }
+            return rc::gen::mapcat(rc::gen::elementOf(weighted), [watched](OpKind k) {
+                return rc::gen::map(gen_op(k), [watched](Op op) {
+                    auto a = std::make_shared<Action>();
+                    a->op = op;
+                    a->watched = watched;
+                    return std::shared_ptr<const rc::state::Command<Swarm, System>>(a);
+                });
+            });
+        });
+        RC_CLASSIFY(sys.crashed(), "a QEMU process crashed");
+        RC_CLASSIFY(sys.coverage().rows.count("storage_lost") != 0, "storage lost");
+    };
+
+    rc::detail::TestMetadata metadata;
+    metadata.id = description;
+    metadata.description = description;
+    std::cerr << "\n- " << description << " (seed " << params.seed << ")\n";
+    const auto result =
+        rc::detail::checkTestable(property, metadata, params, rc::detail::globalTestListener(),
+                                  rc::detail::configuration().reproduce);
+    std::ostringstream os;
+    rc::detail::printResultMessage(result, os);
+    std::cerr << os.str() << "\n";
+    outcome.message = os.str();
+    outcome.passed = result.template is<rc::detail::SuccessResult>();
+    outcome.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return outcome;
+}
+
+} // namespace handoff::proptests
