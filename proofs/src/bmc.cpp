@@ -10,22 +10,26 @@ namespace handoff::proofs {
 // Among the counterexamples of this depth, the one whose sequence of actions is lexicographically
 // least (rows in table order, host 0 first): the answer no longer depends on the solver's
 // heuristics, and environment failures, which come first in the tables, come first in the story.
-z3::model canonical(z3::solver& solver, z3::expr_vector assumptions,
+z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector assumptions,
                     const std::vector<StepVars>& steps) {
     for (const auto& step : steps) {
-        int best = solver.get_model().eval(step.act, true).get_numeral_int();
+        int best = low.decode_action(solver.get_model(), step);
         for (;;) {
             z3::expr_vector tighter(solver.ctx()); // a copy would share the vector
             for (const auto& a : assumptions) {
                 tighter.push_back(a);
             }
-            tighter.push_back(step.act < best);
+            z3::expr_vector smaller(solver.ctx());
+            for (int a = 0; a < best; ++a) {
+                smaller.push_back(low.act_is(step, a));
+            }
+            tighter.push_back(z3::mk_or(smaller));
             if (solver.check(tighter) != z3::sat) {
                 break;
             }
-            best = solver.get_model().eval(step.act, true).get_numeral_int();
+            best = low.decode_action(solver.get_model(), step);
         }
-        assumptions.push_back(step.act == best);
+        assumptions.push_back(low.act_is(step, best));
         if (solver.check(assumptions) != z3::sat) {
             throw std::logic_error("BMC: a counterexample vanished while canonicalising it");
         }
@@ -51,7 +55,7 @@ Result run_bmc(const Lowering& low, const model::InvariantData& inv, const Engin
         assumptions.push_back(goal);
         const z3::check_result answer = solver.check(assumptions);
         if (answer == z3::sat) {
-            r.trace = extract_trace(low, canonical(solver, assumptions, steps), states, steps);
+            r.trace = extract_trace(low, canonical(low, solver, assumptions, steps), states, steps);
             r.depth = k;
             if (auto error = replay_error(low.interp(), inv, *r.trace)) {
                 r.bug = true;

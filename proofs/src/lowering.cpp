@@ -10,12 +10,32 @@ using namespace handoff::model;
 
 namespace {
 
-// A symbolic value: a known constant (folded eagerly, so that quantifiers expanded over the
-// instance and parameters a row does not declare leave no trace in the formula) or a Z3 term.
+// A Boolean with a known value folded eagerly, so that quantifiers expanded over the instance and
+// parameters a row does not declare leave no trace in the formula.
+struct B {
+    std::optional<bool> known;
+    std::optional<z3::expr> term;
+};
+
+B bconst(bool v) {
+    return B{v, std::nullopt};
+}
+B bterm(const z3::expr& e) {
+    if (e.is_true()) {
+        return bconst(true);
+    }
+    if (e.is_false()) {
+        return bconst(false);
+    }
+    return B{std::nullopt, e};
+}
+
+// A value: a Boolean, or, for a finite domain, one predicate per value ("is v").
 struct SVal {
     bool boolean = false;
-    std::optional<int> known;
-    std::optional<z3::expr> term;
+    B b;
+    std::vector<B> is;
+    int origin = -1; // the pre-state slot this value is, unchanged, or -1
 };
 
 class Symbolic {
@@ -29,199 +49,229 @@ class Symbolic {
     std::array<int, 2> hosts{};
     std::array<int, 2> nodes{};
 
-    static SVal constant(int c, bool boolean) { return SVal{boolean, c, std::nullopt}; }
-    static SVal term(const z3::expr& e) { return SVal{e.is_bool(), std::nullopt, e}; }
+    z3::expr z(const B& b) const { return b.known ? ctx_.bool_val(*b.known) : *b.term; }
+    z3::expr z(const SVal& v) const { return z(v.b); }
 
-    z3::expr z(const SVal& v) const {
-        if (v.known) {
-            return v.boolean ? ctx_.bool_val(*v.known != 0) : ctx_.int_val(*v.known);
-        }
-        return *v.term;
-    }
-
-    SVal not_(const SVal& a) const {
+    B not_(const B& a) const { return a.known ? bconst(!*a.known) : bterm(!*a.term); }
+    B and_(const B& a, const B& b) const {
         if (a.known) {
-            return constant(*a.known == 0, true);
-        }
-        return term(!z(a));
-    }
-    SVal and_(const SVal& a, const SVal& b) const {
-        if (a.known) {
-            return *a.known ? b : constant(0, true);
+            return *a.known ? b : a;
         }
         if (b.known) {
-            return *b.known ? a : constant(0, true);
+            return *b.known ? a : b;
         }
-        return term(z(a) && z(b));
+        return bterm(*a.term && *b.term);
     }
-    SVal or_(const SVal& a, const SVal& b) const {
+    B or_(const B& a, const B& b) const {
         if (a.known) {
-            return *a.known ? constant(1, true) : b;
+            return *a.known ? a : b;
         }
         if (b.known) {
-            return *b.known ? constant(1, true) : a;
+            return *b.known ? b : a;
         }
-        return term(z(a) || z(b));
+        return bterm(*a.term || *b.term);
     }
-    SVal eq(const SVal& a, const SVal& b) const {
-        if (a.known && b.known) {
-            return constant(*a.known == *b.known, true);
-        }
-        if (!a.known && !b.known && z3::eq(*a.term, *b.term)) {
-            return constant(1, true);
-        }
-        if (a.boolean && a.known) {
-            return *a.known ? b : not_(b);
-        }
-        if (b.boolean && b.known) {
-            return *b.known ? a : not_(a);
-        }
-        return term(z(a) == z(b));
-    }
-    SVal lt(const SVal& a, const SVal& b) const {
-        if (a.known && b.known) {
-            return constant(*a.known < *b.known, true);
-        }
-        return term(z(a) < z(b));
-    }
-    SVal le(const SVal& a, const SVal& b) const {
-        if (a.known && b.known) {
-            return constant(*a.known <= *b.known, true);
-        }
-        return term(z(a) <= z(b));
-    }
-    SVal ite(const SVal& c, const SVal& t, const SVal& f) const {
+    B ite(const B& c, const B& t, const B& f) const {
         if (c.known) {
             return *c.known ? t : f;
         }
-        if (t.known && f.known && *t.known == *f.known) {
-            return t;
+        if (t.known && f.known) {
+            return *t.known == *f.known ? t : (*t.known ? c : not_(c));
         }
         if (!t.known && !f.known && z3::eq(*t.term, *f.term)) {
             return t;
         }
-        if (t.boolean && t.known && f.known) { // c ? true : false
-            return *t.known ? c : not_(c);
+        return bterm(z3::ite(*c.term, z(t), z(f)));
+    }
+
+    static SVal boolean(const B& b) { return SVal{true, b, {}, -1}; }
+    static SVal constant(int c, int values) {
+        SVal v;
+        for (int i = 0; i < values; ++i) {
+            v.is.push_back(bconst(i == c));
         }
-        SVal r = term(z3::ite(z(c), z(t), z(f)));
-        r.boolean = t.boolean || f.boolean;
+        return v;
+    }
+    SVal flag(int c) const { return boolean(bconst(c != 0)); }
+
+    B truth(const SVal& v, int at) const {
+        if (!v.boolean) {
+            throw std::logic_error("lowering: expression " + std::to_string(at) + " (operator " +
+                                   std::to_string(static_cast<int>(ast_[at].op)) +
+                                   ") is not a Boolean");
+        }
+        return v.b;
+    }
+
+    B eq(const SVal& a, const SVal& b) const {
+        if (a.origin >= 0 && a.origin == b.origin) {
+            return bconst(true);
+        }
+        if (a.boolean) {
+            if (a.b.known) {
+                return *a.b.known ? b.b : not_(b.b);
+            }
+            if (b.b.known) {
+                return *b.b.known ? a.b : not_(a.b);
+            }
+            return bterm(*a.b.term == *b.b.term);
+        }
+        B r = bconst(false);
+        for (std::size_t v = 0; v < std::min(a.is.size(), b.is.size()); ++v) {
+            r = or_(r, and_(a.is[v], b.is[v]));
+        }
+        return r;
+    }
+    B less(const SVal& a, const SVal& b, bool or_equal) const {
+        B r = bconst(false);
+        for (std::size_t u = 0; u < a.is.size(); ++u) {
+            for (std::size_t v = or_equal ? u : u + 1; v < b.is.size(); ++v) {
+                r = or_(r, and_(a.is[u], b.is[v]));
+            }
+        }
+        return r;
+    }
+    SVal ite(const B& c, const SVal& t, const SVal& f) const {
+        if (c.known) {
+            return *c.known ? t : f;
+        }
+        if (t.origin >= 0 && t.origin == f.origin) {
+            return t;
+        }
+        if (t.boolean) {
+            return boolean(ite(c, t.b, f.b));
+        }
+        SVal r;
+        for (std::size_t v = 0; v < std::max(t.is.size(), f.is.size()); ++v) {
+            r.is.push_back(ite(c, v < t.is.size() ? t.is[v] : bconst(false),
+                               v < f.is.size() ? f.is[v] : bconst(false)));
+        }
         return r;
     }
 
-    // The values an index expression can take: itself if known, else every index.
-    static std::vector<int> candidates(const SVal& v, int count) {
-        if (v.known) {
-            return {*v.known};
-        }
-        std::vector<int> all;
-        for (int i = 0; i < count; ++i) {
-            all.push_back(i);
-        }
-        return all;
-    }
-
     SVal read(Var var, const SVal& host, const SVal& node) const {
-        const auto hs = candidates(host, 2);
-        const auto ns = candidates(node, layout_.nodes());
         std::optional<SVal> result;
-        for (int h : hs) {
-            for (int n : ns) {
-                if (n >= layout_.nodes()) {
-                    throw std::logic_error("node index out of range in a variable reference");
+        std::optional<B> any;
+        for (int h = 0; h < 2; ++h) {
+            for (int n = 0; n < layout_.nodes(); ++n) {
+                const B at = and_(host.is[static_cast<std::size_t>(h)],
+                                  node.is[static_cast<std::size_t>(n)]);
+                if (at.known && !*at.known) {
+                    continue;
                 }
-                const SVal v = state[static_cast<std::size_t>(layout_.offset(var, h, n))];
-                result = result
-                             ? ite(and_(eq(host, constant(h, false)), eq(node, constant(n, false))),
-                                   v, *result)
-                             : v;
+                const SVal& v = state[static_cast<std::size_t>(layout_.offset(var, h, n))];
+                if (at.known) { // the index is known: the slot itself
+                    return v;
+                }
+                result = result ? ite(at, v, *result) : v;
             }
+        }
+        if (!result) {
+            throw std::logic_error("node index out of range in a variable reference");
         }
         return *result;
     }
 
-    void write(Var var, const SVal& host, int node, const SVal& guard, const SVal& value) {
-        for (int h : candidates(host, 2)) {
+    void write(Var var, const SVal& host, int node, const B& guard, const SVal& value) {
+        for (int h = 0; h < 2; ++h) {
+            const B g = and_(guard, host.is[static_cast<std::size_t>(h)]);
+            if (g.known && !*g.known) {
+                continue;
+            }
             SVal& slot = state[static_cast<std::size_t>(layout_.offset(var, h, node))];
-            slot = ite(and_(guard, eq(host, constant(h, false))), value, slot);
+            slot = ite(g, value, slot);
         }
     }
 
-    SVal runstate_ok(const SVal& from, const SVal& to) const {
-        SVal result = constant(0, true);
+    B runstate_ok(const SVal& from, const SVal& to) const {
+        B result = bconst(false);
         const int unset = static_cast<int>(RunState::UNSET);
-        for (int a : candidates(from, 8)) {
-            for (int b : candidates(to, 8)) {
+        for (int a = 0; a < 8; ++a) {
+            for (int b = 0; b < 8; ++b) {
                 const bool allowed =
                     a != unset && b != unset &&
                     (a == b ||
                      table_.runstate[static_cast<std::size_t>(a)][static_cast<std::size_t>(b)]);
                 if (allowed) {
-                    result =
-                        or_(result, and_(eq(from, constant(a, false)), eq(to, constant(b, false))));
+                    result = or_(result, and_(from.is[static_cast<std::size_t>(a)],
+                                              to.is[static_cast<std::size_t>(b)]));
                 }
             }
         }
         return result;
     }
 
+    int node_values() const { return layout_.nodes() + 1; }
+
     SVal eval(int i) {
+        SVal v = eval_(i);
+        if (v.boolean ? !v.b.known && !v.b.term : v.is.empty()) {
+            throw std::logic_error("lowering: expression " + std::to_string(i) + " (operator " +
+                                   std::to_string(static_cast<int>(ast_[i].op)) + ") has no value");
+        }
+        return v;
+    }
+
+    SVal eval_(int i) {
         const AstNode& e = ast_[i];
         switch (e.op) {
         case Op::Lit:
-            return constant(e.a, e.domain == DomainId::Bool);
+            if (e.domain == DomainId::Bool) {
+                return flag(e.a);
+            }
+            return constant(e.a, domain_size(e.domain));
         case Op::Var: {
-            const SVal host = e.kid[0] < 0 ? constant(0, false) : eval(e.kid[0]);
-            const SVal node = e.kid[1] < 0 ? constant(0, false) : eval(e.kid[1]);
+            const SVal host = e.kid[0] < 0 ? constant(0, 2) : eval(e.kid[0]);
+            const SVal node = e.kid[1] < 0 ? constant(0, node_values()) : eval(e.kid[1]);
             return read(static_cast<Var>(e.a), host, node);
         }
         case Op::Param:
             return params[static_cast<std::size_t>(e.a)];
         case Op::Bound:
-            return constant(e.sort == Sort::Host ? hosts[static_cast<std::size_t>(e.a)]
-                                                 : nodes[static_cast<std::size_t>(e.a)],
-                            false);
+            return e.sort == Sort::Host
+                       ? constant(hosts[static_cast<std::size_t>(e.a)], 2)
+                       : constant(nodes[static_cast<std::size_t>(e.a)], node_values());
         case Op::Peer: {
-            const SVal h = eval(e.kid[0]);
-            if (h.known) {
-                return constant(1 - *h.known, false);
-            }
-            return term(1 - z(h));
+            SVal h = eval(e.kid[0]);
+            std::swap(h.is[0], h.is[1]);
+            h.origin = -1;
+            return h;
         }
         case Op::NoneNode:
-            return constant(layout_.nodes(), false);
+            return constant(layout_.nodes(), node_values());
         case Op::Not:
-            return not_(eval(e.kid[0]));
+            return boolean(not_(truth(eval(e.kid[0]), e.kid[0])));
         case Op::And: {
-            const SVal a = eval(e.kid[0]);
+            const B a = truth(eval(e.kid[0]), e.kid[0]);
             if (a.known && !*a.known) {
-                return a;
+                return boolean(a);
             }
-            return and_(a, eval(e.kid[1]));
+            return boolean(and_(a, truth(eval(e.kid[1]), e.kid[1])));
         }
         case Op::Or: {
-            const SVal a = eval(e.kid[0]);
+            const B a = truth(eval(e.kid[0]), e.kid[0]);
             if (a.known && *a.known) {
-                return a;
+                return boolean(a);
             }
-            return or_(a, eval(e.kid[1]));
+            return boolean(or_(a, truth(eval(e.kid[1]), e.kid[1])));
         }
         case Op::Implies: {
-            const SVal a = eval(e.kid[0]);
+            const B a = truth(eval(e.kid[0]), e.kid[0]);
             if (a.known && !*a.known) {
-                return constant(1, true);
+                return flag(1);
             }
-            return or_(not_(a), eval(e.kid[1]));
+            return boolean(or_(not_(a), truth(eval(e.kid[1]), e.kid[1])));
         }
         case Op::Eq:
-            return eq(eval(e.kid[0]), eval(e.kid[1]));
+            return boolean(eq(eval(e.kid[0]), eval(e.kid[1])));
         case Op::Ne:
-            return not_(eq(eval(e.kid[0]), eval(e.kid[1])));
+            return boolean(not_(eq(eval(e.kid[0]), eval(e.kid[1]))));
         case Op::Lt:
-            return lt(eval(e.kid[0]), eval(e.kid[1]));
+            return boolean(less(eval(e.kid[0]), eval(e.kid[1]), false));
         case Op::Le:
-            return le(eval(e.kid[0]), eval(e.kid[1]));
+            return boolean(less(eval(e.kid[0]), eval(e.kid[1]), true));
         case Op::Ite: {
-            const SVal c = eval(e.kid[0]);
+            const B c = truth(eval(e.kid[0]), e.kid[0]);
             if (c.known) {
                 return *c.known ? eval(e.kid[1]) : eval(e.kid[2]);
             }
@@ -235,40 +285,40 @@ class Symbolic {
                                    : nodes[static_cast<std::size_t>(e.a)];
             const int saved = slot;
             const int count = over_hosts ? 2 : layout_.nodes();
-            SVal result = constant(forall, true);
+            B result = bconst(forall);
             for (int k = 0; k < count; ++k) {
                 slot = k;
-                const SVal body = eval(e.kid[0]);
+                const B body = truth(eval(e.kid[0]), e.kid[0]);
                 result = forall ? and_(result, body) : or_(result, body);
                 if (result.known && *result.known != forall) {
                     break;
                 }
             }
             slot = saved;
-            return result;
+            return boolean(result);
         }
         case Op::Named:
             return eval(e.kid[0]);
         case Op::RunstateOk:
-            return runstate_ok(eval(e.kid[0]), eval(e.kid[1]));
+            return boolean(runstate_ok(eval(e.kid[0]), eval(e.kid[1])));
         }
         throw std::logic_error("unknown expression operator");
     }
 
     // Runs a row's statements symbolically on `state`; returns the conjunction of its assumptions
     // (each under the path condition that reaches it).
-    SVal run_effect(const RowData& row) {
+    B run_effect(const RowData& row) {
         struct Frame {
-            SVal outer;
-            SVal cond;
+            B outer;
+            B cond;
             bool in_else;
         };
         std::vector<Frame> frames;
-        SVal live = constant(1, true); // no assertion of this step has failed so far
-        SVal assumptions = constant(1, true);
+        B live = bconst(true); // no assertion of this step has failed so far
+        B assumptions = bconst(true);
         auto path = [&] {
             if (frames.empty()) {
-                return constant(1, true);
+                return bconst(true);
             }
             const Frame& f = frames.back();
             return and_(f.outer, f.in_else ? not_(f.cond) : f.cond);
@@ -276,8 +326,8 @@ class Symbolic {
         for (const Stmt& st : row.effect.stmts) {
             switch (st.kind) {
             case StmtKind::If: {
-                const SVal outer = path();
-                frames.push_back({outer, eval(st.value), false});
+                const B outer = path();
+                frames.push_back({outer, truth(eval(st.value), st.value), false});
                 break;
             }
             case StmtKind::Else:
@@ -287,14 +337,14 @@ class Symbolic {
                 frames.pop_back();
                 break;
             case StmtKind::Assign: {
-                const SVal guard = and_(path(), live);
-                const SVal host = st.host < 0 ? constant(0, false) : eval(st.host);
+                const B guard = and_(path(), live);
+                const SVal host = st.host < 0 ? constant(0, 2) : eval(st.host);
                 const SVal value = eval(st.value);
                 write(st.var, host, 0, guard, value);
                 break;
             }
             case StmtKind::AssignNodes: {
-                const SVal guard = and_(path(), live);
+                const B guard = and_(path(), live);
                 const SVal host = eval(st.host);
                 int& slot = nodes[static_cast<std::size_t>(st.node_slot)];
                 const int saved = slot;
@@ -310,16 +360,17 @@ class Symbolic {
                 break;
             }
             case StmtKind::Assert: {
-                const SVal fails = and_(and_(path(), live), not_(eval(st.value)));
-                write(Var::crash, constant(0, false), 0, fails,
-                      constant(static_cast<int>(st.reason), false));
-                write(Var::crash_host, constant(0, false), 0, fails, constant(hosts[0], false));
+                const B fails = and_(and_(path(), live), not_(truth(eval(st.value), st.value)));
+                write(Var::crash, constant(0, 2), 0, fails,
+                      constant(static_cast<int>(st.reason), domain_size(DomainId::Crash)));
+                write(Var::crash_host, constant(0, 2), 0, fails, constant(hosts[0], 2));
                 live = and_(live, not_(fails));
                 break;
             }
             case StmtKind::Assume: {
-                const SVal reached = and_(path(), live);
-                assumptions = and_(assumptions, or_(not_(reached), eval(st.value)));
+                const B reached = and_(path(), live);
+                assumptions =
+                    and_(assumptions, or_(not_(reached), truth(eval(st.value), st.value)));
                 break;
             }
             }
@@ -334,6 +385,40 @@ class Symbolic {
     const Layout& layout_;
 };
 
+// The predicates "is v" of a binary code.
+std::vector<B> decode(const z3::expr_vector& bits, const Lowering::Code& c) {
+    std::vector<B> is;
+    for (int v = 0; v < c.values; ++v) {
+        std::optional<z3::expr> cube;
+        for (int j = 0; j < c.width; ++j) {
+            const z3::expr bit = bits[static_cast<unsigned>(c.first + j)];
+            const z3::expr lit = (v >> j) & 1 ? bit : !bit;
+            cube = cube ? *cube && lit : lit;
+        }
+        is.push_back(bterm(*cube));
+    }
+    return is;
+}
+
+SVal value_of_code(const z3::expr_vector& bits, const Lowering::Code& c, int origin) {
+    SVal v;
+    if (c.boolean) {
+        v = Symbolic::boolean(bterm(bits[static_cast<unsigned>(c.first)]));
+    } else {
+        v.is = decode(bits, c);
+    }
+    v.origin = origin;
+    return v;
+}
+
+int width_for(int values) {
+    int w = 1;
+    while ((1 << w) < values) {
+        ++w;
+    }
+    return w;
+}
+
 bool has_param(const RowData& row, Param p) {
     for (Param q : row.params) {
         if (q == p) {
@@ -347,9 +432,8 @@ bool has_param(const RowData& row, Param p) {
 
 Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& instance)
     : ctx_(ctx), table_(table),
-      interp_(table, instance), cur_{z3::expr_vector(ctx)}, step_{z3::expr(ctx),
-                                                                  z3::expr_vector(ctx)},
-      template_vars_(ctx), trans_guard_(ctx), next_(ctx), action_guard_(ctx), init_template_(ctx),
+      interp_(table, instance), cur_{z3::expr_vector(ctx)}, step_{z3::expr_vector(ctx)},
+      template_vars_(ctx), trans_guard_(ctx), action_guard_(ctx), init_template_(ctx),
       domain_template_(ctx) {
     const Layout& layout = interp_.layout();
     slot_var_.resize(static_cast<std::size_t>(layout.size()));
@@ -363,38 +447,76 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
             }
         }
     }
+    for (Var var : slot_var_) {
+        const DomainId d = var_info(var).domain;
+        Code c;
+        c.first = state_bits_;
+        c.boolean = d == DomainId::Bool;
+        c.values = domain_size(d);
+        c.width = c.boolean ? 1 : width_for(c.values);
+        state_bits_ += c.width;
+        slot_code_.push_back(c);
+    }
     for (std::size_t r = 0; r < table.rows.size(); ++r) {
         const bool per_host = has_param(table.rows[r], Param::host);
         for (int h = 0; h < (per_host ? 2 : 1); ++h) {
             actions_.push_back({static_cast<int>(r), h});
         }
     }
+    act_code_ = Code{0, width_for(static_cast<int>(actions_.size())),
+                     static_cast<int>(actions_.size()), false};
+    step_bits_ = act_code_.width;
+    for (int p = 0; p < kParamCount; ++p) {
+        Code c;
+        c.first = step_bits_;
+        switch (param_info(static_cast<Param>(p)).kind) {
+        case ParamKind::Host:
+            c = Code{step_bits_, 1, 2, false};
+            break;
+        case ParamKind::NodeOrNone:
+        case ParamKind::Node: // coded over 0..N like every node index; the domain excludes N
+            c = Code{step_bits_, width_for(layout.nodes() + 1), layout.nodes() + 1, false};
+            break;
+        case ParamKind::Flag:
+            c = Code{step_bits_, 1, 2, true};
+            break;
+        }
+        step_bits_ += c.width;
+        param_code_.push_back(c);
+    }
 
     cur_ = make_state("");
     step_ = make_step("");
     const StateVars nxt = make_state("'");
-    for (const auto& e : cur_.slots) {
+    for (const auto& e : cur_.bits) {
         template_vars_.push_back(e);
     }
-    template_vars_.push_back(step_.act);
-    for (const auto& e : step_.params) {
+    for (const auto& e : step_.bits) {
         template_vars_.push_back(e);
     }
-    for (const auto& e : nxt.slots) {
+    for (const auto& e : nxt.bits) {
         template_vars_.push_back(e);
     }
 
     // Symbolic execution of every action over the template state.
     const int slots = slot_count();
-    std::vector<std::vector<std::pair<int, SVal>>> writes(static_cast<std::size_t>(slots));
     Symbolic sym(ctx, table.ast, table, layout);
     std::vector<SVal> pre;
     for (int i = 0; i < slots; ++i) {
-        pre.push_back(Symbolic::term(cur_.slots[static_cast<unsigned>(i)]));
+        pre.push_back(value_of_code(cur_.bits, slot_code(i), i));
     }
-    const SVal no_crash = sym.eq(pre[static_cast<std::size_t>(layout.offset(Var::crash))],
-                                 Symbolic::constant(static_cast<int>(Crash::NONE), false));
-    z3::expr guard_all = step_.act >= 0 && step_.act < static_cast<int>(actions_.size());
+    std::vector<SVal> param_values;
+    for (int p = 0; p < kParamCount; ++p) {
+        param_values.push_back(
+            value_of_code(step_.bits, param_code_[static_cast<std::size_t>(p)], -1));
+    }
+    const B no_crash =
+        sym.eq(pre[static_cast<std::size_t>(layout.offset(Var::crash))],
+               Symbolic::constant(static_cast<int>(Crash::NONE), domain_size(DomainId::Crash)));
+    // Per slot, the actions that change it and the new value's bits.
+    std::vector<std::vector<std::pair<int, std::vector<z3::expr>>>> writes(
+        static_cast<std::size_t>(slots));
+    z3::expr_vector guards(ctx);
     for (std::size_t a = 0; a < actions_.size(); ++a) {
         const RowData& row = table.rows[static_cast<std::size_t>(actions_[a].row)];
         sym.state = pre;
@@ -402,64 +524,81 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
         sym.nodes = {0, 0};
         for (int p = 0; p < kParamCount; ++p) {
             const Param param = static_cast<Param>(p);
+            const bool flag = param_info(param).kind == ParamKind::Flag;
+            const int values = param_code_[static_cast<std::size_t>(p)].values;
             if (param == Param::host) {
-                sym.params[static_cast<std::size_t>(p)] =
-                    Symbolic::constant(actions_[a].host, false);
+                sym.params[static_cast<std::size_t>(p)] = Symbolic::constant(actions_[a].host, 2);
             } else if (has_param(row, param)) {
-                sym.params[static_cast<std::size_t>(p)] =
-                    Symbolic::term(step_.params[static_cast<unsigned>(p)]);
+                sym.params[static_cast<std::size_t>(p)] = param_values[static_cast<std::size_t>(p)];
             } else {
-                sym.params[static_cast<std::size_t>(p)] = Symbolic::constant(
-                    interp_.param_default(param), param_info(param).kind == ParamKind::Flag);
+                const int d = interp_.param_default(param);
+                sym.params[static_cast<std::size_t>(p)] =
+                    flag ? sym.flag(d) : Symbolic::constant(d, values);
             }
         }
-        const SVal guard = sym.and_(no_crash, sym.eval(row.guard));
-        const SVal assumptions = sym.run_effect(row);
+        const B guard = sym.and_(no_crash, sym.truth(sym.eval(row.guard), row.guard));
+        const B assumptions = sym.run_effect(row);
         const z3::expr g = sym.z(sym.and_(guard, assumptions));
-        action_guard_.push_back(g.simplify());
-        guard_all = guard_all && z3::implies(step_.act == static_cast<int>(a), g);
+        action_guard_.push_back(g);
+        guards.push_back(z3::implies(act_is(step_, static_cast<int>(a)), g));
         for (int i = 0; i < slots; ++i) {
             const SVal& v = sym.state[static_cast<std::size_t>(i)];
-            if (v.known || !z3::eq(*v.term, cur_.slots[static_cast<unsigned>(i)])) {
-                writes[static_cast<std::size_t>(i)].push_back({static_cast<int>(a), v});
+            if (v.origin == i) {
+                continue;
             }
+            const Code& c = slot_code(i);
+            std::vector<z3::expr> bits;
+            for (int j = 0; j < c.width; ++j) {
+                if (v.origin >= 0) { // a copy of another slot of the same domain
+                    bits.push_back(cur_.bits[static_cast<unsigned>(slot_code(v.origin).first + j)]);
+                } else if (c.boolean) {
+                    bits.push_back(sym.z(v.b));
+                } else {
+                    B bit = bconst(false);
+                    for (std::size_t x = 0; x < v.is.size(); ++x) {
+                        if ((x >> j) & 1) {
+                            bit = sym.or_(bit, v.is[x]);
+                        }
+                    }
+                    bits.push_back(sym.z(bit));
+                }
+            }
+            writes[static_cast<std::size_t>(i)].push_back({static_cast<int>(a), bits});
         }
     }
-    // Parameter domains.
-    const int none = layout.nodes();
+    // Domains of the action selector and the parameters.
+    auto in_domain = [&](const z3::expr_vector& bits, const Code& c, int limit) {
+        z3::expr_vector any(ctx);
+        for (const B& b : decode(bits, Code{c.first, c.width, limit, false})) {
+            any.push_back(sym.z(b));
+        }
+        return z3::mk_or(any);
+    };
+    guards.push_back(in_domain(step_.bits, act_code_, act_code_.values));
     for (int p = 0; p < kParamCount; ++p) {
-        const z3::expr x = step_.params[static_cast<unsigned>(p)];
-        switch (param_info(static_cast<Param>(p)).kind) {
-        case ParamKind::Host:
-            guard_all = guard_all && x >= 0 && x <= 1;
-            break;
-        case ParamKind::NodeOrNone:
-            guard_all = guard_all && x >= 0 && x <= none;
-            break;
-        case ParamKind::Node:
-            guard_all = guard_all && x >= 0 && x < none;
-            break;
-        case ParamKind::Flag:
-            break;
+        const Code& c = param_code_[static_cast<std::size_t>(p)];
+        if (!c.boolean) {
+            const bool node_only = param_info(static_cast<Param>(p)).kind == ParamKind::Node;
+            guards.push_back(in_domain(step_.bits, c, node_only ? c.values - 1 : c.values));
         }
     }
-    trans_guard_ = guard_all;
-    z3::expr trans = trans_guard_;
     for (int i = 0; i < slots; ++i) {
-        z3::expr value = cur_.slots[static_cast<unsigned>(i)];
-        for (const auto& [a, v] : writes[static_cast<std::size_t>(i)]) {
-            value = z3::ite(step_.act == a, sym.z(v), value);
+        const Code& c = slot_code(i);
+        for (int j = 0; j < c.width; ++j) {
+            z3::expr value = cur_.bits[static_cast<unsigned>(c.first + j)];
+            for (const auto& [a, bits] : writes[static_cast<std::size_t>(i)]) {
+                value = z3::ite(act_is(step_, a), bits[static_cast<std::size_t>(j)], value);
+            }
+            guards.push_back(nxt.bits[static_cast<unsigned>(c.first + j)] == value);
         }
-        next_.push_back(value);
-        trans = trans && nxt.slots[static_cast<unsigned>(i)] == value;
     }
-    trans_guard_ = trans; // the whole relation over cur_, step_ and nxt
+    trans_guard_ = z3::mk_and(guards); // the whole relation over cur_, step_ and nxt
 
     // The initial states: the slots every initial state agrees on, and the combinations of the
     // others that occur.
     const auto initial = interp_.initial_states();
     std::vector<int> varying;
-    z3::expr init = ctx.bool_val(true);
+    z3::expr_vector init(ctx);
     for (int i = 0; i < slots; ++i) {
         bool same = true;
         for (const auto& s : initial) {
@@ -467,9 +606,8 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
                 same && s[static_cast<std::size_t>(i)] == initial[0][static_cast<std::size_t>(i)];
         }
         if (same) {
-            init = init && cur_.slots[static_cast<unsigned>(i)] ==
-                               slot_value(i, static_cast<unsigned char>(
-                                                 initial[0][static_cast<std::size_t>(i)]));
+            init.push_back(slot_is(
+                cur_, i, static_cast<unsigned char>(initial[0][static_cast<std::size_t>(i)])));
         } else {
             varying.push_back(i);
         }
@@ -478,28 +616,27 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
     z3::expr_vector choices(ctx);
     for (const auto& s : initial) {
         std::string key;
-        z3::expr cube = ctx.bool_val(true);
+        z3::expr_vector cube(ctx);
         for (int i : varying) {
             key += s[static_cast<std::size_t>(i)];
-            cube = cube &&
-                   cur_.slots[static_cast<unsigned>(i)] ==
-                       slot_value(i, static_cast<unsigned char>(s[static_cast<std::size_t>(i)]));
+            cube.push_back(
+                slot_is(cur_, i, static_cast<unsigned char>(s[static_cast<std::size_t>(i)])));
         }
         if (seen.emplace(key, true).second) {
-            choices.push_back(cube);
+            choices.push_back(z3::mk_and(cube));
         }
     }
-    init_template_ = init && z3::mk_or(choices);
+    init.push_back(z3::mk_or(choices));
+    init_template_ = z3::mk_and(init);
 
-    z3::expr dom = ctx.bool_val(true);
+    z3::expr_vector dom(ctx);
     for (int i = 0; i < slots; ++i) {
-        const DomainId d = var_info(slot_var_[static_cast<std::size_t>(i)]).domain;
-        if (d != DomainId::Bool) {
-            const z3::expr x = cur_.slots[static_cast<unsigned>(i)];
-            dom = dom && x >= 0 && x < domain_size(d);
+        const Code& c = slot_code(i);
+        if (!c.boolean && c.values < (1 << c.width)) {
+            dom.push_back(in_domain(cur_.bits, c, c.values));
         }
     }
-    domain_template_ = dom;
+    domain_template_ = z3::mk_and(dom);
 }
 
 std::string Lowering::slot_name(int slot) const {
@@ -526,41 +663,60 @@ std::string Lowering::slot_name(int slot) const {
 StateVars Lowering::make_state(const std::string& suffix) const {
     StateVars s{z3::expr_vector(ctx_)};
     for (int i = 0; i < slot_count(); ++i) {
-        const std::string name = slot_name(i) + suffix;
-        const DomainId d = var_info(slot_var_[static_cast<std::size_t>(i)]).domain;
-        s.slots.push_back(d == DomainId::Bool ? ctx_.bool_const(name.c_str())
-                                              : ctx_.int_const(name.c_str()));
+        const Code& c = slot_code(i);
+        for (int j = 0; j < c.width; ++j) {
+            const std::string name =
+                slot_name(i) + (c.boolean ? "" : "." + std::to_string(j)) + suffix;
+            s.bits.push_back(ctx_.bool_const(name.c_str()));
+        }
     }
     return s;
 }
 
 StepVars Lowering::make_step(const std::string& suffix) const {
-    StepVars p{ctx_.int_const(("act" + suffix).c_str()), z3::expr_vector(ctx_)};
+    StepVars p{z3::expr_vector(ctx_)};
+    for (int j = 0; j < act_code_.width; ++j) {
+        p.bits.push_back(ctx_.bool_const(("act." + std::to_string(j) + suffix).c_str()));
+    }
     for (int i = 0; i < kParamCount; ++i) {
-        const ParamInfo& info = param_info(static_cast<Param>(i));
-        const std::string name = std::string(info.name) + suffix;
-        p.params.push_back(info.kind == ParamKind::Flag ? ctx_.bool_const(name.c_str())
-                                                        : ctx_.int_const(name.c_str()));
+        const Code& c = param_code_[static_cast<std::size_t>(i)];
+        for (int j = 0; j < c.width; ++j) {
+            const std::string name = std::string(param_info(static_cast<Param>(i)).name) +
+                                     (c.boolean ? "" : "." + std::to_string(j)) + suffix;
+            p.bits.push_back(ctx_.bool_const(name.c_str()));
+        }
     }
     return p;
 }
 
-z3::expr Lowering::slot_value(int slot, int value) const {
-    const DomainId d = var_info(slot_var_[static_cast<std::size_t>(slot)]).domain;
-    return d == DomainId::Bool ? ctx_.bool_val(value != 0) : ctx_.int_val(value);
+z3::expr Lowering::slot_is(const StateVars& s, int slot, int value) const {
+    const Code& c = slot_code(slot);
+    z3::expr_vector lits(ctx_);
+    for (int j = 0; j < c.width; ++j) {
+        const z3::expr bit = s.bits[static_cast<unsigned>(c.first + j)];
+        lits.push_back((value >> j) & 1 ? bit : !bit);
+    }
+    return z3::mk_and(lits);
+}
+
+z3::expr Lowering::act_is(const StepVars& p, int action) const {
+    z3::expr_vector lits(ctx_);
+    for (int j = 0; j < act_code_.width; ++j) {
+        const z3::expr bit = p.bits[static_cast<unsigned>(j)];
+        lits.push_back((action >> j) & 1 ? bit : !bit);
+    }
+    return z3::mk_and(lits);
 }
 
 z3::expr Lowering::instantiate(const z3::expr& e, const StateVars& s, const StepVars& p) const {
     z3::expr_vector from(ctx_), to(ctx_);
-    for (unsigned i = 0; i < s.slots.size(); ++i) {
-        from.push_back(cur_.slots[i]);
-        to.push_back(s.slots[i]);
+    for (unsigned i = 0; i < s.bits.size(); ++i) {
+        from.push_back(cur_.bits[i]);
+        to.push_back(s.bits[i]);
     }
-    from.push_back(step_.act);
-    to.push_back(p.act);
-    for (unsigned i = 0; i < p.params.size(); ++i) {
-        from.push_back(step_.params[i]);
-        to.push_back(p.params[i]);
+    for (unsigned i = 0; i < p.bits.size(); ++i) {
+        from.push_back(step_.bits[i]);
+        to.push_back(p.bits[i]);
     }
     z3::expr copy = e;
     return copy.substitute(from, to);
@@ -568,24 +724,23 @@ z3::expr Lowering::instantiate(const z3::expr& e, const StateVars& s, const Step
 
 z3::expr Lowering::init(const StateVars& s) const {
     z3::expr copy = init_template_;
-    return copy.substitute(cur_.slots, s.slots);
+    return copy.substitute(cur_.bits, s.bits);
 }
 
 z3::expr Lowering::domain(const StateVars& s) const {
     z3::expr copy = domain_template_;
-    return copy.substitute(cur_.slots, s.slots);
+    return copy.substitute(cur_.bits, s.bits);
 }
 
 z3::expr Lowering::trans(const StateVars& s, const StepVars& p, const StateVars& t) const {
     z3::expr_vector to(ctx_);
-    for (const auto& e : s.slots) {
+    for (const auto& e : s.bits) {
         to.push_back(e);
     }
-    to.push_back(p.act);
-    for (const auto& e : p.params) {
+    for (const auto& e : p.bits) {
         to.push_back(e);
     }
-    for (const auto& e : t.slots) {
+    for (const auto& e : t.bits) {
         to.push_back(e);
     }
     z3::expr copy = trans_guard_;
@@ -598,10 +753,10 @@ z3::expr Lowering::enabled(int action, const StateVars& s, const StepVars& p) co
 
 z3::expr Lowering::predicate(int expr, const StateVars& s) const {
     Symbolic sym(ctx_, invariants_ast(), table_, interp_.layout());
-    for (const auto& e : s.slots) {
-        sym.state.push_back(Symbolic::term(e));
+    for (int i = 0; i < slot_count(); ++i) {
+        sym.state.push_back(value_of_code(s.bits, slot_code(i), i));
     }
-    return sym.z(sym.eval(expr));
+    return sym.z(sym.truth(sym.eval(expr), expr));
 }
 
 z3::expr Lowering::invariant(const InvariantData& inv, const StateVars& s) const {
@@ -613,24 +768,33 @@ z3::expr Lowering::invariant(const InvariantData& inv, const StateVars& s) const
 
 z3::expr Lowering::equal(const StateVars& a, const StateVars& b) const {
     z3::expr_vector eqs(ctx_);
-    for (unsigned i = 0; i < a.slots.size(); ++i) {
-        eqs.push_back(a.slots[i] == b.slots[i]);
+    for (unsigned i = 0; i < a.bits.size(); ++i) {
+        eqs.push_back(a.bits[i] == b.bits[i]);
     }
     return z3::mk_and(eqs);
+}
+
+int Lowering::value_of(const z3::model& m, const z3::expr_vector& bits, int first, int width) {
+    int value = 0;
+    for (int j = 0; j < width; ++j) {
+        if (m.eval(bits[static_cast<unsigned>(first + j)], true).is_true()) {
+            value |= 1 << j;
+        }
+    }
+    return value;
 }
 
 State Lowering::decode_state(const z3::model& m, const StateVars& s) const {
     State out(static_cast<std::size_t>(slot_count()), '\0');
     for (int i = 0; i < slot_count(); ++i) {
-        const z3::expr v = m.eval(s.slots[static_cast<unsigned>(i)], true);
-        const int value = v.is_bool() ? (v.is_true() ? 1 : 0) : v.get_numeral_int();
-        out[static_cast<std::size_t>(i)] = static_cast<char>(value);
+        const Code& c = slot_code(i);
+        out[static_cast<std::size_t>(i)] = static_cast<char>(value_of(m, s.bits, c.first, c.width));
     }
     return out;
 }
 
 Step Lowering::decode_step(const z3::model& m, const StepVars& p) const {
-    const int a = m.eval(p.act, true).get_numeral_int();
+    const int a = value_of(m, p.bits, act_code_.first, act_code_.width);
     const Action& action = actions_.at(static_cast<std::size_t>(a));
     const RowData& row = table_.rows[static_cast<std::size_t>(action.row)];
     Step step;
@@ -639,12 +803,9 @@ Step Lowering::decode_step(const z3::model& m, const StepVars& p) const {
         step.params[static_cast<std::size_t>(i)] = interp_.param_default(static_cast<Param>(i));
     }
     for (Param q : row.params) {
-        int value = action.host;
-        if (q != Param::host) {
-            const z3::expr v = m.eval(p.params[static_cast<unsigned>(q)], true);
-            value = v.is_bool() ? (v.is_true() ? 1 : 0) : v.get_numeral_int();
-        }
-        step.params[static_cast<std::size_t>(q)] = value;
+        const Code& c = param_code_[static_cast<std::size_t>(q)];
+        step.params[static_cast<std::size_t>(q)] =
+            q == Param::host ? action.host : value_of(m, p.bits, c.first, c.width);
     }
     return step;
 }
@@ -653,8 +814,7 @@ z3::expr Lowering::is_state(const State& state, const StateVars& s) const {
     z3::expr_vector eqs(ctx_);
     for (int i = 0; i < slot_count(); ++i) {
         eqs.push_back(
-            s.slots[static_cast<unsigned>(i)] ==
-            slot_value(i, static_cast<unsigned char>(state[static_cast<std::size_t>(i)])));
+            slot_is(s, i, static_cast<unsigned char>(state[static_cast<std::size_t>(i)])));
     }
     return z3::mk_and(eqs);
 }

@@ -21,7 +21,7 @@ std::optional<std::string> certify(const Lowering& low, const model::InvariantDa
     const StepVars p = low.make_step("'cert");
     const z3::expr j = cover && low.domain(s);
     z3::expr moved = cover;
-    const z3::expr j_next = moved.substitute(s.slots, t.slots) && low.domain(t);
+    const z3::expr j_next = moved.substitute(s.bits, t.bits) && low.domain(t);
     struct Query {
         const char* what;
         z3::expr formula;
@@ -57,7 +57,7 @@ Result run_pdr(const Lowering& low, const model::InvariantData& inv, const Engin
     const StepVars& p = low.step();
     const StateVars t = low.make_state("'");
     z3::sort_vector sorts(ctx);
-    for (const auto& x : s.slots) {
+    for (const auto& x : s.bits) {
         sorts.push_back(x.get_sort());
     }
     z3::func_decl reach = ctx.function("Reach", sorts, ctx.bool_sort());
@@ -71,16 +71,15 @@ Result run_pdr(const Lowering& low, const model::InvariantData& inv, const Engin
     fp.register_relation(err);
 
     z3::expr_vector all(ctx), cur(ctx);
-    for (const auto& x : s.slots) {
+    for (const auto& x : s.bits) {
         all.push_back(x);
         cur.push_back(x);
     }
-    all.push_back(p.act);
-    for (const auto& x : p.params) {
+    for (const auto& x : p.bits) {
         all.push_back(x);
     }
     z3::expr_vector nxt(ctx);
-    for (const auto& x : t.slots) {
+    for (const auto& x : t.bits) {
         all.push_back(x);
         nxt.push_back(x);
     }

@@ -58,7 +58,7 @@ model::Trace extract_trace(const Lowering& low, const z3::model& m,
 
 // The lexicographically least action sequence among the models of the solver's assertions under
 // `assumptions` (the solver's last check must have been sat).
-z3::model canonical(z3::solver& solver, z3::expr_vector assumptions,
+z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector assumptions,
                     const std::vector<StepVars>& steps);
 
 // A formula over the lowering's template state, printed with our variable and value names.

@@ -1,11 +1,13 @@
 // The Z3 reading of a table: the same rows and invariants as the interpreter, lowered from the
 // expression language (ast.hpp) by symbolic execution. Nothing here is written per row.
 //
-//   state     one Z3 constant per slot of the interpreter's Layout (variable, host, node): Bool for
-//             bool variables, Int with a finite range for the others;
+//   state     per slot of the interpreter's Layout (variable, host, node), Boolean constants: one
+//   for
+//             a bool variable, a binary code for the others (a value is a predicate per domain
+//             value, so that every formula is propositional and bit-blasting costs nothing);
 //   step      an action selector `act` (one action per row and host) and one variable per row
-//             parameter (fail, half, ...), shared by every row; a row that does not declare a
-//             parameter reads its default (`none` for node parameters);
+//             parameter (fail, half, ...), binary coded too and shared by every row; a row that
+//             does not declare a parameter reads its default (`none` for node parameters);
 //   trans     act ranges over the actions; the chosen action's guard and assumptions hold; every
 //             slot's next value is the chosen action's symbolic result (frame: unchanged);
 //   init      exactly Interpreter::initial_states(), as constraints on the slots.
@@ -23,15 +25,14 @@
 
 namespace handoff::proofs {
 
-// One state's Z3 constants, indexed by the interpreter's Layout offset.
+// One state's Boolean constants: the bits of every slot, slot after slot.
 struct StateVars {
-    z3::expr_vector slots;
+    z3::expr_vector bits;
 };
 
-// One step's Z3 constants: the action and the parameters (indexed by model::Param).
+// One step's Boolean constants: the bits of the action selector, then of each parameter.
 struct StepVars {
-    z3::expr act;
-    z3::expr_vector params;
+    z3::expr_vector bits;
 };
 
 // A row instantiated for a host (rows without a host parameter have one action, host 0).
@@ -72,13 +73,41 @@ class Lowering {
     // Values read back from a model.
     model::State decode_state(const z3::model& m, const StateVars& s) const;
     model::Step decode_step(const z3::model& m, const StepVars& p) const;
+    int decode_action(const z3::model& m, const StepVars& p) const {
+        return value_of(m, p.bits, act_code_.first, act_code_.width);
+    }
 
     // A state's slots as Z3 values (for replaying or blocking a known state).
     z3::expr is_state(const model::State& state, const StateVars& s) const;
 
   private:
-    z3::expr slot_value(int slot, int value) const;
     z3::expr instantiate(const z3::expr& e, const StateVars& s, const StepVars& p) const;
+    static int value_of(const z3::model& m, const z3::expr_vector& bits, int first, int width);
+
+  public:
+    // Where each slot's bits are, and how many values it has.
+    struct Code {
+        int first = 0;
+        int width = 1;
+        int values = 2;
+        bool boolean = true;
+    };
+    const Code& slot_code(int slot) const { return slot_code_[static_cast<std::size_t>(slot)]; }
+    const Code& act_code() const { return act_code_; }
+    const Code& param_code(model::Param p) const {
+        return param_code_[static_cast<std::size_t>(p)];
+    }
+    // value == v for a slot of a state, as a formula over its bits.
+    z3::expr slot_is(const StateVars& s, int slot, int value) const;
+    // act == a for a step.
+    z3::expr act_is(const StepVars& p, int action) const;
+
+  private:
+    std::vector<Code> slot_code_;
+    Code act_code_;
+    std::vector<Code> param_code_;
+    int state_bits_ = 0;
+    int step_bits_ = 0;
 
     z3::context& ctx_;
     const model::TableData& table_;
@@ -89,7 +118,6 @@ class Lowering {
     StepVars step_;
     z3::expr_vector template_vars_; // cur_ slots, then act, then params
     z3::expr trans_guard_;          // over cur_ and step_
-    z3::expr_vector next_;          // per slot, over cur_ and step_
     z3::expr_vector action_guard_;  // per action, over cur_ and step_
     z3::expr init_template_;
     z3::expr domain_template_;
