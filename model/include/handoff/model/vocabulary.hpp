@@ -217,6 +217,7 @@ enum class Var : std::uint8_t {
     migration_block_active,
     stream_eof,
     file_error,
+    rp_error,
     incoming,
     autostart,
     started_inactive,
@@ -301,6 +302,9 @@ inline constexpr std::array<VarInfo, kVarCount> kVars{{
     {"file_error", Scope::PerHost, DomainId::Bool, Origin::Qemu,
      "qemu_file_get_error(s->to_dst_file) != 0: set by qemu_file_set_error() after a failed "
      "inactivation, by qemu_file_shutdown() in migrate_fd_cancel(), or by a broken connection."},
+    {"rp_error", Scope::PerHost, DomainId::Bool, Origin::Qemu,
+     "s->rp_state.error: the return path reported an error (the destination sent one, or the "
+     "connection broke), so await_return_path_close_on_source() fails."},
     {"incoming", Scope::PerHost, DomainId::Incoming, Origin::Qemu,
      "The incoming side of this process (MigrationIncomingState)."},
     {"autostart", Scope::PerHost, DomainId::Bool, Origin::Qemu,

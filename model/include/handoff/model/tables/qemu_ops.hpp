@@ -220,17 +220,17 @@ constexpr auto vm_start(H host) {
 // Its per-process variables go back to fixed values, so that a gone process is one state.
 template <class H>
 constexpr auto process_exits(H host) {
-    return group("process_exits", "h",
-                 "The QEMU process ends; a process that is gone holds no image.",
-                 set(alive(host), false), set(runstate(host), RS::INMIGRATE),
-                 set(mig(host), MS::NONE), set(pc(host), PC::IDLE), set(incoming(host), IN::NONE),
-                 set(block_inactive(host), false), set(vm_was_running(host), false),
-                 set(vm_old_state(host), RS::UNSET), set(global_state(host), RS::UNSET),
-                 set(received_state(host), RS::UNSET), set(migration_block_active(host), false),
-                 set(stream_eof(host), false), set(file_error(host), false),
-                 set(pause_sem(host), false), set(active_state(host), MS::NONE),
-                 set(autostart(host), false), set(started_inactive(host), false),
-                 set(tried_inactivate(host), false), set(node(host, n), NS::INACTIVE));
+    return group(
+        "process_exits", "h", "The QEMU process ends; a process that is gone holds no image.",
+        set(alive(host), false), set(runstate(host), RS::INMIGRATE), set(mig(host), MS::NONE),
+        set(pc(host), PC::IDLE), set(incoming(host), IN::NONE), set(block_inactive(host), false),
+        set(vm_was_running(host), false), set(vm_old_state(host), RS::UNSET),
+        set(global_state(host), RS::UNSET), set(received_state(host), RS::UNSET),
+        set(migration_block_active(host), false), set(stream_eof(host), false),
+        set(file_error(host), false), set(rp_error(host), false), set(pause_sem(host), false),
+        set(active_state(host), MS::NONE), set(autostart(host), false),
+        set(started_inactive(host), false), set(tried_inactivate(host), false),
+        set(node(host, n), NS::INACTIVE));
 }
 
 // One less of a management budget (starts_left, set_active_left).

@@ -96,7 +96,7 @@ inline constexpr auto migration_completion_checks_fail = row<"migration_completi
     "After the device state was sent, close_return_path_on_source() or qemu_file_get_error() "
     "reports an error: `goto fail`.",
     "migration_completion() (migration.c:3058, v10.2)",
-    alive(h) && pc(h) == PC::COMPLETION_SAVED && (file_error(h) || !alive(peer(h))),
+    alive(h) && pc(h) == PC::COMPLETION_SAVED && (file_error(h) || rp_error(h) || !alive(peer(h))),
     effect(completion_fail_label(h)));
 
 inline constexpr auto migration_iteration_finish_resume = row<"migration_iteration_finish_resume">(

@@ -54,7 +54,8 @@ inline constexpr auto qmp_migrate = row<"qmp_migrate">(
         !migration_is_running(h) && pc(h) == PC::IDLE,
     effect(set(vm_was_running(h), false), set(global_state(h), RS::UNSET),
            set(tried_inactivate(h), false), set(stream_eof(h), false), set(file_error(h), false),
-           set(mig(h), MS::SETUP), set(pc(h), PC::SETUP), set(incoming(peer(h)), IN::LOADING)));
+           set(rp_error(h), false), set(mig(h), MS::SETUP), set(pc(h), PC::SETUP),
+           set(incoming(peer(h)), IN::LOADING)));
 
 inline constexpr auto qmp_migrate_cancel = row<"qmp_migrate_cancel">(
     Actor::qmp, with_params<P::host, P::fail, P::broken>{},
@@ -98,16 +99,18 @@ inline constexpr auto qmp_stop = row<"qmp_stop">(
 
 inline constexpr auto savevm = row<"savevm">(
     Actor::qmp, with_params<P::host>{},
-    "`savevm`/`snapshot-save` with no migration running: if every node can snapshot (none lacks "
-    "its driver), the VM state and the snapshots are written to every node, asserting that each "
-    "is active; migrate_init() resets vm_was_running. The transient SAVE_VM run state is not "
-    "visible outside the step.",
-    "save_snapshot() (migration/savevm.c 8.0.5), qemu_savevm_state(), bdrv_co_write_req_prepare()",
-    alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE &&
-        (runstate(h) == RS::RUNNING || runstate(h) == RS::PAUSED || runstate(h) == RS::POSTMIGRATE),
+    "`savevm`/`snapshot-save` with no migration running, in any run state: if every node can "
+    "snapshot (none lacks its driver), migrate_init() resets vm_was_running and the VM state and "
+    "snapshots are written to every node, asserting that each is active; s->state ends COMPLETED, "
+    "or FAILED if the storage does not answer. The transient SAVE_VM run state is not visible "
+    "outside the step.",
+    "save_snapshot(), bdrv_all_can_snapshot() (migration/savevm.c 8.0.5), qemu_savevm_state(), "
+    "bdrv_co_write_req_prepare()",
+    alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE,
     effect(when(forall(n, node(h, n) != NS::BROKEN),
-                qemu_assert(forall(n, node(h, n) != NS::INACTIVE), Crash::WRITE_TO_INACTIVE)),
-           set(vm_was_running(h), false)));
+                qemu_assert(forall(n, node(h, n) != NS::INACTIVE), Crash::WRITE_TO_INACTIVE),
+                set(vm_was_running(h), false),
+                set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
 
 inline constexpr auto guest_write = row<"guest_write">(
     Actor::guest, with_params<P::host, P::target>{},
@@ -265,7 +268,8 @@ inline constexpr auto migration_completion_fail_invalidate =
         "DEVICE, clearing s->block_inactive on success, then current_active_state -> FAILED.",
         "migration_completion() fail_invalidate (migration.c:3515, v8.0.0; fe904ea824, "
         "6039dd5b1c)",
-        alive(h) && pc(h) == PC::COMPLETION_SAVED && (file_error(h) || !alive(peer(h))),
+        alive(h) && pc(h) == PC::COMPLETION_SAVED &&
+            (file_error(h) || rp_error(h) || !alive(peer(h))),
         effect(when_else(mig(h) == MS::ACTIVE || mig(h) == MS::DEVICE,
                          block(bdrv_activate_all(h, fail, broken),
                                when(activation_ok(h, fail), set(block_inactive(h), false))),
@@ -273,12 +277,20 @@ inline constexpr auto migration_completion_fail_invalidate =
                set(mig(h), ite(mig(h) == active_state(h), MS::FAILED, mig(h))),
                set(pc(h), PC::FINISH)));
 
+inline constexpr auto return_path_error = row<"return_path_error">(
+    Actor::fault, with_params<P::host>{},
+    "After the device state was sent, the return path reports an error (the destination sent "
+    "one, or the connection broke): await_return_path_close_on_source() will fail. The "
+    "destination itself may still load the stream.",
+    "source_return_path_thread(), await_return_path_close_on_source() (migration.c, v8.0.0)",
+    alive(h) && pc(h) == PC::COMPLETION_SAVED && !rp_error(h), effect(set(rp_error(h), true)));
+
 inline constexpr auto migration_completion_done = row<"migration_completion_done">(
     Actor::thread, with_params<P::host>{},
     "The destination loaded the stream and closed the return path, the stream has no error: "
     "current_active_state -> COMPLETED (a no-op if cancelled meanwhile).",
     "migration_completion() (migration.c:3426, v8.0.0), await_return_path_close_on_source()",
-    alive(h) && pc(h) == PC::COMPLETION_SAVED && !file_error(h) && alive(peer(h)) &&
+    alive(h) && pc(h) == PC::COMPLETION_SAVED && !file_error(h) && !rp_error(h) && alive(peer(h)) &&
         (incoming(peer(h)) == IN::LOADED || incoming(peer(h)) == IN::DONE),
     effect(set(mig(h), ite(mig(h) == active_state(h), MS::COMPLETED, mig(h))),
            set(pc(h), PC::FINISH)));
@@ -519,7 +531,7 @@ inline constexpr auto v8_0_0_rows = rows(
     migration_completion_save, migration_completion_pause,
     migration_completion_cancelled_before_pause, migration_switchover_resume,
     migration_switchover_cancelled, migration_completion_fail, migration_completion_fail_invalidate,
-    migration_completion_done, migration_iteration_finish_completed,
+    return_path_error, migration_completion_done, migration_iteration_finish_completed,
     migration_iteration_finish_resume, migration_iteration_finish_stopped, postcopy_start_ok,
     postcopy_start_fails, postcopy_start_package_fails, postcopy_start_send_fails,
     migration_completion_postcopy, incoming_load_ok, incoming_load_fails, incoming_load_error,

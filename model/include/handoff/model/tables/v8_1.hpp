@@ -23,19 +23,21 @@ inline constexpr auto qmp_migrate = row<"qmp_migrate">(
         !migration_is_running(h) && pc(h) == PC::IDLE,
     effect(set(vm_old_state(h), RS::UNSET), set(global_state(h), RS::UNSET),
            set(tried_inactivate(h), false), set(stream_eof(h), false), set(file_error(h), false),
-           set(mig(h), MS::SETUP), set(pc(h), PC::SETUP), set(incoming(peer(h)), IN::LOADING)));
+           set(rp_error(h), false), set(mig(h), MS::SETUP), set(pc(h), PC::SETUP),
+           set(incoming(peer(h)), IN::LOADING)));
 
 inline constexpr auto savevm = row<"savevm">(
     Actor::qmp, with_params<P::host>{},
-    "`savevm`/`snapshot-save` with no migration running: bdrv_can_snapshot() still tests "
-    "bdrv_is_read_only(), so inactive nodes are not refused and the snapshot writes assert that "
-    "each node is active; migrate_init() resets vm_old_state.",
+    "`savevm`/`snapshot-save` with no migration running, in any run state: bdrv_can_snapshot() "
+    "still tests bdrv_is_read_only(), so inactive nodes are not refused; migrate_init() resets "
+    "vm_old_state and the snapshot writes assert that each node is active; s->state ends "
+    "COMPLETED, or FAILED if the storage does not answer.",
     "save_snapshot(), bdrv_can_snapshot() (block/snapshot.c, v8.1.0), bdrv_co_write_req_prepare()",
-    alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE &&
-        (runstate(h) == RS::RUNNING || runstate(h) == RS::PAUSED || runstate(h) == RS::POSTMIGRATE),
+    alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE,
     effect(when(forall(n, node(h, n) != NS::BROKEN),
-                qemu_assert(forall(n, node(h, n) != NS::INACTIVE), Crash::WRITE_TO_INACTIVE)),
-           set(vm_old_state(h), RS::UNSET)));
+                qemu_assert(forall(n, node(h, n) != NS::INACTIVE), Crash::WRITE_TO_INACTIVE),
+                set(vm_old_state(h), RS::UNSET),
+                set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
 
 // migration_completion() 8.1 under the BQL: s->vm_old_state = runstate_get(); global_state_store();
 // vm_stop_force_state(RUN_STATE_FINISH_MIGRATE).
@@ -138,7 +140,7 @@ inline constexpr auto migration_completion_checks_fail = row<"migration_completi
     "qemu_file_get_error() reports an error (the destination is gone, or the stream was shut "
     "down): `goto fail`, the same label.",
     "migration_completion() (migration.c:2292, v8.1.0; 6dab4c93 merged fail_invalidate into fail)",
-    alive(h) && pc(h) == PC::COMPLETION_SAVED && (file_error(h) || !alive(peer(h))),
+    alive(h) && pc(h) == PC::COMPLETION_SAVED && (file_error(h) || rp_error(h) || !alive(peer(h))),
     effect(completion_fail_label(h)));
 
 inline constexpr auto migration_iteration_finish_resume = row<"migration_iteration_finish_resume">(

@@ -16,14 +16,15 @@ namespace v9_2 {
 
 inline constexpr auto savevm = row<"savevm">(
     Actor::qmp, with_params<P::host>{},
-    "`savevm`/`snapshot-save` with no migration running: bdrv_can_snapshot() tests "
-    "bdrv_is_writable() (d3007d348a), so an inactive node or a node without a driver refuses the "
-    "snapshot before anything is written; otherwise migrate_init() resets vm_old_state.",
+    "`savevm`/`snapshot-save` with no migration running, in any run state: bdrv_can_snapshot() "
+    "tests bdrv_is_writable() (d3007d348a), so an inactive node or a node without a driver "
+    "refuses the snapshot before anything is written; otherwise migrate_init() resets "
+    "vm_old_state and s->state ends COMPLETED, or FAILED if the storage does not answer.",
     "save_snapshot(), bdrv_can_snapshot() (block/snapshot.c, 9.0+; d3007d348a)",
-    alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE &&
-        (runstate(h) == RS::RUNNING || runstate(h) == RS::PAUSED || runstate(h) == RS::POSTMIGRATE),
+    alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE,
     effect(when(forall(n, node(h, n) != NS::INACTIVE && node(h, n) != NS::BROKEN),
-                set(vm_old_state(h), RS::UNSET))));
+                set(vm_old_state(h), RS::UNSET),
+                set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
 
 // migration_completion_precopy() (9.2.4:2719): s->block_inactive = !migrate_colo() before the
 // attempt; qemu_savevm_state_complete_precopy() fails before the non-iterable part (and so before
@@ -68,7 +69,7 @@ inline constexpr auto migration_completion_checks_pass = row<"migration_completi
     "close_return_path_on_source() and qemu_file_get_error() find no error: the destination "
     "loaded the stream. migration_completion_end() is next, and takes the BQL.",
     "migration_completion() (migration.c:2802, v9.2.4)",
-    alive(h) && pc(h) == PC::COMPLETION_SAVED && !file_error(h) && alive(peer(h)) &&
+    alive(h) && pc(h) == PC::COMPLETION_SAVED && !file_error(h) && !rp_error(h) && alive(peer(h)) &&
         (incoming(peer(h)) == IN::LOADED || incoming(peer(h)) == IN::DONE),
     effect(set(pc(h), PC::COMPLETION_END)));
 
