@@ -37,7 +37,7 @@ concept Enumerated = requires {
     domain_of<T>::value;
 };
 
-// ---- leaves ----------------------------------------------------------------------------------
+// ---- leaves ------------------------------------------------------------------------------------
 
 template <class T>
 struct Lit {
@@ -125,7 +125,7 @@ struct Ref {
     }
 };
 
-// ---- compound expressions ---------------------------------------------------------------------
+// ---- compound expressions ----------------------------------------------------------------------
 
 template <class T>
 constexpr auto lift(T v) {
@@ -237,7 +237,7 @@ struct RunstateAllowed {
     }
 };
 
-// ---- operators --------------------------------------------------------------------------------
+// ---- operators ---------------------------------------------------------------------------------
 
 template <class A, class B>
 concept Comparable =
@@ -324,8 +324,7 @@ constexpr auto runstate_transition_allowed(From from, To to) {
     return RunstateAllowed<From, lifted_t<To>>{from, lift(to)};
 }
 
-// ---- bound variables, parameters, state variables
-// ------------------------------------------------
+// ---- bound variables, parameters, state variables ----------------------------------------------
 
 inline constexpr HostVar<0> h{}; // the row's host, or the host an invariant quantifies over
 inline constexpr HostVar<1> g{}; // a second host variable for invariants
@@ -391,7 +390,7 @@ constexpr auto node(H host, N index) {
     return Ref<Var::node, H, N>{host, index};
 }
 
-// ---- statements -------------------------------------------------------------------------------
+// ---- statements --------------------------------------------------------------------------------
 
 // The identity of an assignment's target within a row, for the "written twice" check: the
 // variable and how its host is named (global, h, peer(h)).
@@ -509,7 +508,7 @@ constexpr auto effect(S... s) {
     return std::tuple<S...>{s...};
 }
 
-// ---- statement traversal (compile time: write keys; run time: emission) -------------------------
+// ---- statement traversal (compile time: write keys; run time: emission) ------------------------
 
 // The variables a statement list writes, as a small constexpr set. A variable may be written in
 // both branches of a conditional, but not twice on one path.

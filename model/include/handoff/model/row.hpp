@@ -118,8 +118,7 @@ constexpr auto add_rows(const Table& table, const NewRows&... added) {
     return boost::hana::concat(table, boost::hana::make_basic_tuple(added...));
 }
 
-// ---- validation
-// ----------------------------------------------------------------------------------
+// ---- validation --------------------------------------------------------------------------------
 
 template <class Table>
 constexpr int first_duplicate_name() {
@@ -186,8 +185,7 @@ constexpr bool validate_table() {
     return true;
 }
 
-// ---- conversion to runtime data
-// --------------------------------------------------------------------
+// ---- conversion to runtime data ----------------------------------------------------------------
 
 template <class Table>
 TableData to_table_data(std::string_view version, std::string_view based_on,

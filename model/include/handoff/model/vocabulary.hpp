@@ -13,7 +13,7 @@
 
 namespace handoff::model {
 
-// ---- Domains -------------------------------------------------------------------------------
+// ---- Domains -----------------------------------------------------------------------------------
 
 // MigrationStatus (qapi/migration.json), the values this model needs. COLO, POSTCOPY_PAUSED,
 // POSTCOPY_RECOVER and WAIT_UNPLUG are left out: see the spec's header.
@@ -97,7 +97,7 @@ enum class Bool : std::uint8_t { FALSE, TRUE };
 // A small count (the instance's budget of process starts).
 enum class Count : std::uint8_t { ZERO, ONE, TWO, THREE };
 
-// ---- Domain metadata -----------------------------------------------------------------------
+// ---- Domain metadata ---------------------------------------------------------------------------
 
 enum class DomainId : std::uint8_t {
     Bool,
@@ -180,7 +180,7 @@ constexpr int domain_size(DomainId d) {
     return static_cast<int>(domain_info(d).values.size());
 }
 
-// ---- Variables -----------------------------------------------------------------------------
+// ---- Variables ---------------------------------------------------------------------------------
 
 // Global: one value; PerHost: one per QEMU process; PerNode: one per process and block node.
 enum class Scope : std::uint8_t { Global, PerHost, PerNode };
@@ -377,7 +377,7 @@ struct var_type<Var::node> {
     using type = NodeState;
 };
 
-// ---- Row parameters ------------------------------------------------------------------------
+// ---- Row parameters ----------------------------------------------------------------------------
 
 // A row's outcome parameters: QEMU code that can end in several ways takes a parameter instead of
 // being split into micro-steps (DESIGN.md, "Rows").

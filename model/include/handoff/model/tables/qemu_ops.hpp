@@ -46,8 +46,7 @@ constexpr auto reached(H host, X x, Stop stop) {
                  stop);
 }
 
-// ---- inactivation
-// ---------------------------------------------------------------------------------
+// ---- inactivation ------------------------------------------------------------------------------
 
 // Which outcomes of an inactivation walk are possible: it fails only while the storage does not
 // answer, at an ACTIVE or half-inactivated node the walk reaches; `half` only with a failure.
@@ -111,8 +110,7 @@ constexpr auto bdrv_inactivate_all_skipping(H host) {
                 ite(n == fail && half, NS::HALF_INACTIVE, node(host, n)))));
 }
 
-// ---- activation
-// ------------------------------------------------------------------------------------
+// ---- activation --------------------------------------------------------------------------------
 
 // Which outcomes of an activation walk are possible. The walk fails at node `F` only if that node
 // needs activating (INACTIVE or half-inactivated) and either the storage does not answer or the
@@ -183,8 +181,7 @@ constexpr auto no_block_operation() {
                  assume(fail == none && refail == none && !half && !broken));
 }
 
-// ---- run state
-// -------------------------------------------------------------------------------------
+// ---- run state ---------------------------------------------------------------------------------
 
 // runstate_set() (runstate.c): a change that runstate_transitions_def[] does not list aborts.
 template <class H, class To>
@@ -213,8 +210,7 @@ constexpr auto vm_start(H host) {
                       runstate_set(host, RS::RUNNING)));
 }
 
-// ---- processes
-// ---------------------------------------------------------------------------------------
+// ---- processes ---------------------------------------------------------------------------------
 
 // The process exits: exit(EXIT_FAILURE) after a failed incoming migration, or management quits it.
 // Its per-process variables go back to fixed values, so that a gone process is one state.

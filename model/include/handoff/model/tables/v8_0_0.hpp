@@ -10,8 +10,7 @@ namespace handoff::model::tables {
 
 using P = Param;
 
-// ---- environment and management
-// -------------------------------------------------------------------
+// ---- environment and management ----------------------------------------------------------------
 
 inline constexpr auto storage_lost = row<"storage_lost">(
     Actor::fault, with_params<>{},
@@ -40,8 +39,7 @@ inline constexpr auto quit_after_handover = row<"quit_after_handover">(
     alive(h) && mig(h) == MS::COMPLETED && runstate(h) == RS::POSTMIGRATE && pc(h) == PC::IDLE,
     effect(process_exits(h)));
 
-// ---- QMP commands
-// ---------------------------------------------------------------------------------
+// ---- QMP commands ------------------------------------------------------------------------------
 
 inline constexpr auto qmp_migrate = row<"qmp_migrate">(
     Actor::qmp, with_params<P::host>{},
@@ -124,8 +122,7 @@ inline constexpr auto guest_write = row<"guest_write">(
             exists(n, n == target && node(h, n) == NS::BROKEN),
         Crash::WRITE_TO_INACTIVE)));
 
-// ---- the outgoing migration thread
-// ------------------------------------------------------------------
+// ---- the outgoing migration thread -------------------------------------------------------------
 
 inline constexpr auto migration_thread_setup = row<"migration_thread_setup">(
     Actor::thread, with_params<P::host>{},
@@ -339,8 +336,7 @@ inline constexpr auto migration_iteration_finish_stopped =
         effect(when(runstate(h) == RS::FINISH_MIGRATE, runstate_set(h, RS::POSTMIGRATE)),
                migrate_fd_cleanup(h)));
 
-// ---- postcopy (without pause-before-switchover)
-// ---------------------------------------------------------
+// ---- postcopy (without pause-before-switchover) ------------------------------------------------
 
 // postcopy_start() up to the package: ACTIVE -> POSTCOPY_ACTIVE, global_state_store(),
 // vm_stop_force_state(FINISH_MIGRATE) whose flush may fail, then bdrv_inactivate_all().
@@ -433,8 +429,7 @@ inline constexpr auto migration_completion_postcopy = row<"migration_completion_
         incoming(peer(h)) == IN::DONE,
     effect(set(mig(h), MS::COMPLETED), set(pc(h), PC::FINISH)));
 
-// ---- the destination
-// ------------------------------------------------------------------------------------
+// ---- the destination ---------------------------------------------------------------------------
 
 inline constexpr auto incoming_load_ok = row<"incoming_load_ok">(
     Actor::incoming, with_params<P::host>{},
@@ -496,8 +491,7 @@ inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
            when_else(autostart(h), block(vm_start(h)), block(runstate_set(h, RS::PAUSED))),
            set(incoming(h), IN::DONE)));
 
-// ---- the table
-// ------------------------------------------------------------------------------------------
+// ---- the table ---------------------------------------------------------------------------------
 
 // runstate_transitions_def[] (softmmu/runstate.c 8.0.5), the pairs among the modelled run states.
 inline constexpr RunstateTransition kRunstateTransitions_v8_0_0[] = {
