@@ -41,8 +41,28 @@ Result run_z3(const Cell& cell, Engine engine, const CheckOptions& o) {
     case Engine::kind:
         return run_kind(low, *cell.invariant, limits(o, 12));
     case Engine::pdr:
-    case Engine::automatic:
         return run_pdr(low, *cell.invariant, limits(o, 200));
+    case Engine::automatic: {
+        // PDR first, for a short slice: when Spacer converges here it does so within a second.
+        // Then BMC with the rest of the time, for the shortest counterexample (in a fresh context:
+        // a timeout interrupts its context).
+        EngineLimits first = limits(o, 200);
+        first.timeout = std::min(3.0, o.timeout / 4);
+        Result pdr = run_pdr(low, *cell.invariant, first);
+        if (pdr.verdict == Verdict::proved || pdr.bug) {
+            return pdr;
+        }
+        z3::context ctx2;
+        const Lowering low2(ctx2, *cell.table, o.instance);
+        EngineLimits rest = limits(o, 60);
+        rest.timeout = std::max(1.0, o.timeout - pdr.seconds);
+        Result bmc = run_bmc(low2, *cell.invariant, rest);
+        bmc.seconds += pdr.seconds;
+        if (bmc.verdict != Verdict::violated && !bmc.bug) {
+            bmc.detail += "; PDR: " + pdr.detail;
+        }
+        return bmc;
+    }
     case Engine::explicit_state:
         break;
     }
@@ -92,7 +112,15 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
                 }
             } else {
                 const std::size_t i = job.cells.front();
-                results[i] = run_z3(cells[i], o.engine, o);
+                try {
+                    results[i] = run_z3(cells[i], o.engine, o);
+                } catch (const std::exception& e) {
+                    results[i].version = std::string(cells[i].table->version);
+                    results[i].invariant = std::string(cells[i].invariant->name);
+                    results[i].engine = "z3";
+                    results[i].bug = true;
+                    results[i].detail = std::string("BUG: the engine failed: ") + e.what();
+                }
             }
         }
     };
