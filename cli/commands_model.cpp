@@ -1,5 +1,6 @@
 // Subcommands that read the model only: versions, invariants, spec, diff, explore.
 #include "commands.hpp"
+#include "instance_options.hpp"
 
 #include "handoff/model/explore.hpp"
 #include "handoff/model/spec.hpp"
@@ -18,106 +19,6 @@ namespace handoff::cli {
 using namespace handoff::model;
 
 namespace {
-
-std::string invariant_names() {
-    std::string out;
-    for (const auto& inv : all_invariants()) {
-        out += (out.empty() ? "" : ", ") + std::string(inv.name);
-    }
-    return out;
-}
-
-const TableData& require_version(const std::string& name) {
-    if (const TableData* t = find_version(name)) {
-        return *t;
-    }
-    throw UsageError(
-        fmt::format("unknown version '{}' (expected one of: {})", name, version_names()));
-}
-
-const InvariantData& require_invariant(const std::string& name) {
-    if (const InvariantData* i = find_invariant(name)) {
-        return *i;
-    }
-    throw UsageError(
-        fmt::format("unknown invariant '{}' (expected one of: {})", name, invariant_names()));
-}
-
-// Options that describe the finite instance, shared by explore and prove.
-struct InstanceOptions {
-    int nodes = 2;
-    int starts = 1;
-    int set_active_calls = 1;
-    std::vector<std::string> caps;
-
-    void add_to(CLI::App* cmd) {
-        cmd->add_option("--nodes", nodes, "Number of block nodes per host (1-16)")
-            ->capture_default_str();
-        cmd->add_option("--starts", starts,
-                        "How many fresh QEMU processes management may start (0-3)")
-            ->capture_default_str();
-        cmd->add_option("--set-active-calls", set_active_calls,
-                        "How many blockdev-set-active commands management may issue (0-3)")
-            ->capture_default_str();
-        cmd->add_option("--cap", caps,
-                        "Fix a capability, e.g. --cap late-block-activate=on (capabilities: "
-                        "late-block-activate, pause-before-switchover, postcopy, autostart, "
-                        "image-locking); unfixed ones take both values");
-    }
-
-    Instance instance() const {
-        if (nodes < 1 || nodes > 16) {
-            throw UsageError(fmt::format("--nodes must be between 1 and 16, not {}", nodes));
-        }
-        if (starts < 0 || starts > 3) {
-            throw UsageError(fmt::format("--starts must be between 0 and 3, not {}", starts));
-        }
-        if (set_active_calls < 0 || set_active_calls > 3) {
-            throw UsageError(fmt::format("--set-active-calls must be between 0 and 3, not {}",
-                                         set_active_calls));
-        }
-        Instance inst(nodes);
-        inst.starts = starts;
-        inst.set_active_calls = set_active_calls;
-        for (const auto& c : caps) {
-            const auto eq = c.find('=');
-            const std::string name = c.substr(0, eq);
-            const std::string value = eq == std::string::npos ? "" : c.substr(eq + 1);
-            Var var;
-            if (name == "late-block-activate") {
-                var = Var::cap_late_block_activate;
-            } else if (name == "pause-before-switchover") {
-                var = Var::cap_pause_before_switchover;
-            } else if (name == "postcopy") {
-                var = Var::cap_postcopy;
-            } else if (name == "autostart") {
-                var = Var::cap_autostart;
-            } else if (name == "image-locking") {
-                var = Var::image_locking;
-            } else {
-                throw UsageError(
-                    fmt::format("unknown capability '{}' (expected one of: late-block-activate, "
-                                "pause-before-switchover, postcopy, autostart, image-locking)",
-                                name));
-            }
-            if (value != "on" && value != "off") {
-                throw UsageError(
-                    fmt::format("--cap {}: the value must be on or off, not '{}'", name, value));
-            }
-            inst.fixed[static_cast<int>(var)] = value == "on" ? 1 : 0;
-        }
-        return inst;
-    }
-
-    std::string describe() const {
-        std::string caps_text = caps.empty() ? "every capability combination" : "";
-        for (const auto& c : caps) {
-            caps_text += (caps_text.empty() ? "" : ", ") + c;
-        }
-        return fmt::format("{} node{}, {} process start{}, {}", nodes, nodes == 1 ? "" : "s",
-                           starts, starts == 1 ? "" : "s", caps_text);
-    }
-};
 
 nlohmann::json trace_json(const Interpreter& interp, const Trace& trace) {
     nlohmann::json steps = nlohmann::json::array();
@@ -292,17 +193,10 @@ void register_model_commands(CLI::App& app) {
             }
             results.push_back(r);
         }
-        nlohmann::json out{{"version", table.version},
-                           {"instance",
-                            {{"nodes", ex->instance.nodes},
-                             {"starts", ex->instance.starts},
-                             {"caps", ex->instance.caps}}},
-                           {"states", e.states},
-                           {"transitions", e.transitions},
-                           {"depth", e.depth},
-                           {"complete", e.complete},
-                           {"seconds", e.seconds},
-                           {"results", results}};
+        nlohmann::json out{{"version", table.version}, {"instance", ex->instance.json()},
+                           {"states", e.states},       {"transitions", e.transitions},
+                           {"depth", e.depth},         {"complete", e.complete},
+                           {"seconds", e.seconds},     {"results", results}};
         std::cout << out.dump(2) << "\n";
     });
 }

@@ -1,6 +1,7 @@
 // Subcommands of the proof checker: check, prove (the table ./run prove prints), trace, replay,
 // export and coverage.
 #include "commands.hpp"
+#include "instance_options.hpp"
 
 #include "handoff/model/printer.hpp"
 #include "handoff/model/versions.hpp"
@@ -24,48 +25,18 @@ using namespace handoff::proofs;
 
 namespace {
 
-const TableData& version_or_usage_error(const std::string& name) {
-    if (const TableData* t = find_version(name)) {
-        return *t;
-    }
-    throw UsageError(
-        fmt::format("unknown version '{}' (expected one of: {})", name, version_names()));
-}
-
-const InvariantData& invariant_or_usage_error(const std::string& name) {
-    if (const InvariantData* i = find_invariant(name)) {
-        return *i;
-    }
-    std::string names;
-    for (const auto& inv : all_invariants()) {
-        names += (names.empty() ? "" : ", ") + std::string(inv.name);
-    }
-    throw UsageError(fmt::format("unknown invariant '{}' (expected one of: {})", name, names));
-}
-
 // The options every checking command shares: the instance and the engine's limits.
 struct CheckArgs {
     std::vector<std::string> versions;
     std::vector<std::string> invariants;
-    int nodes = 2;
-    int starts = 1;
-    std::vector<std::string> caps;
+    InstanceOptions instance_opts;
     std::string engine = "auto";
     int depth = -1;
     double timeout = 60;
     int jobs = 2;
     bool json = false;
 
-    void add_instance(CLI::App* cmd) {
-        cmd->add_option("--nodes", nodes, "Number of block nodes per host (1-16)")
-            ->capture_default_str();
-        cmd->add_option("--starts", starts,
-                        "How many fresh QEMU processes management may start (0-3)")
-            ->capture_default_str();
-        cmd->add_option("--cap", caps,
-                        "Fix a capability, e.g. --cap postcopy=off (late-block-activate, "
-                        "pause-before-switchover, postcopy, autostart, image-locking)");
-    }
+    void add_instance(CLI::App* cmd) { instance_opts.add_to(cmd); }
     void add_engine(CLI::App* cmd) {
         cmd->add_option("--engine", engine, "auto, bmc, kind, pdr or explicit")
             ->capture_default_str();
@@ -75,50 +46,8 @@ struct CheckArgs {
         cmd->add_option("--jobs", jobs, "Checks run in parallel")->capture_default_str();
     }
 
-    Instance instance() const {
-        if (nodes < 1 || nodes > 16) {
-            throw UsageError(fmt::format("--nodes must be between 1 and 16, not {}", nodes));
-        }
-        if (starts < 0 || starts > 3) {
-            throw UsageError(fmt::format("--starts must be between 0 and 3, not {}", starts));
-        }
-        Instance inst(nodes);
-        inst.starts = starts;
-        for (const auto& c : caps) {
-            const auto eq = c.find('=');
-            const std::string name = c.substr(0, eq);
-            const std::string value = eq == std::string::npos ? "" : c.substr(eq + 1);
-            const std::pair<const char*, Var> known[] = {
-                {"late-block-activate", Var::cap_late_block_activate},
-                {"pause-before-switchover", Var::cap_pause_before_switchover},
-                {"postcopy", Var::cap_postcopy},
-                {"autostart", Var::cap_autostart},
-                {"image-locking", Var::image_locking}};
-            const auto* it = std::find_if(std::begin(known), std::end(known),
-                                          [&](const auto& k) { return name == k.first; });
-            if (it == std::end(known)) {
-                throw UsageError(
-                    fmt::format("unknown capability '{}' (expected one of: late-block-activate, "
-                                "pause-before-switchover, postcopy, autostart, image-locking)",
-                                name));
-            }
-            if (value != "on" && value != "off") {
-                throw UsageError(
-                    fmt::format("--cap {}: the value must be on or off, not '{}'", name, value));
-            }
-            inst.fixed[static_cast<int>(it->second)] = value == "on" ? 1 : 0;
-        }
-        return inst;
-    }
-
-    std::string describe() const {
-        std::string caps_text = caps.empty() ? "every capability combination" : "";
-        for (const auto& c : caps) {
-            caps_text += (caps_text.empty() ? "" : ", ") + c;
-        }
-        return fmt::format("{} node{}, {} process start{}, {}", nodes, nodes == 1 ? "" : "s",
-                           starts, starts == 1 ? "" : "s", caps_text);
-    }
+    Instance instance() const { return instance_opts.instance(); }
+    std::string describe() const { return instance_opts.describe(); }
 
     CheckOptions options() const {
         CheckOptions o;
@@ -155,14 +84,14 @@ struct CheckArgs {
     std::vector<Cell> cells() const {
         std::vector<const TableData*> tables;
         for (const auto& v : versions) {
-            tables.push_back(&version_or_usage_error(v));
+            tables.push_back(&require_version(v));
         }
         if (tables.empty()) {
             tables = all_versions();
         }
         std::vector<const InvariantData*> invs;
         for (const auto& name : invariants) {
-            invs.push_back(&invariant_or_usage_error(name));
+            invs.push_back(&require_invariant(name));
         }
         std::vector<Cell> out;
         for (const TableData* t : tables) {
@@ -184,9 +113,7 @@ struct CheckArgs {
         return out;
     }
 
-    nlohmann::json instance_json() const {
-        return {{"nodes", nodes}, {"starts", starts}, {"caps", caps}};
-    }
+    nlohmann::json instance_json() const { return instance_opts.json(); }
 };
 
 std::string solver_name() {
@@ -253,7 +180,7 @@ nlohmann::json result_json(const Result& r, const CheckArgs& args) {
         j["bug"] = true;
     }
     if (r.trace) {
-        const TableData& table = version_or_usage_error(r.version);
+        const TableData& table = require_version(r.version);
         const Interpreter interp(table, args.instance());
         j["trace"] = trace_json(interp, *r.trace);
     }
@@ -307,7 +234,7 @@ void print_results(const std::vector<Result>& results, const CheckArgs& args) {
             fmt::print("    counterexample to induction (not a violation):\n{}", r.cti);
         }
         if (r.trace) {
-            const Interpreter interp(version_or_usage_error(r.version), args.instance());
+            const Interpreter interp(require_version(r.version), args.instance());
             fmt::print("{}", format_trace(interp, *r.trace));
         }
     }

@@ -1,0 +1,34 @@
+// What every command that explores or checks shares: the finite instance (nodes, management
+// budgets, fixed capabilities) and the lookup of versions and invariants by name, each failing
+// with a one-line UsageError that names the valid choices.
+#pragma once
+
+#include "commands.hpp"
+
+#include "handoff/model/interpreter.hpp"
+#include "handoff/model/invariants.hpp"
+#include "handoff/model/table.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace handoff::cli {
+
+const model::TableData& require_version(const std::string& name);
+const model::InvariantData& require_invariant(const std::string& name);
+
+struct InstanceOptions {
+    int nodes = 2;
+    int starts = 1;
+    int set_active_calls = 1;
+    std::vector<std::string> caps;
+
+    void add_to(CLI::App* cmd);
+    model::Instance instance() const; // throws UsageError on a bad value
+    std::string describe() const;
+    nlohmann::json json() const;
+};
+
+} // namespace handoff::cli
