@@ -50,6 +50,17 @@ Interpreter::Interpreter(const TableData& table, const Instance& instance)
     }
     for (const RowData& row : table_.rows) {
         guard_reads_host_only_.push_back(!reads_outcome_params(row.guard));
+        RowParams rp;
+        rp.hosts = {0};
+        for (Param p : row.params) {
+            if (p == Param::host) {
+                rp.hosts = {0, 1};
+            } else {
+                rp.outcome.push_back(p);
+                rp.domains.push_back(param_values(p));
+            }
+        }
+        row_params_.push_back(std::move(rp));
     }
 }
 
@@ -341,7 +352,9 @@ void Interpreter::successors(const State& s,
         return;
     }
     std::vector<State> seen;
+    State next;
     Env env;
+    std::vector<std::size_t> index;
     for (std::size_t r = 0; r < table_.rows.size(); ++r) {
         const RowData& row = table_.rows[r];
         Step step;
@@ -351,20 +364,10 @@ void Interpreter::successors(const State& s,
         }
         // The host first: most guards read only the state and the host, and most rows are
         // disabled, so the outcome parameters are enumerated only behind a true guard.
-        std::vector<int> hosts{0};
-        std::vector<Param> outcome;
-        for (Param p : row.params) {
-            if (p == Param::host) {
-                hosts = {0, 1};
-            } else {
-                outcome.push_back(p);
-            }
-        }
-        std::vector<std::vector<int>> domains;
-        for (Param p : outcome) {
-            domains.push_back(param_values(p));
-        }
-        for (int host : hosts) {
+        const RowParams& rp = row_params_[r];
+        const auto& outcome = rp.outcome;
+        const auto& domains = rp.domains;
+        for (int host : rp.hosts) {
             step.params[static_cast<int>(Param::host)] = host;
             if (guard_reads_host_only_[r]) {
                 env.params = step.params;
@@ -374,7 +377,7 @@ void Interpreter::successors(const State& s,
                 }
             }
             seen.clear();
-            std::vector<std::size_t> index(domains.size(), 0);
+            index.assign(domains.size(), 0);
             while (true) {
                 for (std::size_t k = 0; k < domains.size(); ++k) {
                     step.params[static_cast<std::size_t>(outcome[k])] = domains[k][index[k]];
@@ -382,7 +385,7 @@ void Interpreter::successors(const State& s,
                 env.params = step.params;
                 env.hosts[0] = host;
                 if (guard_reads_host_only_[r] || eval(table_.ast, row.guard, s, env)) {
-                    State next = s;
+                    next.assign(s);
                     if (run_effect(row, next, env) &&
                         std::find(seen.begin(), seen.end(), next) == seen.end()) {
                         seen.push_back(next);

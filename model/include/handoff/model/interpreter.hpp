@@ -95,6 +95,13 @@ class Interpreter {
     Layout layout_;
     // Per row: its guard reads only the host parameter, so it is evaluated once per host.
     std::vector<bool> guard_reads_host_only_;
+    // Per row: the hosts it runs on, its outcome parameters and their values (computed once).
+    struct RowParams {
+        std::vector<int> hosts;
+        std::vector<Param> outcome;
+        std::vector<std::vector<int>> domains;
+    };
+    std::vector<RowParams> row_params_;
 };
 
 // A printable description of a parameter value ("none", "node 1", "host 0", "yes").
