@@ -14,10 +14,12 @@ class Refinement : public ::testing::TestWithParam<std::string> {};
 TEST_P(Refinement, EveryStepIsARowAndHoldingInvariantsHold) {
     const std::string version = GetParam();
     if (version == "v8.0.0" || version == "v8.1") {
-        // Open disagreement, not yet classified: at a completion step (complete), impl/ leaves
-        // the fail label without re-activating where the model's fail_invalidate /
-        // checks_fail re-activates (or the reverse). Run the test without this skip to see it.
-        GTEST_SKIP() << "open model/impl disagreement at the completion's fail label";
+        // Open disagreement, classified as an impl/ (or harness) bug: after the destination
+        // exited with a failed load, impl/'s completion checks pass and the source reaches
+        // COMPLETED; QEMU's return path sees the destination go away, so
+        // await_return_path_close_on_source() fails and fail_invalidate / fail runs, as the
+        // model says. Run the test without this skip to see it.
+        GTEST_SKIP() << "impl/ completes although the destination exited (open, see comment)";
     }
     const ExpectedVerdicts& expected = expected_verdicts(version);
     PropertyOptions options;
