@@ -300,6 +300,29 @@ bool is_host_var(const Ast& ast, int k, Var var) {
            ast[x.kid[0]].op == Op::Bound;
 }
 
+ValueSet intersect(ValueSet a, const ValueSet& b) {
+    if (!a) {
+        return b;
+    }
+    if (!b) {
+        return a;
+    }
+    std::set<int> out;
+    std::set_intersection(a->begin(), a->end(), b->begin(), b->end(),
+                          std::inserter(out, out.begin()));
+    return out;
+}
+
+std::set<int> complement(const std::set<int>& values, int domain_size) {
+    std::set<int> out;
+    for (int i = 0; i < domain_size; ++i) {
+        if (!values.count(i)) {
+            out.insert(i);
+        }
+    }
+    return out;
+}
+
 // The values of var[h] that a condition allows, read from its `==`/`!=` literals, `&&` and `||`.
 ValueSet allowed_values(const Ast& ast, int expr, Var var) {
     const AstNode& e = ast[expr];
@@ -319,19 +342,8 @@ ValueSet allowed_values(const Ast& ast, int expr, Var var) {
         return std::nullopt;
     case Op::Named:
         return allowed_values(ast, e.kid[0], var);
-    case Op::And: {
-        ValueSet a = allowed_values(ast, e.kid[0], var), b = allowed_values(ast, e.kid[1], var);
-        if (!a) {
-            return b;
-        }
-        if (!b) {
-            return a;
-        }
-        std::set<int> out;
-        std::set_intersection(a->begin(), a->end(), b->begin(), b->end(),
-                              std::inserter(out, out.begin()));
-        return out;
-    }
+    case Op::And:
+        return intersect(allowed_values(ast, e.kid[0], var), allowed_values(ast, e.kid[1], var));
     case Op::Or: {
         ValueSet a = allowed_values(ast, e.kid[0], var), b = allowed_values(ast, e.kid[1], var);
         if (!a || !b) {
@@ -342,31 +354,12 @@ ValueSet allowed_values(const Ast& ast, int expr, Var var) {
     }
     case Op::Not:
         if (ValueSet a = allowed_values(ast, e.kid[0], var)) {
-            std::set<int> out;
-            for (int i = 0; i < size; ++i) {
-                if (!a->count(i)) {
-                    out.insert(i);
-                }
-            }
-            return out;
+            return complement(*a, size);
         }
         return std::nullopt;
     default:
         return std::nullopt;
     }
-}
-
-ValueSet intersect(ValueSet a, const ValueSet& b) {
-    if (!a) {
-        return b;
-    }
-    if (!b) {
-        return a;
-    }
-    std::set<int> out;
-    std::set_intersection(a->begin(), a->end(), b->begin(), b->end(),
-                          std::inserter(out, out.begin()));
-    return out;
 }
 
 // The (from, to) pairs an assignment `var[h] := value` can make when var[h] starts in `from`
@@ -384,14 +377,9 @@ void transitions(const Ast& ast, int expr, Var var, const ValueSet& from,
             transitions(ast, e.kid[2], var, from, out);
             return;
         }
-        std::set<int> rest;
-        for (int i = 0; i < domain_size(var_info(var).domain); ++i) {
-            if (!cond->count(i)) {
-                rest.insert(i);
-            }
-        }
         transitions(ast, e.kid[1], var, intersect(from, cond), out);
-        transitions(ast, e.kid[2], var, intersect(from, rest), out);
+        transitions(ast, e.kid[2], var,
+                    intersect(from, complement(*cond, domain_size(var_info(var).domain))), out);
     } else if (!is_host_var(ast, expr, var)) {
         out.emplace_back(from, -2);
     }
