@@ -1,11 +1,31 @@
 // Bounded model checking, incremental and by increasing depth: the first counterexample found is
-// a shortest one. One solver serves every depth; the negated invariant at depth k is checked under
-// an assumption literal, then asserted to hold before the next step is added.
+// a shortest one. One solver and one unrolling serve every invariant of a version: at depth k a
+// single query asks whether any invariant still open fails there; only when one does is each of
+// them asked on its own. An invariant that holds at depth k is then asserted there for good (no
+// shorter counterexample exists, so every state k steps from an initial one satisfies it), which
+// prunes the deeper queries, and so does a partial-order reduction (Lowering::commuted_order).
 #include "handoff/proofs/engines.hpp"
 
 #include "watchdog.hpp"
 
 namespace handoff::proofs {
+
+namespace {
+
+// A check the watchdog interrupted (or that the solver could not decide).
+struct Interrupted : std::runtime_error {
+    Interrupted() : std::runtime_error("interrupted") {}
+};
+
+z3::check_result check_or_throw(z3::solver& solver, const z3::expr_vector& assumptions) {
+    const z3::check_result answer = solver.check(assumptions);
+    if (answer == z3::unknown) {
+        throw Interrupted();
+    }
+    return answer;
+}
+
+} // namespace
 
 // Among the counterexamples of this depth, the one whose sequence of actions is lexicographically
 // least (rows in table order, host 0 first): the answer no longer depends on the solver's
@@ -24,75 +44,135 @@ z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector ass
                 smaller.push_back(low.act_is(step, a));
             }
             tighter.push_back(z3::mk_or(smaller));
-            if (solver.check(tighter) != z3::sat) {
+            if (check_or_throw(solver, tighter) != z3::sat) {
                 break;
             }
             best = low.decode_action(solver.get_model(), step);
         }
         assumptions.push_back(low.act_is(step, best));
-        if (solver.check(assumptions) != z3::sat) {
+        if (check_or_throw(solver, assumptions) != z3::sat) {
             throw std::logic_error("BMC: a counterexample vanished while canonicalising it");
         }
     }
     return solver.get_model();
 }
 
-Result run_bmc(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim) {
-    z3::context& ctx = low.ctx();
-    Result r;
-    r.version = std::string(low.interp().table().version);
-    r.invariant = std::string(inv.name);
-    r.engine = "bmc";
-    Watchdog watchdog(ctx, lim.timeout);
-    z3::solver solver(ctx);
-    std::vector<StateVars> states{low.make_state("@0")};
-    std::vector<StepVars> steps;
-    solver.add(low.init(states[0]));
-    for (int k = 0;; ++k) {
-        const z3::expr goal = ctx.bool_const(("bad@" + std::to_string(k)).c_str());
-        solver.add(z3::implies(goal, !low.invariant(inv, states.back())));
-        z3::expr_vector assumptions(ctx);
-        assumptions.push_back(goal);
-        const z3::check_result answer = solver.check(assumptions);
-        if (answer == z3::sat) {
-            r.trace = extract_trace(low, canonical(low, solver, assumptions, steps), states, steps);
-            r.depth = k;
-            if (auto error = replay_error(low.interp(), inv, *r.trace)) {
-                r.bug = true;
-                r.verdict = Verdict::unknown;
-                r.detail =
-                    "BUG: the BMC counterexample does not replay on the interpreter: " + *error;
-                r.trace.reset();
-            } else {
-                r.verdict = Verdict::violated;
-                r.detail = "shortest counterexample (" + std::to_string(k) +
-                           " steps), replayed on the interpreter";
-            }
-            break;
-        }
-        if (answer == z3::unknown) {
-            r.depth = k - 1;
-            r.verdict = k > 0 ? Verdict::bounded : Verdict::unknown;
-            r.detail =
-                (watchdog.fired() ? "timeout" : "solver unknown: " + solver.reason_unknown()) +
-                (k > 0 ? " at depth " + std::to_string(k) + "; no violation up to depth " +
-                             std::to_string(k - 1)
-                       : "");
-            break;
-        }
-        r.depth = k;
-        if (k == lim.max_depth) {
-            r.verdict = Verdict::bounded;
-            r.detail = "no violation up to depth " + std::to_string(k);
-            break;
-        }
-        solver.add(low.invariant(inv, states.back()));
-        steps.push_back(low.make_step("@" + std::to_string(k)));
-        states.push_back(low.make_state("@" + std::to_string(k + 1)));
-        solver.add(low.trans(states[states.size() - 2], steps.back(), states.back()));
+Bmc::Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs)
+    : low_(low), invs_(std::move(invs)), results_(invs_.size()),
+      // A pure Boolean problem: the incremental SAT solver, not the SMT core.
+      solver_(low.ctx(), "QF_FD") {
+    for (std::size_t i = 0; i < invs_.size(); ++i) {
+        results_[i].version = std::string(low.interp().table().version);
+        results_[i].invariant = std::string(invs_[i]->name);
+        results_[i].engine = "bmc";
+        results_[i].depth = -1;
+        open_.push_back(i);
     }
-    r.seconds = watchdog.elapsed();
-    return r;
+    states_.push_back(low.make_state("@0"));
+    solver_.add(low.init(states_[0]));
+}
+
+void Bmc::close(std::size_t i) {
+    std::erase(open_, i);
+}
+
+void Bmc::solved(std::size_t i, int k, const z3::model& m) {
+    Result& r = results_[i];
+    r.depth = k;
+    r.seconds = seconds_;
+    r.trace = extract_trace(low_, m, states_, steps_);
+    if (auto error = replay_error(low_.interp(), *invs_[i], *r.trace)) {
+        r.bug = true;
+        r.verdict = Verdict::unknown;
+        r.detail = "BUG: the BMC counterexample does not replay on the interpreter: " + *error;
+        r.trace.reset();
+    } else {
+        r.verdict = Verdict::violated;
+        r.detail = "shortest counterexample (" + std::to_string(k) +
+                   " steps), replayed on the interpreter";
+    }
+}
+
+bool Bmc::run(int max_depth, double timeout) {
+    z3::context& ctx = low_.ctx();
+    Watchdog watchdog(ctx, timeout);
+    const double before = seconds_;
+    bool finished = true;
+    while (!open_.empty() && next_depth_ <= max_depth) {
+        const int k = next_depth_;
+        const std::string at = "@" + std::to_string(k);
+        if (static_cast<int>(steps_.size()) < k) { // extend the unrolling by one step
+            steps_.push_back(low_.make_step("@" + std::to_string(k - 1)));
+            states_.push_back(low_.make_state(at));
+            solver_.add(low_.trans(states_[states_.size() - 2], steps_.back(), states_.back()));
+            if (steps_.size() >= 2) {
+                solver_.add(
+                    low_.commuted_order(steps_[steps_.size() - 2], steps_.back(), states_.back()));
+            }
+        }
+        try {
+            z3::expr_vector any_bad(ctx);
+            std::vector<z3::expr> bad;
+            for (std::size_t i : open_) {
+                bad.push_back(ctx.bool_const(("bad" + std::to_string(i) + at).c_str()));
+                solver_.add(z3::implies(bad.back(), !low_.invariant(*invs_[i], states_.back())));
+                any_bad.push_back(bad.back());
+            }
+            const z3::expr some = ctx.bool_const(("some_bad" + at).c_str());
+            solver_.add(z3::implies(some, z3::mk_or(any_bad)));
+            z3::expr_vector query(ctx);
+            query.push_back(some);
+            if (check_or_throw(solver_, query) == z3::sat) {
+                const std::vector<std::size_t> candidates = open_;
+                for (std::size_t j = 0; j < candidates.size(); ++j) {
+                    z3::expr_vector one(ctx);
+                    one.push_back(bad[j]);
+                    if (check_or_throw(solver_, one) == z3::sat) {
+                        seconds_ = before + watchdog.elapsed();
+                        solved(candidates[j], k, canonical(low_, solver_, one, steps_));
+                        close(candidates[j]);
+                    }
+                }
+            }
+        } catch (const Interrupted&) {
+            stopped_ = watchdog.fired() ? "timeout" : "solver unknown: " + solver_.reason_unknown();
+            finished = false;
+            break;
+        }
+        for (std::size_t i : open_) {
+            results_[i].depth = k;
+            solver_.add(low_.invariant(*invs_[i], states_.back()));
+        }
+        ++next_depth_;
+    }
+    seconds_ = before + watchdog.elapsed();
+    return finished;
+}
+
+std::vector<Result> Bmc::results() const {
+    std::vector<Result> out = results_;
+    for (std::size_t i : open_) {
+        Result& r = out[i];
+        r.seconds = seconds_;
+        r.verdict = r.depth >= 0 ? Verdict::bounded : Verdict::unknown;
+        r.detail =
+            (stopped_.empty() ? "" : stopped_ + " at depth " + std::to_string(next_depth_) + "; ") +
+            (r.depth >= 0 ? "no violation up to depth " + std::to_string(r.depth)
+                          : "no depth completed");
+    }
+    return out;
+}
+
+std::vector<Result> run_bmc_all(const Lowering& low,
+                                const std::vector<const model::InvariantData*>& invs,
+                                const EngineLimits& lim) {
+    Bmc bmc(low, invs);
+    bmc.run(lim.max_depth, lim.timeout);
+    return bmc.results();
+}
+
+Result run_bmc(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim) {
+    return run_bmc_all(low, {&inv}, lim).front();
 }
 
 } // namespace handoff::proofs

@@ -1,9 +1,11 @@
+// The checker's scheduling. Work is shared per version where the engines allow it: BMC unrolls a
+// version once for all of its state invariants, the explicit engine explores it once. `auto`, per
+// version: BMC to a shallow depth (most counterexamples are short), then PDR on each invariant
+// still open (a certified proof ends BMC's work on it), then BMC deeper on what is left.
+// `recoverable`, a graph property, goes to the recovery search (or the explicit engine).
 #include "handoff/proofs/check.hpp"
 
 #include <atomic>
-#include <chrono>
-#include <map>
-#include <mutex>
 #include <thread>
 
 namespace handoff::proofs {
@@ -24,6 +26,14 @@ std::vector<Cell> all_cells(const std::vector<const TableData*>& versions) {
 
 namespace {
 
+// Default depths: BMC alone searches deep; `auto` stops at kAutoDepth (every counterexample of the
+// shipped tables is shorter; --depth goes further) after PDR had its slice.
+constexpr int kBmcDepth = 60;
+constexpr int kAutoDepth = 15;
+constexpr int kAutoShallowDepth = 8;
+constexpr int kKindDepth = 12;
+constexpr double kAutoPdrSlice = 5.0;
+
 EngineLimits limits(const CheckOptions& o, int default_depth) {
     EngineLimits l;
     l.max_depth = o.depth >= 0 ? o.depth : default_depth;
@@ -31,97 +41,140 @@ EngineLimits limits(const CheckOptions& o, int default_depth) {
     return l;
 }
 
-// One Z3 engine run on one cell, in a context of its own (a timeout interrupts the context).
-Result run_z3(const Cell& cell, Engine engine, const CheckOptions& o) {
+// k-induction or PDR on one cell, in a context of its own (a timeout interrupts the context).
+Result run_single(const Cell& cell, Engine engine, const CheckOptions& o) {
     z3::context ctx;
     const Lowering low(ctx, *cell.table, o.instance);
-    switch (engine) {
-    case Engine::bmc:
-        return run_bmc(low, *cell.invariant, limits(o, 60));
-    case Engine::kind:
-        return run_kind(low, *cell.invariant, limits(o, 12));
-    case Engine::pdr:
-        return run_pdr(low, *cell.invariant, limits(o, 200));
-    case Engine::automatic: {
-        // PDR first, for a short slice: when Spacer converges here it does so within a second.
-        // Then BMC with the rest of the time, for the shortest counterexample (in a fresh context:
-        // a timeout interrupts its context).
-        EngineLimits first = limits(o, 200);
-        first.timeout = std::min(3.0, o.timeout / 4);
-        Result pdr = run_pdr(low, *cell.invariant, first);
-        if (pdr.verdict == Verdict::proved || pdr.bug) {
-            return pdr;
-        }
-        z3::context ctx2;
-        const Lowering low2(ctx2, *cell.table, o.instance);
-        EngineLimits rest = limits(o, 60);
-        rest.timeout = std::max(1.0, o.timeout - pdr.seconds);
-        Result bmc = run_bmc(low2, *cell.invariant, rest);
-        bmc.seconds += pdr.seconds;
-        if (bmc.verdict != Verdict::violated && !bmc.bug) {
-            bmc.detail += "; PDR: " + pdr.detail;
-        }
-        return bmc;
+    if (engine == Engine::kind) {
+        return run_kind(low, *cell.invariant, limits(o, kKindDepth));
     }
-    case Engine::explicit_state:
-        break;
+    return run_pdr(low, *cell.invariant, limits(o, 0));
+}
+
+// `auto` on the state invariants of one version.
+std::vector<Result> run_auto(const TableData& table, const std::vector<const InvariantData*>& invs,
+                             const CheckOptions& o) {
+    const EngineLimits lim = limits(o, kAutoDepth);
+    z3::context ctx;
+    const Lowering low(ctx, table, o.instance);
+    Bmc bmc(low, invs);
+    bool in_time = bmc.run(std::min(kAutoShallowDepth, lim.max_depth), lim.timeout);
+
+    std::vector<std::optional<Result>> proved(invs.size());
+    std::vector<std::string> pdr_said(invs.size());
+    if (in_time && !bmc.open().empty()) {
+        z3::context pdr_ctx;
+        const Lowering pdr_low(pdr_ctx, table, o.instance);
+        for (std::size_t i : std::vector<std::size_t>(bmc.open())) {
+            EngineLimits slice = lim;
+            slice.timeout = std::min(kAutoPdrSlice, lim.timeout);
+            slice.confirm_unsafe = false; // the shared BMC below goes on with it
+            Result r = run_pdr(pdr_low, *invs[i], slice);
+            if (r.verdict == Verdict::proved || r.bug) {
+                r.seconds += bmc.seconds();
+                proved[i] = std::move(r);
+                bmc.close(i);
+            } else {
+                pdr_said[i] = r.detail;
+            }
+        }
     }
-    throw std::logic_error("not a Z3 engine");
+    if (in_time) {
+        bmc.run(lim.max_depth, std::max(0.1, lim.timeout - bmc.seconds()));
+    }
+    std::vector<Result> out = bmc.results();
+    for (std::size_t i = 0; i < invs.size(); ++i) {
+        if (proved[i]) {
+            out[i] = std::move(*proved[i]);
+        } else if (!pdr_said[i].empty() && out[i].verdict != Verdict::violated) {
+            out[i].detail +=
+                "; PDR (" + std::to_string(static_cast<int>(kAutoPdrSlice)) + " s): " + pdr_said[i];
+        }
+    }
+    return out;
 }
 
 } // namespace
 
 std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o) {
     std::vector<Result> results(cells.size());
-    // The explicit engine explores a version once for all of its invariants.
-    std::map<const TableData*, std::vector<std::size_t>> explicit_cells;
-    std::vector<std::size_t> z3_cells;
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-        const bool graph = cells[i].invariant->kind != InvariantKind::StatePredicate;
-        if (o.engine == Engine::explicit_state || graph) {
-            explicit_cells[cells[i].table].push_back(i);
-        } else {
-            z3_cells.push_back(i);
-        }
-    }
+    enum class Kind { explicit_state, bmc, automatic, recovery, single };
     struct Job {
         const TableData* table;
         std::vector<std::size_t> cells;
-        bool explicit_state;
+        Kind kind;
     };
     std::vector<Job> jobs;
-    for (auto& [table, list] : explicit_cells) {
-        jobs.push_back({table, list, true});
+    auto job_for = [&](const TableData* table, Kind kind) -> Job& {
+        for (auto& j : jobs) {
+            if (j.table == table && j.kind == kind) {
+                return j;
+            }
+        }
+        return jobs.emplace_back(Job{table, {}, kind});
+    };
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        const bool graph = cells[i].invariant->kind != InvariantKind::StatePredicate;
+        if (o.engine == Engine::explicit_state) {
+            job_for(cells[i].table, Kind::explicit_state).cells.push_back(i);
+        } else if (graph) {
+            jobs.push_back({cells[i].table, {i}, Kind::recovery});
+        } else if (o.engine == Engine::bmc) {
+            job_for(cells[i].table, Kind::bmc).cells.push_back(i);
+        } else if (o.engine == Engine::automatic) {
+            job_for(cells[i].table, Kind::automatic).cells.push_back(i);
+        } else {
+            jobs.push_back({cells[i].table, {i}, Kind::single});
+        }
     }
-    for (std::size_t i : z3_cells) {
-        jobs.push_back({cells[i].table, {i}, false});
-    }
+    auto run_job = [&](const Job& job) {
+        std::vector<const InvariantData*> invs;
+        for (std::size_t i : job.cells) {
+            invs.push_back(cells[i].invariant);
+        }
+        try {
+            std::vector<Result> rs;
+            switch (job.kind) {
+            case Kind::explicit_state:
+                rs = run_explicit(Interpreter(*job.table, o.instance), invs);
+                break;
+            case Kind::recovery:
+                rs.push_back(run_recoverable(Interpreter(*job.table, o.instance), *invs.front(),
+                                             limits(o, 0)));
+                break;
+            case Kind::bmc: {
+                z3::context ctx;
+                const Lowering low(ctx, *job.table, o.instance);
+                rs = run_bmc_all(low, invs, limits(o, kBmcDepth));
+                break;
+            }
+            case Kind::automatic:
+                rs = run_auto(*job.table, invs, o);
+                break;
+            case Kind::single:
+                rs.push_back(run_single(cells[job.cells.front()], o.engine, o));
+                break;
+            }
+            for (std::size_t k = 0; k < job.cells.size(); ++k) {
+                results[job.cells[k]] = std::move(rs[k]);
+            }
+        } catch (const std::exception& e) {
+            for (std::size_t i : job.cells) {
+                results[i].version = std::string(cells[i].table->version);
+                results[i].invariant = std::string(cells[i].invariant->name);
+                results[i].engine = "z3";
+                results[i].bug = true;
+                results[i].detail = std::string("BUG: the engine failed: ") + e.what();
+            }
+        }
+    };
+    // The longest jobs first: a version's shared BMC, then the rest.
+    std::stable_sort(jobs.begin(), jobs.end(),
+                     [](const Job& a, const Job& b) { return a.cells.size() > b.cells.size(); });
     std::atomic<std::size_t> next{0};
     auto worker = [&] {
         for (std::size_t j = next++; j < jobs.size(); j = next++) {
-            const Job& job = jobs[j];
-            if (job.explicit_state) {
-                const Interpreter interp(*job.table, o.instance);
-                std::vector<const InvariantData*> invs;
-                for (std::size_t i : job.cells) {
-                    invs.push_back(cells[i].invariant);
-                }
-                auto rs = run_explicit(interp, invs);
-                for (std::size_t k = 0; k < job.cells.size(); ++k) {
-                    results[job.cells[k]] = std::move(rs[k]);
-                }
-            } else {
-                const std::size_t i = job.cells.front();
-                try {
-                    results[i] = run_z3(cells[i], o.engine, o);
-                } catch (const std::exception& e) {
-                    results[i].version = std::string(cells[i].table->version);
-                    results[i].invariant = std::string(cells[i].invariant->name);
-                    results[i].engine = "z3";
-                    results[i].bug = true;
-                    results[i].detail = std::string("BUG: the engine failed: ") + e.what();
-                }
-            }
+            run_job(jobs[j]);
         }
     };
     const int threads = std::max(1, o.jobs);

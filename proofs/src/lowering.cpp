@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 
 namespace handoff::proofs {
@@ -517,6 +518,48 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
     std::vector<std::vector<std::pair<int, std::vector<z3::expr>>>> writes(
         static_cast<std::size_t>(slots));
     z3::expr_vector guards(ctx);
+    // Which slots each action may read (in its guard, assumptions and new values) and write: two
+    // actions that touch disjoint slots, apart from what both only read, commute.
+    std::map<unsigned, int> slot_of_bit; // Z3 AST id of a current-state bit -> slot
+    for (int i = 0; i < slots; ++i) {
+        for (int j = 0; j < slot_code(i).width; ++j) {
+            slot_of_bit[Z3_get_ast_id(
+                ctx, cur_.bits[static_cast<unsigned>(slot_code(i).first + j)])] = i;
+        }
+    }
+    auto slots_in = [&](const std::vector<z3::expr>& roots) {
+        std::set<int> found;
+        std::set<unsigned> seen;
+        std::vector<z3::expr> todo(roots);
+        while (!todo.empty()) {
+            const z3::expr e = todo.back();
+            todo.pop_back();
+            if (!seen.insert(Z3_get_ast_id(ctx, e)).second) {
+                continue;
+            }
+            if (e.is_const()) {
+                if (auto it = slot_of_bit.find(Z3_get_ast_id(ctx, e)); it != slot_of_bit.end()) {
+                    found.insert(it->second);
+                }
+                continue;
+            }
+            if (e.is_app()) {
+                for (unsigned k = 0; k < e.num_args(); ++k) {
+                    todo.push_back(e.arg(k));
+                }
+            }
+        }
+        return found;
+    };
+    auto disjoint = [](const std::set<int>& x, const std::set<int>& y) {
+        for (int i : x) {
+            if (y.count(i) != 0) {
+                return false;
+            }
+        }
+        return true;
+    };
+    std::vector<std::set<int>> read(actions_.size()), written(actions_.size());
     for (std::size_t a = 0; a < actions_.size(); ++a) {
         const RowData& row = table.rows[static_cast<std::size_t>(actions_[a].row)];
         sym.state = pre;
@@ -540,6 +583,7 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
         const B assumptions = sym.run_effect(row);
         const z3::expr g = sym.z(sym.and_(guard, assumptions));
         action_guard_.push_back(g);
+        std::vector<z3::expr> read_from{g};
         guards.push_back(z3::implies(act_is(step_, static_cast<int>(a)), g));
         for (int i = 0; i < slots; ++i) {
             const SVal& v = sym.state[static_cast<std::size_t>(i)];
@@ -564,7 +608,28 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
                 }
             }
             writes[static_cast<std::size_t>(i)].push_back({static_cast<int>(a), bits});
+            written[a].insert(i);
+            read_from.insert(read_from.end(), bits.begin(), bits.end());
         }
+        read[a] = slots_in(read_from);
+        // A crash ends the run (no row is enabled after one) and only qemu_assert writes it, so
+        // the crash slots make no two actions dependent: commuted_order() keeps the order of a
+        // pair whose second step crashes instead.
+        for (int i = 0; i < slots; ++i) {
+            if (slot_var_[static_cast<std::size_t>(i)] == Var::crash ||
+                slot_var_[static_cast<std::size_t>(i)] == Var::crash_host) {
+                read[a].erase(i);
+                written[a].erase(i);
+            }
+        }
+    }
+    for (std::size_t a = 0; a < actions_.size(); ++a) {
+        std::vector<bool> row(actions_.size(), false);
+        for (std::size_t b = 0; b < actions_.size(); ++b) {
+            row[b] = a != b && disjoint(written[a], read[b]) && disjoint(written[a], written[b]) &&
+                     disjoint(written[b], read[a]);
+        }
+        independent_.push_back(std::move(row));
     }
     // Domains of the action selector and the parameters.
     auto in_domain = [&](const z3::expr_vector& bits, const Code& c, int limit) {
@@ -745,6 +810,26 @@ z3::expr Lowering::trans(const StateVars& s, const StepVars& p, const StateVars&
     }
     z3::expr copy = trans_guard_;
     return copy.substitute(template_vars_, to);
+}
+
+z3::expr Lowering::commuted_order(const StepVars& p, const StepVars& q,
+                                  const StateVars& after) const {
+    const z3::expr crashed =
+        !slot_is(after, interp_.layout().offset(Var::crash), static_cast<int>(Crash::NONE));
+    z3::expr_vector clauses(ctx_);
+    for (std::size_t a = 0; a < actions_.size(); ++a) {
+        z3::expr_vector smaller(ctx_);
+        for (std::size_t b = 0; b < a; ++b) {
+            if (independent_[a][b]) {
+                smaller.push_back(act_is(q, static_cast<int>(b)));
+            }
+        }
+        if (!smaller.empty()) {
+            clauses.push_back(
+                z3::implies(act_is(p, static_cast<int>(a)) && z3::mk_or(smaller), crashed));
+        }
+    }
+    return z3::mk_and(clauses);
 }
 
 z3::expr Lowering::enabled(int action, const StateVars& s, const StepVars& p) const {

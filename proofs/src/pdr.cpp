@@ -7,6 +7,9 @@
 
 #include "watchdog.hpp"
 
+#include <chrono>
+#include <memory>
+
 namespace handoff::proofs {
 
 namespace {
@@ -51,7 +54,9 @@ Result run_pdr(const Lowering& low, const model::InvariantData& inv, const Engin
     r.version = std::string(low.interp().table().version);
     r.invariant = std::string(inv.name);
     r.engine = "pdr";
-    Watchdog watchdog(ctx, lim.timeout);
+    // Only Spacer's query runs under the watchdog: the certificate's queries and the BMC run that
+    // confirms "unsafe" must not be interrupted by its deadline.
+    auto watchdog = std::make_unique<Watchdog>(ctx, lim.timeout);
 
     const StateVars& s = low.current();
     const StepVars& p = low.step();
@@ -99,8 +104,15 @@ Result run_pdr(const Lowering& low, const model::InvariantData& inv, const Engin
             why = "Spacer said unknown: " + fp.reason_unknown();
         }
     } catch (const z3::exception& e) {
-        why = watchdog.fired() ? "timeout" : std::string("Spacer failed: ") + e.msg();
+        why = watchdog->fired() ? "timeout" : std::string("Spacer failed: ") + e.msg();
     }
+    const double spacer_seconds = watchdog->elapsed();
+    watchdog.reset();
+    const auto start = std::chrono::steady_clock::now();
+    auto elapsed = [&] {
+        return spacer_seconds +
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
     if (answer == z3::unsat) {
         const z3::expr cover = fp.get_cover_delta(-1, reach).substitute(cur);
         if (auto failure = certify(low, inv, cover)) {
@@ -115,12 +127,15 @@ Result run_pdr(const Lowering& low, const model::InvariantData& inv, const Engin
                        "preserved by every row, implies the invariant)";
             r.certificate = print_formula(low, cover.simplify());
         }
+    } else if (answer == z3::sat && !lim.confirm_unsafe) {
+        r.verdict = Verdict::unknown;
+        r.detail = "Spacer said unsafe (left to BMC)";
     } else if (answer == z3::sat) {
-        // Spacer found the property unreachable-safe false: let BMC find the shortest
-        // counterexample, which is replayed before it is believed.
+        // Spacer found the property false: let BMC find the shortest counterexample, which is
+        // replayed before it is believed.
         EngineLimits rest = lim;
-        rest.timeout = std::max(1.0, lim.timeout - watchdog.elapsed());
-        r.seconds = watchdog.elapsed();
+        rest.timeout = std::max(1.0, lim.timeout - elapsed());
+        r.seconds = elapsed();
         Result bmc = run_bmc(low, inv, rest);
         bmc.engine = "pdr+bmc";
         bmc.seconds += r.seconds;
@@ -133,7 +148,7 @@ Result run_pdr(const Lowering& low, const model::InvariantData& inv, const Engin
         r.verdict = Verdict::unknown;
         r.detail = why;
     }
-    r.seconds = watchdog.elapsed();
+    r.seconds = elapsed();
     return r;
 }
 

@@ -34,16 +34,58 @@ struct Result {
 };
 
 struct EngineLimits {
-    int max_depth = 60;    // BMC depth, or the largest k
-    double timeout = 60.0; // seconds, per engine run
+    int max_depth = 60;         // BMC depth, or the largest k
+    double timeout = 60.0;      // seconds, per engine run
+    bool confirm_unsafe = true; // PDR: look for the counterexample with BMC when Spacer says unsafe
 };
 
 Result run_bmc(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
+// BMC for several state invariants of one version over one unrolling, resumable: run() goes
+// deeper until every invariant has a counterexample or is closed (proved by another engine), the
+// depth limit is reached or the time is up; a later run() continues where it stopped.
+class Bmc {
+  public:
+    Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs);
+    // Returns false when stopped by the timeout (or an undecided query).
+    bool run(int max_depth, double timeout);
+    // Stop working on invariant i (another engine decided it).
+    void close(std::size_t i);
+    const std::vector<std::size_t>& open() const { return open_; }
+    int depth_done() const { return next_depth_ - 1; }
+    double seconds() const { return seconds_; }
+    // Violated with a replayed trace, or bounded by the depth completed (in the order given).
+    std::vector<Result> results() const;
+
+  private:
+    void solved(std::size_t i, int k, const z3::model& m);
+
+    const Lowering& low_;
+    std::vector<const model::InvariantData*> invs_;
+    std::vector<Result> results_;
+    std::vector<std::size_t> open_;
+    z3::solver solver_;
+    std::vector<StateVars> states_;
+    std::vector<StepVars> steps_;
+    int next_depth_ = 0;
+    double seconds_ = 0;
+    std::string stopped_;
+};
+
+// BMC for several state invariants of one version over one unrolling (results in the same order).
+std::vector<Result> run_bmc_all(const Lowering& low,
+                                const std::vector<const model::InvariantData*>& invs,
+                                const EngineLimits& lim);
 Result run_kind(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
 Result run_pdr(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
 // Explores the instance once for every invariant given (state invariants and `recoverable`).
 std::vector<Result> run_explicit(const model::Interpreter& interp,
                                  const std::vector<const model::InvariantData*>& invs);
+
+// `recoverable` without exploring the whole instance: the reachable states breadth-first, each
+// searched forward (non-fault steps) for a recovery as it is reached; stops at the first state
+// without one. Exact either way; "proved" only after every reachable state was reached.
+Result run_recoverable(const model::Interpreter& interp, const model::InvariantData& inv,
+                       const EngineLimits& lim, std::size_t max_states = 20'000'000);
 
 // Replays a counterexample on the interpreter: the first state is initial, every step is enabled
 // and leads to the recorded state, and the last state violates the invariant. Returns what went

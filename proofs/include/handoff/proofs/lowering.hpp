@@ -62,6 +62,15 @@ class Lowering {
     // Every slot holds a value of its domain.
     z3::expr domain(const StateVars& s) const;
     z3::expr trans(const StateVars& s, const StepVars& p, const StateVars& t) const;
+    // Partial-order reduction for BMC: two consecutive steps p, q may not run two independent
+    // actions (disjoint writes, neither reading what the other writes) with the later one first,
+    // unless q crashes (into `after`). Every path can be reordered into one that obeys this, with
+    // the same length and the same last state; among the paths to a state, the lexicographically
+    // least obeys it already.
+    z3::expr commuted_order(const StepVars& p, const StepVars& q, const StateVars& after) const;
+    bool independent(int a, int b) const {
+        return independent_[static_cast<std::size_t>(a)][static_cast<std::size_t>(b)];
+    }
     // The same transition restricted to one action (for coverage).
     z3::expr enabled(int action, const StateVars& s, const StepVars& p) const;
     // A state invariant (StatePredicate), or any Boolean expression of invariants_ast().
@@ -120,6 +129,7 @@ class Lowering {
     z3::expr trans_guard_;          // over cur_ and step_
     z3::expr_vector action_guard_;  // per action, over cur_ and step_
     z3::expr init_template_;
+    std::vector<std::vector<bool>> independent_; // per pair of actions
     z3::expr domain_template_;
 };
 
