@@ -34,6 +34,7 @@ struct CheckArgs {
     int depth = -1;
     double timeout = 60;
     int jobs = 2;
+    bool no_partial_order = false;
     bool json = false;
 
     void add_instance(CLI::App* cmd) { instance_opts.add_to(cmd); }
@@ -44,6 +45,8 @@ struct CheckArgs {
         cmd->add_option("--timeout", timeout, "Seconds per version and invariant")
             ->capture_default_str();
         cmd->add_option("--jobs", jobs, "Checks run in parallel")->capture_default_str();
+        cmd->add_flag("--no-partial-order", no_partial_order,
+                      "BMC without its partial-order reduction (to measure what it saves)");
     }
 
     Instance instance() const { return instance_opts.instance(); }
@@ -78,6 +81,7 @@ struct CheckArgs {
         o.depth = depth;
         o.timeout = timeout;
         o.jobs = jobs;
+        o.partial_order = !no_partial_order;
         return o;
     }
 

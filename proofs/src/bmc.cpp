@@ -57,10 +57,10 @@ z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector ass
     return solver.get_model();
 }
 
-Bmc::Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs)
+Bmc::Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs, bool partial_order)
     : low_(low), invs_(std::move(invs)), results_(invs_.size()),
       // A pure Boolean problem: the incremental SAT solver, not the SMT core.
-      solver_(low.ctx(), "QF_FD") {
+      solver_(low.ctx(), "QF_FD"), partial_order_(partial_order) {
     for (std::size_t i = 0; i < invs_.size(); ++i) {
         results_[i].version = std::string(low.interp().table().version);
         results_[i].invariant = std::string(invs_[i]->name);
@@ -105,7 +105,7 @@ bool Bmc::run(int max_depth, double timeout) {
             steps_.push_back(low_.make_step("@" + std::to_string(k - 1)));
             states_.push_back(low_.make_state(at));
             solver_.add(low_.trans(states_[states_.size() - 2], steps_.back(), states_.back()));
-            if (steps_.size() >= 2) {
+            if (partial_order_ && steps_.size() >= 2) {
                 solver_.add(
                     low_.commuted_order(steps_[steps_.size() - 2], steps_.back(), states_.back()));
             }
@@ -166,7 +166,7 @@ std::vector<Result> Bmc::results() const {
 std::vector<Result> run_bmc_all(const Lowering& low,
                                 const std::vector<const model::InvariantData*>& invs,
                                 const EngineLimits& lim) {
-    Bmc bmc(low, invs);
+    Bmc bmc(low, invs, lim.partial_order);
     bmc.run(lim.max_depth, lim.timeout);
     return bmc.results();
 }

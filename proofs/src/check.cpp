@@ -5,6 +5,8 @@
 // `recoverable`, a graph property, goes to the recovery search (or the explicit engine).
 #include "handoff/proofs/check.hpp"
 
+#include <fmt/core.h>
+
 #include <atomic>
 #include <thread>
 
@@ -32,12 +34,12 @@ constexpr int kBmcDepth = 60;
 constexpr int kAutoDepth = 15;
 constexpr int kAutoShallowDepth = 8;
 constexpr int kKindDepth = 12;
-constexpr double kAutoPdrSlice = 5.0;
 
 EngineLimits limits(const CheckOptions& o, int default_depth) {
     EngineLimits l;
     l.max_depth = o.depth >= 0 ? o.depth : default_depth;
     l.timeout = o.timeout;
+    l.partial_order = o.partial_order;
     return l;
 }
 
@@ -57,7 +59,7 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
     const EngineLimits lim = limits(o, kAutoDepth);
     z3::context ctx;
     const Lowering low(ctx, table, o.instance);
-    Bmc bmc(low, invs);
+    Bmc bmc(low, invs, o.partial_order);
     bool in_time = bmc.run(std::min(kAutoShallowDepth, lim.max_depth), lim.timeout);
 
     std::vector<std::optional<Result>> proved(invs.size());
@@ -67,7 +69,7 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
         const Lowering pdr_low(pdr_ctx, table, o.instance);
         for (std::size_t i : std::vector<std::size_t>(bmc.open())) {
             EngineLimits slice = lim;
-            slice.timeout = std::min(kAutoPdrSlice, lim.timeout);
+            slice.timeout = std::min(o.pdr_slice, lim.timeout);
             slice.confirm_unsafe = false; // the shared BMC below goes on with it
             Result r = run_pdr(pdr_low, *invs[i], slice);
             if (r.verdict == Verdict::proved || r.bug) {
@@ -87,8 +89,7 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
         if (proved[i]) {
             out[i] = std::move(*proved[i]);
         } else if (!pdr_said[i].empty() && out[i].verdict != Verdict::violated) {
-            out[i].detail +=
-                "; PDR (" + std::to_string(static_cast<int>(kAutoPdrSlice)) + " s): " + pdr_said[i];
+            out[i].detail += fmt::format("; PDR ({:g} s): {}", o.pdr_slice, pdr_said[i]);
         }
     }
     return out;

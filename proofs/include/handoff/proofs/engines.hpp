@@ -37,6 +37,7 @@ struct EngineLimits {
     int max_depth = 60;         // BMC depth, or the largest k
     double timeout = 60.0;      // seconds, per engine run
     bool confirm_unsafe = true; // PDR: look for the counterexample with BMC when Spacer says unsafe
+    bool partial_order = true;  // BMC: Lowering::commuted_order between consecutive steps
 };
 
 Result run_bmc(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
@@ -45,7 +46,8 @@ Result run_bmc(const Lowering& low, const model::InvariantData& inv, const Engin
 // depth limit is reached or the time is up; a later run() continues where it stopped.
 class Bmc {
   public:
-    Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs);
+    Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs,
+        bool partial_order = true);
     // Returns false when stopped by the timeout (or an undecided query).
     bool run(int max_depth, double timeout);
     // Stop working on invariant i (another engine decided it).
@@ -67,6 +69,7 @@ class Bmc {
     std::vector<StateVars> states_;
     std::vector<StepVars> steps_;
     int next_depth_ = 0;
+    bool partial_order_;
     double seconds_ = 0;
     std::string stopped_;
 };
