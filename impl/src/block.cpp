@@ -209,6 +209,7 @@ int BlockLayer::bdrv_inactivate_recurse(BlockDriverState& bs, bool top_level) {
 
 // block.c 8.0.5:6794.
 int BlockLayer::bdrv_inactivate_all() {
+    log("bdrv_inactivate_all()");
     for (BlockDriverState* bs : bdrv_next_order()) {
         // Nodes with BDS parents are covered by recursion from the last parent that gets
         // inactivated. Don't inactivate them twice.

@@ -39,7 +39,7 @@ CallResult QemuInstance::qmp_migrate_incoming(MigrationStream& stream) {
 // process_incoming_migration_co() (8.0 593; 9.2 research notes 2.13): qemu_loadvm_state().
 CallResult QemuInstance::process_incoming_migration_co() {
     return guarded("process_incoming_migration_co", [&]() -> CallResult {
-        const MigrationStream* in = mis_.from_src;
+        MigrationStream* in = mis_.from_src;
         if (mis_.step == IncomingStep::postcopy_load) {
             if (!in->ended()) {
                 return {CallStatus::not_enabled, "the postcopy stream is still running"};
@@ -67,16 +67,21 @@ CallResult QemuInstance::process_incoming_migration_co() {
             mis_.step = IncomingStep::postcopy_run_bh;
             return {};
         }
-        if (!in->ended()) {
+        // A device's load handler can fail at any section qemu_loadvm_state() reads, before the
+        // stream ends.
+        const bool load_fault = faults_.take(&FaultPlan::incoming_load_fails);
+        if (!in->ended() && !load_fault) {
             return {CallStatus::not_enabled, "the stream has not ended yet"};
         }
-        const bool load_fault = faults_.take(&FaultPlan::incoming_load_fails);
         if (!in->eof_sent || load_fault) {
             // "load of migration failed: Input/output error"; fail: ACTIVE -> FAILED; exit().
             log("load of migration failed: Input/output error");
             migrate_set_state(mis_.state, MigrationStatus::active, MigrationStatus::failed);
             mis_.step = IncomingStep::none;
             exited_ = true; // exit(EXIT_FAILURE) (9.1+: mis->exit_on_error, true by default)
+            // The process is gone: the kernel closes its sockets, so the source's return path
+            // reads EOF.
+            mis_.from_src->destination_closed = true;
             log("exit(EXIT_FAILURE)");
             return {CallStatus::error, "load of migration failed: Input/output error"};
         }

@@ -295,6 +295,17 @@ void QemuInstance::migration_thread_setup() {
 // migration_iteration_run() (3868) and migration_detect_error().
 void QemuInstance::migration_iteration_run(IterationChoice choice) {
     const bool in_postcopy = s_.state == MigrationStatus::postcopy_active;
+    if (!in_postcopy && s_.to_dst != nullptr &&
+        (s_.to_dst->destination_closed || s_.to_dst->connection_broken) &&
+        s_.state == MigrationStatus::active) {
+        // The destination process is gone or the connection dropped: the last iteration's writes
+        // failed (-EPIPE), and migration_detect_error() at the top of the next loop iteration
+        // (migration_thread()) moves ACTIVE -> FAILED before migration_iteration_run() decides.
+        qemu_file_set_error(-EPIPE);
+        migrate_set_state_any(s_.state, MigrationStatus::failed);
+        after_thread_step();
+        return;
+    }
     if (choice == IterationChoice::complete) {
         migration_completion_begin();
         return;
@@ -446,14 +457,22 @@ void QemuInstance::migration_completion_checks() {
         s_.thread_step = MigrationThreadStep::completion_fail;
         return;
     }
-    // await_return_path_close_on_source(); qemu_file_get_error(s->to_dst_file).
-    const bool rp_error = faults_.take(&FaultPlan::return_path_error);
+    // await_return_path_close_on_source() (8.0 `if (s->rp_state.rp_thread_created)`; 9.2/10.2
+    // close_return_path_on_source()), then qemu_file_get_error(s->to_dst_file). The return path
+    // thread (source_return_path_thread()) reads the destination's messages; when the destination
+    // process is gone its read fails and mark_source_rp_bad() sets rp_state.error, which the
+    // await returns: the completion fails (v8.0.0: fail_invalidate).
+    const bool rp_open = caps_.return_path || caps_.postcopy_ram;
+    const bool rp_fault = faults_.take(&FaultPlan::return_path_error);
+    const bool rp_error =
+        rp_open && (rp_fault || (s_.to_dst != nullptr && s_.to_dst->destination_closed));
     if (faults_.take(&FaultPlan::file_error_after_completion)) {
         qemu_file_set_error(-EIO);
     }
     if (rp_error || s_.to_dst_file_error) {
-        log(rp_error ? "migration_completion: return path error"
-                     : "migration_completion: file error");
+        log(!rp_error  ? "migration_completion: file error"
+            : rp_fault ? "migration_completion: return path error"
+                       : "migration_completion: return path error (the destination is gone)");
         s_.fail_label = CompletionFailLabel::fail_invalidate;
         s_.thread_step = MigrationThreadStep::completion_fail;
         return;

@@ -24,9 +24,7 @@ std::vector<OpKind> default_kinds() {
     std::vector<OpKind> kinds;
     for (int k = 0; k < kOpKindCount; ++k) {
         const auto kind = static_cast<OpKind>(k);
-        if (kind != OpKind::node_fault && kind != OpKind::savevm &&
-            kind != OpKind::return_path_fault && kind != OpKind::file_error_fault &&
-            kind != OpKind::set_active) {
+        if (kind != OpKind::node_fault && kind != OpKind::file_error_fault) {
             kinds.push_back(kind);
         }
     }
@@ -55,6 +53,7 @@ namespace {
 // lives in the System, so that commands are weighted, never filtered through the model.
 struct Swarm {
     std::uint32_t enabled = 0;
+    bool postcopy = false; // the run has postcopy-ram: the thread's choices lean to postcopy
 };
 
 struct Action : rc::state::Command<Swarm, System> {
@@ -93,33 +92,55 @@ std::size_t weight(OpKind k) {
     case OpKind::migrate:
     case OpKind::cont:
     case OpKind::storage_outage_at:
-        return 3;
-    case OpKind::migrate_cancel:
+    case OpKind::start_destination:
     case OpKind::migrate_continue:
-    case OpKind::start_postcopy:
+        return 3;
+    case OpKind::start_postcopy: // must come before the thread's decisive step
+        return 5;
+    case OpKind::migrate_cancel:
     case OpKind::guest_write:
     case OpKind::postcopy_run_bh:
+    case OpKind::postcopy_package_fault:
     case OpKind::storage_back:
-    case OpKind::start_destination:
+    case OpKind::quit:
+    case OpKind::return_path_fault:
+    case OpKind::set_active:
         return 2;
     default:
         return 1;
     }
 }
 
-rc::Gen<Op> gen_op(OpKind kind) {
+rc::Gen<Op> gen_op(OpKind kind, bool postcopy) {
     using namespace rc;
     Gen<int> node = gen::inRange(0, 2);
     Gen<int> arg = gen::just(0);
+    // Host 0 starts as the source and host 1 as the destination: destination steps go mostly to
+    // host 1 and source steps mostly to host 0, so that long stories (a postcopy migration to its
+    // end, a second migration back) are likely; both hosts stay possible for everything.
+    const bool destination_step = kind == OpKind::incoming_co || kind == OpKind::incoming_bh ||
+                                  kind == OpKind::postcopy_run_bh ||
+                                  kind == OpKind::incoming_load_fault;
+    Gen<int> host = destination_step ? gen::weightedElement<int>({{1, 0}, {4, 1}})
+                                     : gen::weightedElement<int>({{4, 0}, {1, 1}});
     switch (kind) {
     case OpKind::thread_step:
-        arg =
-            gen::weightedElement<int>({{1, static_cast<int>(im::IterationChoice::iterate)},
-                                       {4, static_cast<int>(im::IterationChoice::complete)},
-                                       {2, static_cast<int>(im::IterationChoice::start_postcopy)}});
+        // What migration_iteration_run() finds. With postcopy-ram, postcopy_start() (once
+        // requested) and the completion compete: lean to postcopy, or it rarely starts.
+        if (postcopy) {
+            arg = gen::weightedElement<int>(
+                {{1, static_cast<int>(im::IterationChoice::iterate)},
+                 {2, static_cast<int>(im::IterationChoice::complete)},
+                 {5, static_cast<int>(im::IterationChoice::start_postcopy)}});
+        } else {
+            arg = gen::weightedElement<int>({{1, static_cast<int>(im::IterationChoice::iterate)},
+                                             {4, static_cast<int>(im::IterationChoice::complete)}});
+        }
         break;
     case OpKind::set_active:
-        node = gen::inRange(-1, 2);
+        // Without node-name only: the v10.2 table leaves the node-name forms out (they
+        // multiply its state space without a new path, see the end of tables/v10_2.hpp).
+        node = gen::just(-1);
         arg = gen::inRange(0, 2);
         break;
     case OpKind::storage_outage_at:
@@ -137,11 +158,7 @@ rc::Gen<Op> gen_op(OpKind kind) {
     default:
         break;
     }
-    return gen::apply(
-        [kind](int h, int n, int a) {
-            return Op{kind, h, n, a};
-        },
-        gen::weightedElement<int>({{3, 0}, {2, 1}}), node, arg);
+    return gen::apply([kind](int h, int n, int a) { return Op{kind, h, n, a}; }, host, node, arg);
 }
 
 struct Setup {
@@ -171,7 +188,8 @@ bool always_enabled(OpKind k) {
 rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool) {
     using namespace rc;
     // The model leaves postcopy together with pause-before-switchover out.
-    const auto switchover = gen::element(0, 1, 2); // neither, pause, postcopy
+    // neither, pause, postcopy (postcopy twice as often: its rows need the longest stories)
+    const auto switchover = gen::weightedElement<int>({{1, 0}, {1, 1}, {2, 2}});
     return gen::apply(
         [pool](bool late, int sw, bool autostart, bool paused, std::vector<int> dice) {
             Setup s;
@@ -243,18 +261,20 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
                 }
                 out.coverage.commands += sys.coverage().commands;
                 out.coverage.stutters += sys.coverage().stutters;
+                out.coverage.truncated += sys.coverage().truncated;
                 ++out.test_cases;
             }
         } merge{sys, outcome};
-        rc::state::check(Swarm{setup.swarm}, sys, [&](const Swarm& swarm) {
+        rc::state::check(Swarm{setup.swarm, setup.caps.postcopy}, sys, [&](const Swarm& swarm) {
             std::vector<OpKind> weighted;
             for (OpKind k : pool) {
                 if ((swarm.enabled >> static_cast<int>(k)) & 1u) {
                     weighted.insert(weighted.end(), weight(k), k);
                 }
             }
-            return rc::gen::mapcat(rc::gen::elementOf(weighted), [watched](OpKind k) {
-                return rc::gen::map(gen_op(k), [watched](Op op) {
+            const bool postcopy = swarm.postcopy;
+            return rc::gen::mapcat(rc::gen::elementOf(weighted), [watched, postcopy](OpKind k) {
+                return rc::gen::map(gen_op(k, postcopy), [watched](Op op) {
                     auto a = std::make_shared<Action>();
                     a->op = op;
                     a->watched = watched;

@@ -90,5 +90,40 @@ TEST(Oracle, SeedStoryOnV800) {
     EXPECT_NE(sys.violated({started}), "");
 }
 
+// A postcopy migration to its end: every step is a row, and the destination runs.
+TEST(Oracle, PostcopyStoryOnEveryVersion) {
+    for (const char* version : {"v8.0.0", "v8.1", "v9.2", "v10.0-dev", "v10.2"}) {
+        SCOPED_TRACE(version);
+        const m::Interpreter interp(*m::find_version(version), test_instance());
+        RunConfig config;
+        config.version = impl_version(version);
+        config.caps.postcopy = true;
+        config.caps.autostart_policy = true;
+        System sys(config, interp);
+        const auto postcopy = static_cast<int>(im::IterationChoice::start_postcopy);
+        const auto complete = static_cast<int>(im::IterationChoice::complete);
+        const std::vector<Op> story{
+            {OpKind::migrate, 0, 0, 0},
+            {OpKind::thread_step, 0, 0, postcopy}, // setup
+            {OpKind::start_postcopy, 0, 0, 0},     // migrate-start-postcopy
+            {OpKind::thread_step, 0, 0, postcopy}, // postcopy_start(): package sent
+            {OpKind::incoming_co, 1, 0, 0},        // the destination reads the package
+            {OpKind::postcopy_run_bh, 1, 0, 0},    // and runs
+            {OpKind::thread_step, 0, 0, complete}, // migration_completion(): postcopy branch
+            {OpKind::thread_step, 0, 0, complete},
+            {OpKind::incoming_co, 1, 0, 0}, // the listen thread reads the rest
+            {OpKind::thread_step, 0, 0, complete},
+            {OpKind::thread_step, 0, 0, complete},
+        };
+        for (const Op& op : story) {
+            const std::string complaint = sys.execute(op);
+            ASSERT_EQ(complaint, "") << describe(op) << "\n" << sys.log();
+        }
+        EXPECT_EQ(sys.host(1)->observe().runstate, im::RunState::running) << sys.log();
+        EXPECT_GT(sys.coverage().rows.count("postcopy_run_bh"), 0u);
+        EXPECT_GT(sys.coverage().rows.count("migration_completion_postcopy"), 0u) << sys.log();
+    }
+}
+
 } // namespace
 } // namespace handoff::proptests

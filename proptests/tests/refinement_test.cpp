@@ -1,7 +1,11 @@
-// Per version: random interleavings on impl/, every step explained by a row of the model, and no
-// violation of the invariants the model satisfies.
-#include "handoff/proptests/expected.hpp"
+// Per version: random interleavings on impl/, every step explained by a row of the model, no
+// violation of the invariants the checker proved (proofs/expected.json), and every row the model
+// can fire on this instance fired at least once.
+#include "handoff/model/invariants.hpp"
+#include "handoff/proptests/coverage.hpp"
+#include "handoff/proptests/manifest.hpp"
 #include "handoff/proptests/property.hpp"
+#include "handoff/proptests/versions.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -9,47 +13,63 @@
 namespace handoff::proptests {
 namespace {
 
+namespace m = handoff::model;
+
 class Refinement : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(Refinement, EveryStepIsARowAndHoldingInvariantsHold) {
+TEST_P(Refinement, EveryStepIsARowProvedInvariantsHoldEveryRowFires) {
     const std::string version = GetParam();
-    if (version == "v8.0.0" || version == "v8.1") {
-        // Open disagreement, classified as an impl/ (or harness) bug: after the destination
-        // exited with a failed load, impl/'s completion checks pass and the source reaches
-        // COMPLETED; QEMU's return path sees the destination go away, so
-        // await_return_path_close_on_source() fails and fail_invalidate / fail runs, as the
-        // model says. Run the test without this skip to see it.
-        GTEST_SKIP() << "impl/ completes although the destination exited (open, see comment)";
-    }
-    const ExpectedVerdicts& expected = expected_verdicts(version);
     PropertyOptions options;
     options.version = version;
-    options.watched = expected.holding;
-    options.test_cases = 150;
-    const PropertyOutcome out =
-        check_property("refinement and holding invariants, " + version, options);
-    std::string rows;
-    for (const auto& [row, n] : out.coverage.rows) {
-        rows += fmt::format(" {}={}", row, n);
+    std::string watched;
+    for (const ManifestEntry* e : manifest().for_version(version)) {
+        const m::InvariantData* inv = m::find_invariant(e->invariant);
+        ASSERT_NE(inv, nullptr) << manifest().path << " names an unknown invariant "
+                                << e->invariant;
+        if (e->verdict == Verdict::proved && inv->kind == m::InvariantKind::StatePredicate) {
+            options.watched.push_back(inv);
+            watched += " " + e->invariant;
+        }
     }
-    std::cerr << fmt::format("{}: {} test cases, {} commands in {:.2f} s; verdicts from {}\n"
-                             "rows fired:{}\n",
+    options.test_cases = 2500;
+    options.max_size = 80;
+    const PropertyOutcome out =
+        check_property("refinement and proved invariants, " + version, options);
+    std::cerr << fmt::format("{}: {} test cases, {} commands in {:.2f} s; proved invariants "
+                             "watched (from {}):{}\n",
                              version, out.test_cases, out.coverage.commands, out.seconds,
-                             expected.source, rows);
+                             manifest().path, watched.empty() ? " (none)" : watched);
     EXPECT_TRUE(out.passed) << out.message;
+
+    // Row coverage: every row the model can fire on the property tests' instance.
+    const ReachableRows& reachable = reachable_rows(version);
+    std::string fired, missing;
+    std::size_t fired_count = 0;
+    for (const auto& row : reachable.rows) {
+        const auto it = out.coverage.rows.find(row);
+        const long n = it == out.coverage.rows.end() ? 0 : it->second;
+        fired += fmt::format(" {}={}", row, n);
+        if (n == 0) {
+            missing += " " + row;
+        } else {
+            ++fired_count;
+        }
+    }
+    std::string never;
+    for (const auto& row : reachable.never) {
+        never += " " + row;
+    }
+    std::cerr << fmt::format("row coverage {}: {}/{} reachable rows fired:{}\n"
+                             "rows not shown reachable in the model ({} states breadth-first, {} "
+                             "random-walk steps{}):{}\n",
+                             version, fired_count, reachable.rows.size(), fired, reachable.states,
+                             reachable.walk_steps, reachable.complete ? ", complete" : ", bounded",
+                             never.empty() ? " (none)" : never);
+    EXPECT_TRUE(missing.empty()) << version << ": reachable rows never fired:" << missing;
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, Refinement,
-                         ::testing::Values("v8.0.0", "v8.1", "v9.2", "v10.0-dev", "v10.2"),
-                         [](const auto& param_info) {
-                             std::string name = param_info.param;
-                             for (char& c : name) {
-                                 if (c == '.' || c == '-') {
-                                     c = '_';
-                                 }
-                             }
-                             return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Versions, Refinement, ::testing::ValuesIn(test_versions()),
+                         [](const auto& param_info) { return test_name(param_info.param); });
 
 } // namespace
 } // namespace handoff::proptests

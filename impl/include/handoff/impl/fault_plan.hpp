@@ -48,7 +48,8 @@ enum class PostcopyPackageFault {
 struct FaultPlan {
     std::vector<NodeFault> node_faults;
     std::optional<StorageOutageTrigger> storage_outage;
-    // Destination: qemu_loadvm_state() fails even if the stream was complete.
+    // Destination: qemu_loadvm_state() fails at the next section it reads (before the stream
+    // ended, or even if it was complete); the process exits.
     bool incoming_load_fails = false;
     // Source: await_return_path_close_on_source() reports an error after the completion.
     bool return_path_error = false;

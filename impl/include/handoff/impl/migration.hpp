@@ -38,6 +38,10 @@ struct MigrationCapabilities {
     bool pause_before_switchover = false;
     bool late_block_activate = false; // destination; ignored from 10.0 (fca9aef1)
     bool postcopy_ram = false;
+    // `return-path`: migrate_fd_connect() opens the return path (open_return_path_on_source())
+    // when migrate_return_path() || migrate_postcopy_ram(). On by default here, as in the model:
+    // the source's completion then waits for the destination (await_return_path_close_on_source()).
+    bool return_path = true;
 };
 
 // The wire between a source and a destination: what the destination's qemu_loadvm_state() can
@@ -48,9 +52,13 @@ struct MigrationStream {
     bool postcopy_package_sent = false;   // postcopy_start(): LISTEN + device state + RUN
     bool source_shut_down = false;        // qemu_file_shutdown() (cancel): the destination sees EOF
     bool source_closed = false;           // migrate_fd_cleanup() closed it, or the source died
+    bool destination_closed = false;      // the destination exited: its end of the socket closed
+    bool connection_broken = false;       // the network connection dropped: both ends see errors
     std::optional<RunState> global_state; // global_state_store() at the source's switchover
 
-    bool ended() const { return eof_sent || source_shut_down || source_closed; }
+    bool ended() const {
+        return eof_sent || source_shut_down || source_closed || connection_broken;
+    }
 };
 
 // Where the migration thread is: the next step it will run between BQL boundaries.

@@ -105,6 +105,8 @@ class QemuInstance {
 
     // ---- observation ----
     Observation observe() const;
+    bool crashed() const { return crash_.has_value(); } // observe().crash, without a copy
+    bool exited() const { return exited_; }
     const std::vector<std::string>& trace() const { return trace_; }
     FaultInjector& faults() { return faults_; }
     const BlockLayer& block() const { return block_; }

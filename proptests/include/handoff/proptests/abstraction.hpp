@@ -38,6 +38,7 @@ struct HostHistory {
 };
 struct History {
     int starts_left = 1;
+    int set_active_left = 1;
     std::array<HostHistory, 2> hosts{};
 };
 

@@ -31,14 +31,11 @@ struct PropertyOutcome {
     std::uint64_t seed = 0;
 };
 
-// Every command kind the model has rows for. node_fault is not among them: impl/'s one-shot
-// node faults fail an operation while the storage answers, a cause of failure the model leaves
-// out (see the spec's header). savevm is not among them either: save_snapshot() runs
-// migrate_init() and moves s->state NONE -> SETUP -> COMPLETED (or FAILED), which the model's
-// savevm row does not write (a model bug, reported; see the README's "Property tests").
-// return_path_fault and file_error_fault (an error after the device state was sent while the
-// destination lives) have no row in the model, and blockdev-set-active on one node found no
-// enabled row in the v10.2 table being edited: reported, left out of the default pool.
+// Every command kind the model has rows for. Two impl/ faults are not among them: node_fault
+// (impl/'s one-shot node faults fail an operation while the storage answers, a cause of failure
+// the model leaves out: see the spec's header) and file_error_fault (an error on the stream after
+// the savevm completion while the destination lives: the model's stream errors are the
+// connection dropping while iterating, connection_drop, and the return path's, return_path_fault).
 std::vector<OpKind> default_kinds();
 
 model::Instance test_instance(); // 2 nodes, 1 fresh start, no image locking

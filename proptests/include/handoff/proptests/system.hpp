@@ -41,14 +41,15 @@ enum class OpKind : std::uint8_t {
     start_destination, // a fresh -incoming process on a host without one
     quit,              // management quits a source after a completed migration
     // faults (data armed on `host`; they fire when QEMU reaches them)
-    storage_outage_at,     // the storage stops answering when op `arg` starts on disk `node`
-    node_fault,            // one-shot failure of op `arg` (bit 4: leave half done) on disk `node`
-    incoming_load_fault,   // the destination's qemu_loadvm_state() fails
-    return_path_fault,     // await_return_path_close_on_source() reports an error
-    file_error_fault,      // the stream gets an error after the savevm completion
-    postcopy_package_fault // arg 1: before the package is sent, 2: sending it fails
+    storage_outage_at,      // the storage stops answering when op `arg` starts on disk `node`
+    node_fault,             // one-shot failure of op `arg` (bit 4: leave half done) on disk `node`
+    incoming_load_fault,    // the destination's qemu_loadvm_state() fails
+    return_path_fault,      // await_return_path_close_on_source() reports an error
+    file_error_fault,       // the stream gets an error after the savevm completion
+    postcopy_package_fault, // arg 1: before the package is sent, 2: sending it fails
+    connection_drop // the connection of `host`'s precopy migration drops; its thread iterates
 };
-inline constexpr int kOpKindCount = static_cast<int>(OpKind::postcopy_package_fault) + 1;
+inline constexpr int kOpKindCount = static_cast<int>(OpKind::connection_drop) + 1;
 std::string_view to_string(OpKind k);
 
 struct Op {
@@ -64,14 +65,16 @@ struct RunConfig {
     Capabilities caps;
     bool start_paused = false;
     int nodes = 2;
-    int starts = 1;
+    int starts = 1;           // fresh -incoming processes management may start (the model's budget)
+    int set_active_calls = 1; // blockdev-set-active without node-name (the model's budget)
 };
 
 // Row coverage and counts, accumulated over the test cases of one property.
 struct Coverage {
     std::map<std::string, long> rows; // model row name -> times it explained an impl step
     long commands = 0;
-    long stutters = 0; // impl steps the model sees as no step
+    long stutters = 0;  // impl steps the model sees as no step
+    long truncated = 0; // steps whose set of matching model states was cut (see system.cpp)
 };
 
 class System {
@@ -89,6 +92,7 @@ class System {
     AbstractState abstract_now() const;
     const std::vector<model::State>& candidates() const { return candidates_; }
     bool crashed() const;
+    bool storage_answering() const { return storage_.answering(); }
     const Coverage& coverage() const { return coverage_; }
     impl::QemuInstance* host(int h) { return hosts_[static_cast<std::size_t>(h)].get(); }
     std::string log() const; // both processes' traces
