@@ -263,6 +263,11 @@ std::vector<m::ThreadPc> pc_to_model(const im::Observation& o) {
         // longer active (the model's one step from ITERATING) or in postcopy.
         return {P::ITERATING, P::COMPLETION_FAILED, P::COMPLETION_SAVED};
     case im::MigrationThreadStep::iteration_finish:
+        // impl/ leaves the loop in the step that failed the migration (after_thread_step()); the
+        // model's loop_exit is a step of its own, from ITERATING with s->state FAILED.
+        if (o.migration_status == im::MigrationStatus::failed) {
+            return {P::ITERATING, P::FINISH};
+        }
         return {P::FINISH};
     case im::MigrationThreadStep::cleanup_bh: // the test runs it with iteration_finish
     case im::MigrationThreadStep::postcopy_paused:

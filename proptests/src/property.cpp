@@ -5,6 +5,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/state.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -54,6 +55,10 @@ namespace {
 struct Swarm {
     std::uint32_t enabled = 0;
     bool postcopy = false; // the run has postcopy-ram: the thread's choices lean to postcopy
+    // The host of the latest `migrate` command (the test's own bookkeeping, not the model's):
+    // source-side steps lean to it and destination steps to its peer, so that a second
+    // migration back from host 1 is as likely as a first one from host 0.
+    int source = 0;
 };
 
 struct Action : rc::state::Command<Swarm, System> {
@@ -63,7 +68,11 @@ struct Action : rc::state::Command<Swarm, System> {
     void checkPreconditions(const Swarm& s) const override {
         RC_PRE((s.enabled >> static_cast<int>(op.kind)) & 1u);
     }
-    void apply(Swarm&) const override {}
+    void apply(Swarm& s) const override {
+        if (op.kind == OpKind::migrate) {
+            s.source = op.host;
+        }
+    }
     void run(const Swarm&, System& sys) const override {
         const std::string complaint = sys.execute(op);
         if (!complaint.empty()) {
@@ -82,10 +91,14 @@ struct Action : rc::state::Command<Swarm, System> {
 // Weights: the migration thread and the destination move the story on; failures are armed to
 // land during inactivation (storage outage triggered by the inactivation of a disk) far more
 // often than elsewhere.
-std::size_t weight(OpKind k) {
+std::size_t weight_of(OpKind k) {
     switch (k) {
     case OpKind::thread_step:
         return 14;
+    case OpKind::thread_run:
+        return 6;
+    case OpKind::destination_run:
+        return 4;
     case OpKind::incoming_co:
         return 4;
     case OpKind::incoming_bh:
@@ -111,19 +124,40 @@ std::size_t weight(OpKind k) {
     }
 }
 
-rc::Gen<Op> gen_op(OpKind kind, bool postcopy) {
+std::size_t weight(OpKind k, const PropertyOptions& options) {
+    for (const auto& [kind, w] : options.weights) {
+        if (kind == k) {
+            return static_cast<std::size_t>(w);
+        }
+    }
+    return weight_of(k);
+}
+
+rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source) {
     using namespace rc;
     Gen<int> node = gen::inRange(0, 2);
     Gen<int> arg = gen::just(0);
-    // Host 0 starts as the source and host 1 as the destination: destination steps go mostly to
-    // host 1 and source steps mostly to host 0, so that long stories (a postcopy migration to its
-    // end, a second migration back) are likely; both hosts stay possible for everything.
+    // Destination steps go mostly to the peer of the latest migration's source and source steps
+    // mostly to that source, so that long stories (a postcopy migration to its end, a second
+    // migration back) are likely; both hosts stay possible for everything. A new migration leans
+    // to the latest source too (a refused one from the other host would move the lean); a new
+    // destination process and a quit pick either host evenly.
     const bool destination_step = kind == OpKind::incoming_co || kind == OpKind::incoming_bh ||
                                   kind == OpKind::postcopy_run_bh ||
-                                  kind == OpKind::incoming_load_fault;
-    Gen<int> host = destination_step ? gen::weightedElement<int>({{1, 0}, {4, 1}})
-                                     : gen::weightedElement<int>({{4, 0}, {1, 1}});
+                                  kind == OpKind::incoming_load_fault ||
+                                  kind == OpKind::destination_run;
+    const bool either = kind == OpKind::start_destination || kind == OpKind::quit;
+    Gen<int> host = either             ? gen::inRange(0, 2)
+                    : destination_step ? gen::weightedElement<int>({{1, source}, {4, 1 - source}})
+                                       : gen::weightedElement<int>({{4, source}, {1, 1 - source}});
     switch (kind) {
+    case OpKind::thread_run:
+        // Run to the end: postcopy if it was requested (see System::execute_run()), or complete.
+        arg = postcopy ? gen::weightedElement<int>(
+                             {{1, static_cast<int>(im::IterationChoice::complete)},
+                              {2, static_cast<int>(im::IterationChoice::start_postcopy)}})
+                       : gen::just(static_cast<int>(im::IterationChoice::complete));
+        break;
     case OpKind::thread_step:
         // What migration_iteration_run() finds. With postcopy-ram, postcopy_start() (once
         // requested) and the completion compete: lean to postcopy, or it rarely starts.
@@ -144,7 +178,8 @@ rc::Gen<Op> gen_op(OpKind kind, bool postcopy) {
         arg = gen::inRange(0, 2);
         break;
     case OpKind::storage_outage_at:
-        arg = gen::weightedElement<int>({{6, static_cast<int>(im::FaultOp::inactivate)},
+        arg = gen::weightedElement<int>({{4, static_cast<int>(im::FaultOp::inactivate)},
+                                         {2, static_cast<int>(im::FaultOp::inactivate) | 4},
                                          {1, static_cast<int>(im::FaultOp::activate)},
                                          {1, static_cast<int>(im::FaultOp::reopen)},
                                          {1, static_cast<int>(im::FaultOp::flush)}});
@@ -182,16 +217,16 @@ void showValue(const Setup& s, std::ostream& os) {
 // The kinds a swarm always keeps: without them nothing migrates.
 bool always_enabled(OpKind k) {
     return k == OpKind::thread_step || k == OpKind::migrate || k == OpKind::incoming_co ||
-           k == OpKind::incoming_bh;
+           k == OpKind::incoming_bh || k == OpKind::thread_run || k == OpKind::destination_run;
 }
 
-rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool) {
+rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool, const PropertyOptions& options) {
     using namespace rc;
     // The model leaves postcopy together with pause-before-switchover out.
     // neither, pause, postcopy (postcopy twice as often: its rows need the longest stories)
     const auto switchover = gen::weightedElement<int>({{1, 0}, {1, 1}, {2, 2}});
-    return gen::apply(
-        [pool](bool late, int sw, bool autostart, bool paused, std::vector<int> dice) {
+    auto random = gen::apply(
+        [pool, options](bool late, int sw, bool autostart, bool paused, std::vector<int> dice) {
             Setup s;
             s.caps.late_block_activate = late;
             s.caps.pause_before_switchover = sw == 1;
@@ -199,7 +234,13 @@ rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool) {
             s.caps.autostart_policy = autostart;
             s.start_paused = paused;
             for (std::size_t i = 0; i < pool.size(); ++i) {
-                if (always_enabled(pool[i]) || dice[i] != 0) {
+                const bool forced =
+                    std::find(options.swarm_always.begin(), options.swarm_always.end(), pool[i]) !=
+                    options.swarm_always.end();
+                // With kinds forced in (a run aimed at a trace), one other kind in three joins
+                // the swarm; otherwise two in three.
+                const bool joins = options.swarm_always.empty() ? dice[i] != 0 : dice[i] == 0;
+                if (always_enabled(pool[i]) || forced || joins) {
                     s.swarm |= 1u << static_cast<int>(pool[i]);
                 }
             }
@@ -207,6 +248,20 @@ rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool) {
         },
         gen::arbitrary<bool>(), switchover, gen::arbitrary<bool>(), gen::arbitrary<bool>(),
         gen::container<std::vector<int>>(pool.size(), gen::inRange(0, 3)));
+    if (!options.lean_to) {
+        return random;
+    }
+    // Three test cases in four take the leaned-to capabilities and start (the swarm stays random).
+    const PropertyOptions::Lean lean = *options.lean_to;
+    return gen::apply(
+        [lean](Setup s, int dice) {
+            if (dice != 0) {
+                s.caps = lean.caps;
+                s.start_paused = lean.start_paused;
+            }
+            return s;
+        },
+        random, gen::inRange(0, 4));
 }
 
 std::uint64_t seed_for(const std::string& description) {
@@ -218,6 +273,10 @@ std::uint64_t seed_for(const std::string& description) {
 }
 
 } // namespace
+
+std::size_t default_weight(OpKind kind) {
+    return weight_of(kind);
+}
 
 PropertyOutcome check_property(const std::string& description, const PropertyOptions& options) {
     const m::TableData* table = m::find_version(options.version);
@@ -246,7 +305,7 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
     const auto* watched = &options.watched;
     const auto start = std::chrono::steady_clock::now();
     auto property = [&] {
-        const Setup setup = *gen_setup(pool);
+        const Setup setup = *gen_setup(pool, options);
         RunConfig config;
         config.version = version;
         config.caps = setup.caps;
@@ -265,16 +324,17 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
                 ++out.test_cases;
             }
         } merge{sys, outcome};
-        rc::state::check(Swarm{setup.swarm, setup.caps.postcopy}, sys, [&](const Swarm& swarm) {
+        rc::state::check(Swarm{setup.swarm, setup.caps.postcopy, 0}, sys, [&](const Swarm& swarm) {
             std::vector<OpKind> weighted;
             for (OpKind k : pool) {
                 if ((swarm.enabled >> static_cast<int>(k)) & 1u) {
-                    weighted.insert(weighted.end(), weight(k), k);
+                    weighted.insert(weighted.end(), weight(k, options), k);
                 }
             }
             const bool postcopy = swarm.postcopy;
-            return rc::gen::mapcat(rc::gen::elementOf(weighted), [watched, postcopy](OpKind k) {
-                return rc::gen::map(gen_op(k, postcopy), [watched](Op op) {
+            const int source = swarm.source;
+            return rc::gen::mapcat(rc::gen::elementOf(weighted), [=](OpKind k) {
+                return rc::gen::map(gen_op(k, postcopy, source), [watched](Op op) {
                     auto a = std::make_shared<Action>();
                     a->op = op;
                     a->watched = watched;

@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <functional>
+#include <iostream>
 #include <optional>
 #include <stdexcept>
 
@@ -153,7 +155,10 @@ class Replayer {
         } else if (r == "process_incoming_migration_bh") {
             actions = {{Op{OpKind::incoming_bh, h, 0, 0}}};
         } else if (r == "postcopy_run_bh") {
-            actions = {{Op{OpKind::postcopy_run_bh, h, 0, 0}}};
+            // impl/'s destination reads the package (the `run` command) in its load step first,
+            // unless it already did.
+            actions = {{Op{OpKind::postcopy_run_bh, h, 0, 0}},
+                       {Op{OpKind::incoming_co, h, 0, 0}, Op{OpKind::postcopy_run_bh, h, 0, 0}}};
         } else if (r == "return_path_error") {
             actions = {{Op{OpKind::return_path_fault, h, 0, 0}}};
         } else if (r == "migration_stream_error") {
@@ -174,6 +179,31 @@ class Replayer {
             const C first = r == "migration_thread_loop_exit" ? C::iterate : C::complete;
             const C second = first == C::iterate ? C::complete : C::iterate;
             actions = {{ts(first)}, {ts(first), ts(first)}, {}, {ts(second)}};
+        }
+        // A failing node left half-inactivated (half=yes): the perm check fails after the driver
+        // step and the BlockBackends' inactivation (impl/'s half-done node fault, whose driver
+        // step has nothing left to write, so it succeeds while the storage does not answer).
+        if (param(step, "half") != 0 && param(step, "fail", none) != none) {
+            for (auto& a : actions) {
+                a.insert(a.begin(), Op{OpKind::node_fault, h, param(step, "fail"),
+                                       static_cast<int>(im::FaultOp::inactivate) | 4});
+            }
+        }
+        // An activation that fails at node `fail` (or postcopy_start()'s re-activation at
+        // `refail`) without breaking it: the image lock of that node cannot be taken
+        // (bdrv_refresh_perms(); impl/'s `activate` node fault), as with a `file` protocol node
+        // whose lock I/O goes to the NFS server that does not answer. A failure that breaks the
+        // node is qcow2's re-open, which the storage outage itself causes.
+        const bool activates = step.params.count("broken") != 0;
+        for (const char* which : {"fail", "refail"}) {
+            const int at = param(step, which, none);
+            if (activates && at != none && param(step, "broken") == 0 &&
+                (std::string(which) == "refail" || step.params.count("half") == 0)) {
+                for (auto& a : actions) {
+                    a.insert(a.begin(), Op{OpKind::node_fault, h, at,
+                                           static_cast<int>(im::FaultOp::activate)});
+                }
+            }
         }
         // Where the storage loss of the trace happens.
         const bool fails = param(step, "fail", none) != none ||
@@ -266,6 +296,10 @@ class Replayer {
     }
 
     void note(std::size_t i, const TraceStep& step, const Candidate& c, const std::string& why) {
+        if (std::getenv("HANDOFF_REPLAY_DEBUG")) {
+            std::cerr << fmt::format("  [debug] step {} {} as \"{}\": {}\n", i + 1, step.row,
+                                     ops_text(c.ops), why);
+        }
         if (static_cast<int>(i) >= deepest_) {
             deepest_ = static_cast<int>(i);
             deepest_failure_ = fmt::format("step {} {}({}) as \"{}\": {}", i + 1, step.row,
@@ -347,6 +381,7 @@ ReplayOutcome replay(const CheckerTrace& trace) {
     config.nodes = trace.nodes;
     config.starts = trace.starts;
     config.set_active_calls = instance.set_active_calls;
+    config.cancel_in_postcopy = true;
     std::vector<m::State> states{start};
     for (const auto& s : trace.steps) {
         states.push_back(parse_state(interp, s.state));

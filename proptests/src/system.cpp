@@ -37,7 +37,9 @@ std::string_view to_string(OpKind k) {
                                                                       "return_path_fault",
                                                                       "file_error_fault",
                                                                       "postcopy_package_fault",
-                                                                      "connection_drop"};
+                                                                      "connection_drop",
+                                                                      "thread_run",
+                                                                      "destination_run"};
     return names[static_cast<std::size_t>(k)];
 }
 
@@ -78,13 +80,19 @@ std::string describe(const Op& op) {
         return fmt::format("host {}: guest writes to disk {}", h, disk_name(op.node));
     case OpKind::thread_step:
         return fmt::format("host {}: migration thread step ({})", h, choice_name(op.arg));
+    case OpKind::thread_run:
+        return fmt::format("host {}: migration thread runs ({}) until it waits", h,
+                           choice_name(op.arg));
+    case OpKind::destination_run:
+        return fmt::format("host {}: destination runs its steps", h);
     case OpKind::storage_away:
         return "storage stops answering";
     case OpKind::storage_back:
         return "storage answers again";
     case OpKind::storage_outage_at:
-        return fmt::format("host {}: arm: storage stops answering when {} of disk {} starts", h,
-                           im::to_string(static_cast<im::FaultOp>(op.arg & 3)), disk_name(op.node));
+        return fmt::format("host {}: arm: storage stops answering when {} of disk {} starts{}", h,
+                           im::to_string(static_cast<im::FaultOp>(op.arg & 3)), disk_name(op.node),
+                           (op.arg & 4) ? " (the disk is left half inactivated)" : "");
     case OpKind::node_fault:
         return fmt::format("host {}: arm: next {} of disk {} fails{}", h,
                            im::to_string(static_cast<im::FaultOp>(op.arg & 3)), disk_name(op.node),
@@ -279,7 +287,8 @@ std::string System::run_impl(const Op& op) {
     case OpKind::migrate_cancel:
         if (live) {
             const auto o = q->observe();
-            if (o.migration_status == im::MigrationStatus::postcopy_active) {
+            if (o.migration_status == im::MigrationStatus::postcopy_active &&
+                !config_.cancel_in_postcopy) {
                 // Outside the model (classified, reported): after the postcopy package was sent,
                 // a cancel breaks the stream and the destination goes to POSTCOPY_PAUSED, which
                 // the model leaves out (its tables say so). And the model's postcopy completion
@@ -444,6 +453,12 @@ std::string System::run_impl(const Op& op) {
             return "no process";
         }
         q->faults().arm_storage_outage({disk_name(op.node), static_cast<im::FaultOp>(op.arg & 3)});
+        if ((op.arg & 4) != 0 && static_cast<im::FaultOp>(op.arg & 3) == im::FaultOp::inactivate) {
+            // The inactivation the outage interrupts fails late: after the driver step and the
+            // BlockBackends' inactivation (the model's half=yes). Withdrawn if the outage passes
+            // without that inactivation (see execute_one()).
+            q->faults().arm({disk_name(op.node), im::FaultOp::inactivate, true});
+        }
         return "armed";
     case OpKind::node_fault:
         if (!live) {
@@ -489,6 +504,9 @@ std::string System::run_impl(const Op& op) {
                             : im::PostcopyPackageFault::package_send_fails;
         }
         return "armed";
+    case OpKind::thread_run:
+    case OpKind::destination_run:
+        return "a sequence: see execute_run()";
     }
     return "?";
 }
@@ -538,6 +556,74 @@ void System::update_history(const Op& op,
 }
 
 std::string System::execute(const Op& op) {
+    if (op.kind == OpKind::thread_run || op.kind == OpKind::destination_run) {
+        return execute_run(op);
+    }
+    return execute_one(op, nullptr);
+}
+
+// A half-done inactivation fault belongs to a storage outage (the model's inactivation fails only
+// while the storage does not answer): while the storage answers and no outage is armed for the
+// start of that node's inactivation, a pending one is withdrawn, so that it cannot fire later as
+// a failure the model does not have.
+void System::withdraw_stale_half_faults() {
+    if (!storage_.answering()) {
+        return;
+    }
+    for (auto& q : hosts_) {
+        if (!q) {
+            continue;
+        }
+        const auto& outage = q->faults().plan().storage_outage;
+        std::erase_if(q->faults().mutable_plan().node_faults, [&](const im::NodeFault& f) {
+            return f.op == im::FaultOp::inactivate && f.leave_half_done &&
+                   !(outage && outage->node == f.node && outage->op == im::FaultOp::inactivate);
+        });
+    }
+}
+
+// A sequence of single steps, each checked by the oracle; it ends when a step did nothing (not
+// enabled, blocked, no process) or after a bound (a thread iterating forever).
+std::string System::execute_run(const Op& op) {
+    constexpr int kMaxSteps = 12;
+    for (int i = 0; i < kMaxSteps && !crashed(); ++i) {
+        Op step = op;
+        if (op.kind == OpKind::thread_run) {
+            step.kind = OpKind::thread_step;
+        } else {
+            const im::QemuInstance* q = hosts_[static_cast<std::size_t>(op.host)].get();
+            if (!alive(q)) {
+                break;
+            }
+            const auto o = q->observe();
+            if (o.incoming_step == im::IncomingStep::postcopy_run_bh) {
+                step.kind = OpKind::postcopy_run_bh;
+            } else if (o.incoming_step == im::IncomingStep::precopy_bh) {
+                step.kind = OpKind::incoming_bh;
+            } else {
+                step.kind = OpKind::incoming_co;
+            }
+        }
+        std::string note;
+        if (std::string complaint = execute_one(step, &note); !complaint.empty()) {
+            return complaint;
+        }
+        // The step ran ("ok", or "error: ..." for a step that failed the migration); anything
+        // else (not enabled, blocked, skipped, no process, crashed) ends the sequence.
+        if (!note.starts_with("ok") && !note.starts_with("error")) {
+            break;
+        }
+        if (op.kind == OpKind::thread_run) {
+            const im::QemuInstance* q = hosts_[static_cast<std::size_t>(op.host)].get();
+            if (!alive(q) || q->migration_thread_next_step() == im::MigrationThreadStep::none) {
+                break;
+            }
+        }
+    }
+    return "";
+}
+
+std::string System::execute_one(const Op& op, std::string* note_out) {
     ++coverage_.commands;
     if (crashed()) {
         // A crash ends the model's run (no row is enabled in a crash state): the other process
@@ -545,7 +631,11 @@ std::string System::execute(const Op& op) {
         return "";
     }
     if (!check_) {
-        run_impl(op);
+        const std::string note = run_impl(op);
+        withdraw_stale_half_faults();
+        if (note_out) {
+            *note_out = note;
+        }
         return "";
     }
     std::array<std::optional<im::Observation>, 2> before;
@@ -557,6 +647,10 @@ std::string System::execute(const Op& op) {
         }
     }
     const std::string note = run_impl(op);
+    if (note_out) {
+        *note_out = note;
+    }
+    withdraw_stale_half_faults();
     update_history(op, before, trace_before);
     const int depth = op.kind == OpKind::thread_step || op.kind == OpKind::connection_drop ? 3 : 2;
     std::string complaint = check_step(op, rows_for(op), depth);

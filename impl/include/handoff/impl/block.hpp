@@ -52,6 +52,10 @@ struct BlockDriverState {
     std::vector<BlockDriverState*> children;    // bs->children, in order
     std::vector<BlockDriverState*> bds_parents; // bs->parents that are nodes
     std::vector<BlockBackend*> blk_parents;     // bs->parents that are BlockBackends
+    // Something was written since the last successful flush (bdrv_co_flush()'s
+    // bs->write_gen != bs->flushed_gen): a running guest's disk starts dirty, a node opened
+    // inactive starts clean; bdrv_co_flush() returns at once for a clean node.
+    bool written_since_flush = false;
 
     bool inactive() const { return (open_flags & BDRV_O_INACTIVE) != 0; }
 };
@@ -137,6 +141,7 @@ class BlockLayer {
     // Fires a storage-outage trigger and answers whether I/O on `bs` reaches a storage that
     // answers.
     bool storage_answers(const BlockDriverState& bs) const;
+    void mark_flushed(BlockDriverState& bs);
     void fault_point(const BlockDriverState& bs, FaultOp op);
     void log(std::string line);
 

@@ -7,7 +7,9 @@
 #include "handoff/proptests/system.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace handoff::proptests {
@@ -20,6 +22,14 @@ struct PropertyOptions {
     int max_size = 60;                                // RapidCheck's maxSize (command count)
     std::uint64_t seed = 0;                           // 0: derived from the description
     std::vector<OpKind> kinds;                        // the swarm's pool; empty: default_kinds()
+    std::vector<std::pair<OpKind, int>> weights;      // overrides of the default weights
+    std::vector<OpKind> swarm_always;                 // kinds every test case's swarm keeps
+    // Capabilities and start most test cases take (e.g. a checker trace's); unset: all random.
+    struct Lean {
+        Capabilities caps;
+        bool start_paused = false;
+    };
+    std::optional<Lean> lean_to;
 };
 
 struct PropertyOutcome {
@@ -37,6 +47,8 @@ struct PropertyOutcome {
 // the savevm completion while the destination lives: the model's stream errors are the
 // connection dropping while iterating, connection_drop, and the return path's, return_path_fault).
 std::vector<OpKind> default_kinds();
+// The weight of a command kind in the random mix (PropertyOptions::weights overrides it).
+std::size_t default_weight(OpKind kind);
 
 model::Instance test_instance(); // 2 nodes, 1 fresh start, no image locking
 impl::QemuVersion impl_version(const std::string& model_version);

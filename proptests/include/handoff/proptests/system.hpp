@@ -47,9 +47,13 @@ enum class OpKind : std::uint8_t {
     return_path_fault,      // await_return_path_close_on_source() reports an error
     file_error_fault,       // the stream gets an error after the savevm completion
     postcopy_package_fault, // arg 1: before the package is sent, 2: sending it fails
-    connection_drop // the connection of `host`'s precopy migration drops; its thread iterates
+    connection_drop, // the connection of `host`'s precopy migration drops; its thread iterates
+    // sequences (each step checked by the oracle on its own), so that random runs reach the long
+    // stories (a second migration after a failed one) within the budget
+    thread_run,     // thread_step(arg) on `host` until the thread is idle, blocked or waiting
+    destination_run // the destination steps on `host` until none is enabled
 };
-inline constexpr int kOpKindCount = static_cast<int>(OpKind::connection_drop) + 1;
+inline constexpr int kOpKindCount = static_cast<int>(OpKind::destination_run) + 1;
 std::string_view to_string(OpKind k);
 
 struct Op {
@@ -67,6 +71,9 @@ struct RunConfig {
     int nodes = 2;
     int starts = 1;           // fresh -incoming processes management may start (the model's budget)
     int set_active_calls = 1; // blockdev-set-active without node-name (the model's budget)
+    // Run migrate_cancel in postcopy too (the replay of a checker trace that does it; random runs
+    // leave it out: see run_impl()).
+    bool cancel_in_postcopy = false;
 };
 
 // Row coverage and counts, accumulated over the test cases of one property.
@@ -100,6 +107,9 @@ class System {
   private:
     std::unique_ptr<impl::QemuInstance> make_instance(int h, bool incoming);
     std::string run_impl(const Op& op); // "" or a note for the oracle's message
+    std::string execute_one(const Op& op, std::string* note);
+    std::string execute_run(const Op& op);
+    void withdraw_stale_half_faults();
     std::string check_step(const Op& op, const std::vector<bool>& rows, int depth);
     std::vector<bool> rows_for(const Op& op) const;
     void update_history(const Op& op, const std::array<std::optional<impl::Observation>, 2>& before,
