@@ -385,7 +385,7 @@ void run_coverage(const CoverageArgs& a) {
     }
     int vacuous = 0;
     for (const auto& i : c.invariants) {
-        vacuous += i.has_premise && !i.reachable ? 1 : 0;
+        vacuous += i.vacuous() ? 1 : 0;
     }
     exit_code() = !c.complete ? 3 : (dead.empty() && vacuous == 0 ? 0 : 1);
     auto row_name = [&](const Coverage::RowHost& r) {
@@ -405,12 +405,14 @@ void run_coverage(const CoverageArgs& a) {
             rows.push_back(row);
         }
         for (const auto& i : c.invariants) {
-            nlohmann::json inv{{"invariant", i.invariant->name}};
+            nlohmann::json inv{{"invariant", i.invariant->name}, {"vacuous", i.vacuous()}};
             if (i.has_premise) {
                 inv["premise"] = i.premise_text;
                 inv["premise_reachable"] = i.reachable;
-            } else {
-                inv["premise"] = nullptr;
+            }
+            if (i.excludes_crash) {
+                inv["crash"] = i.crash_name;
+                inv["crash_asserted_by_some_row"] = i.crash_in_table;
             }
             invs.push_back(inv);
         }
@@ -440,12 +442,19 @@ void run_coverage(const CoverageArgs& a) {
         fmt::print("  {}{}\n", row_name(*r),
                    per_host(*r) ? fmt::format(" (host {})", r->host) : std::string());
     }
-    fmt::print("\ninvariants and their premises (forall ... : A => B has the premise A):\n");
+    fmt::print("\ninvariants and their premises (forall ... : A => B has the premise A; crash != X "
+               "needs a row that asserts with reason X):\n");
     for (const auto& i : c.invariants) {
-        const std::string what = !i.has_premise ? "no premise (not of the form A => B)"
-                                 : i.reachable
-                                     ? "premise reachable: " + i.premise_text
-                                     : "VACUOUS, the premise never holds: " + i.premise_text;
+        std::string what = "no premise (not of the form A => B)";
+        if (i.has_premise) {
+            what = (i.reachable ? "premise reachable: " : "VACUOUS, the premise never holds: ") +
+                   i.premise_text;
+        } else if (i.excludes_crash) {
+            what = i.crash_in_table
+                       ? "crash " + i.crash_name + " is asserted by some row"
+                       : "VACUOUS, no row of " + std::string(table.version) + " can crash with " +
+                             i.crash_name + ": it holds by construction";
+        }
         fmt::print("  {:<38} {}\n", i.invariant->name, what);
     }
 }

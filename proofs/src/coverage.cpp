@@ -53,6 +53,33 @@ bool premise_holds(const Interpreter& interp, const Premise& p, const State& s) 
     }
 }
 
+namespace {
+
+// The crash reason of an invariant  crash != X , or -1.
+int excluded_crash(const InvariantData& inv) {
+    const Ast& ast = invariants_ast();
+    if (inv.kind != InvariantKind::StatePredicate || ast[inv.expr].op != Op::Ne) {
+        return -1;
+    }
+    const AstNode& var = ast[ast[inv.expr].kid[0]];
+    const AstNode& lit = ast[ast[inv.expr].kid[1]];
+    const bool is_crash = var.op == Op::Var && var.a == static_cast<int>(Var::crash);
+    return is_crash && lit.op == Op::Lit ? lit.a : -1;
+}
+
+bool some_row_asserts(const TableData& table, int reason) {
+    for (const auto& row : table.rows) {
+        for (const auto& st : row.effect.stmts) {
+            if (st.kind == StmtKind::Assert && static_cast<int>(st.reason) == reason) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+} // namespace
+
 Coverage coverage(const Interpreter& interp) {
     Coverage out;
     const TableData& table = interp.table();
@@ -85,6 +112,11 @@ Coverage coverage(const Interpreter& interp) {
                           ". ";
             }
             ip.premise_text = prefix + print_expr(invariants_ast(), premises.back()->expr);
+        }
+        if (const int reason = excluded_crash(inv); reason >= 0) {
+            ip.excludes_crash = true;
+            ip.crash_in_table = some_row_asserts(table, reason);
+            ip.crash_name = value_name(DomainId::Crash, reason);
         }
         out.invariants.push_back(ip);
     }

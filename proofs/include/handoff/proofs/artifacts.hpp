@@ -55,6 +55,14 @@ struct Coverage {
         bool has_premise = false;
         bool reachable = false; // the premise holds in some reachable state
         std::string premise_text;
+        // For an invariant  crash != X : whether some row of the table asserts with reason X (if
+        // none does, the invariant holds by construction: vacuous too).
+        bool excludes_crash = false;
+        bool crash_in_table = false;
+        std::string crash_name;
+        bool vacuous() const {
+            return (has_premise && !reachable) || (excludes_crash && !crash_in_table);
+        }
     };
     std::vector<RowHost> rows; // every (row, host) pair the table has
     std::vector<InvariantPremise> invariants;
