@@ -6,6 +6,7 @@
 #include "handoff/model/printer.hpp"
 #include "handoff/model/versions.hpp"
 #include "handoff/proofs/check.hpp"
+#include "handoff/proofs/trace_io.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -126,38 +127,7 @@ std::string solver_name() {
 }
 
 nlohmann::json trace_json(const Interpreter& interp, const Trace& trace) {
-    auto state_json = [&](const State& s) {
-        nlohmann::json out = nlohmann::json::object();
-        for (const auto& c : describe(interp, s)) {
-            out[c.variable] = c.after;
-        }
-        return out;
-    };
-    nlohmann::json steps = nlohmann::json::array();
-    State before = trace.initial;
-    for (const auto& ts : trace.steps) {
-        const RowData& row = interp.table().rows[static_cast<std::size_t>(ts.step.row)];
-        nlohmann::json params = nlohmann::json::object();
-        for (Param p : row.params) {
-            params[std::string(param_info(p).name)] = ts.step.params[static_cast<std::size_t>(p)];
-        }
-        nlohmann::json changed = nlohmann::json::object();
-        for (const auto& c : changes(interp, before, ts.state)) {
-            changed[c.variable] = {c.before, c.after};
-        }
-        steps.push_back({{"row", row.name},
-                         {"qemu", row.qemu},
-                         {"params", params},
-                         {"params_text", format_params(interp, ts.step)},
-                         {"changes", changed},
-                         {"state", state_json(ts.state)}});
-        before = ts.state;
-    }
-    return {{"version", interp.table().version},
-            {"nodes", interp.layout().nodes()},
-            {"starts", interp.instance().starts},
-            {"initial", state_json(trace.initial)},
-            {"steps", steps}};
+    return trace_to_json(interp, trace);
 }
 
 nlohmann::json result_json(const Result& r, const CheckArgs& args) {
