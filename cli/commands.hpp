@@ -21,5 +21,7 @@ inline int& exit_code() {
 
 void register_model_commands(CLI::App& app);
 void register_proofs_commands(CLI::App& app); // check, prove, trace, replay, export, coverage
+// replay-qemu, conformance-report (commands_conformance.cpp)
+void register_conformance_commands(CLI::App& app);
 
 } // namespace handoff::cli

@@ -58,6 +58,18 @@ check "explore holds" 0 - "no-vm-start-while-inactive +holds +for this instance"
     "$handoff" explore --version v10.2 --nodes 1 --invariant no-vm-start-while-inactive \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
     --cap autostart=on --cap image-locking=on --starts 0
+# replay-qemu: bad input is refused before any QEMU is started.
+tmp_trace=/tmp/handoff_cli_trace.$$.json
+check "replay-qemu missing file" 2 1 "cannot read /nonexistent.json" \
+    "$handoff" replay-qemu /nonexistent.json
+echo '{"steps": []}' > "$tmp_trace"
+check "replay-qemu malformed trace" 2 1 "not a trace object" "$handoff" replay-qemu "$tmp_trace"
+echo '{"version": "v6.0", "nodes": 1, "initial": {}, "steps": []}' > "$tmp_trace"
+check "replay-qemu unknown version" 2 1 "unknown version 'v6.0'" \
+    "$handoff" replay-qemu "$tmp_trace"
+echo 'not json' > "$tmp_trace"
+check "replay-qemu not json" 2 1 "is not JSON" "$handoff" replay-qemu "$tmp_trace"
+rm -f "$tmp_trace"
 rm -f /tmp/handoff_cli_err.$$
 echo "$failures failed"
 [ "$failures" -eq 0 ]
