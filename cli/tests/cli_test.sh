@@ -28,7 +28,7 @@ check "help" 0 - "Subcommands:" "$handoff" --help
 check "explore --help" 0 - "--nodes" "$handoff" explore --help
 check "versions" 0 - "v10.0-dev +derived from v9.2" "$handoff" versions
 check "invariants" 0 - "no-vm-start-while-inactive" "$handoff" invariants
-check "unknown version" 2 1 "unknown version 'v9' \(expected one of: v8.0.0, v8.1, v9.2, v10.0-dev, v10.2\)" \
+check "unknown version" 2 1 "unknown version 'v9' \(expected one of: v7.2, v8.0.0, v8.1, v9.2, v10.0-dev, v10.2\)" \
     "$handoff" explore --version v9
 check "unknown invariant" 2 1 "unknown invariant 'no-such'" \
     "$handoff" explore --version v8.1 --invariant no-such
@@ -129,6 +129,18 @@ check "coverage: unknown version" 2 1 "unknown version 'v9'" "$handoff" coverage
 check "coverage: zero nodes" 2 1 "--nodes must be between 1 and 16, not 0" \
     "$handoff" coverage --version v8.1 --nodes 0
 rm -rf "$tmp"
+# replay-qemu: bad input is refused before any QEMU is started.
+tmp_trace=/tmp/handoff_cli_trace.$$.json
+check "replay-qemu missing file" 2 1 "cannot read /nonexistent.json" \
+    "$handoff" replay-qemu /nonexistent.json
+echo '{"steps": []}' > "$tmp_trace"
+check "replay-qemu malformed trace" 2 1 "not a trace object" "$handoff" replay-qemu "$tmp_trace"
+echo '{"version": "v6.0", "nodes": 1, "initial": {}, "steps": []}' > "$tmp_trace"
+check "replay-qemu unknown version" 2 1 "unknown version 'v6.0'" \
+    "$handoff" replay-qemu "$tmp_trace"
+echo 'not json' > "$tmp_trace"
+check "replay-qemu not json" 2 1 "is not JSON" "$handoff" replay-qemu "$tmp_trace"
+rm -f "$tmp_trace"
 rm -f /tmp/handoff_cli_err.$$
 echo "$failures failed"
 [ "$failures" -eq 0 ]
