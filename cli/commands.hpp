@@ -20,6 +20,8 @@ inline int& exit_code() {
 }
 
 void register_model_commands(CLI::App& app);
-void register_proofs_commands(CLI::App& app); // check, prove, trace, replay, export, coverage
+void register_proofs_commands(CLI::App& app);      // check, prove
+void register_artifacts_commands(CLI::App& app);   // trace, replay, export, coverage
+void register_conformance_commands(CLI::App& app); // replay-qemu, conformance-report
 
 } // namespace handoff::cli

@@ -6,6 +6,7 @@
 #include "handoff/model/printer.hpp"
 #include "handoff/model/versions.hpp"
 #include "handoff/proofs/check.hpp"
+#include "handoff/proofs/trace_io.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,7 @@ struct CheckArgs {
     double timeout = 60;
     int jobs = 2;
     bool no_partial_order = false;
+    bool certificates = false;
     bool json = false;
 
     void add_instance(CLI::App* cmd) { instance_opts.add_to(cmd); }
@@ -125,38 +127,7 @@ std::string solver_name() {
 }
 
 nlohmann::json trace_json(const Interpreter& interp, const Trace& trace) {
-    auto state_json = [&](const State& s) {
-        nlohmann::json out = nlohmann::json::object();
-        for (const auto& c : describe(interp, s)) {
-            out[c.variable] = c.after;
-        }
-        return out;
-    };
-    nlohmann::json steps = nlohmann::json::array();
-    State before = trace.initial;
-    for (const auto& ts : trace.steps) {
-        const RowData& row = interp.table().rows[static_cast<std::size_t>(ts.step.row)];
-        nlohmann::json params = nlohmann::json::object();
-        for (Param p : row.params) {
-            params[std::string(param_info(p).name)] = ts.step.params[static_cast<std::size_t>(p)];
-        }
-        nlohmann::json changed = nlohmann::json::object();
-        for (const auto& c : changes(interp, before, ts.state)) {
-            changed[c.variable] = {c.before, c.after};
-        }
-        steps.push_back({{"row", row.name},
-                         {"qemu", row.qemu},
-                         {"params", params},
-                         {"params_text", format_params(interp, ts.step)},
-                         {"changes", changed},
-                         {"state", state_json(ts.state)}});
-        before = ts.state;
-    }
-    return {{"version", interp.table().version},
-            {"nodes", interp.layout().nodes()},
-            {"starts", interp.instance().starts},
-            {"initial", state_json(trace.initial)},
-            {"steps", steps}};
+    return trace_to_json(interp, trace);
 }
 
 nlohmann::json result_json(const Result& r, const CheckArgs& args) {
@@ -231,8 +202,13 @@ void print_results(const std::vector<Result>& results, const CheckArgs& args) {
     for (const auto& r : results) {
         fmt::print("{:<10} {:<38} {:<20} {:<9} {:>6.2f} s  {}\n", r.version, r.invariant,
                    verdict_text(r), r.engine, r.seconds, r.detail);
-        if (!r.certificate.empty()) {
-            fmt::print("    certified invariant: {}\n", r.certificate);
+        if (!r.certificate.empty() && args.certificates) {
+            std::string text = "    " + r.certificate;
+            for (std::size_t at = text.find('\n'); at != std::string::npos;
+                 at = text.find('\n', at + 1)) {
+                text.insert(at + 1, "    ");
+            }
+            fmt::print("    certified inductive invariant:\n{}\n", text);
         }
         if (!r.cti.empty()) {
             fmt::print("    counterexample to induction (not a violation):\n{}", r.cti);
@@ -254,6 +230,8 @@ void register_check(CLI::App& app) {
     a->add_instance(cmd);
     a->add_engine(cmd);
     cmd->add_flag("--json", a->json, "Write the results as JSON");
+    cmd->add_flag("--certificate", a->certificates,
+                  "Print the inductive invariant behind each PDR proof (always in --json)");
     cmd->callback([a] {
         const CheckOptions o = a->options();
         const auto cells = a->cells();
@@ -295,7 +273,7 @@ void register_prove(CLI::App& app) {
         exit_code() = exit_code_of(results);
 
         const auto& versions = all_versions();
-        constexpr int kFirst = 38, kCell = 24;
+        constexpr int kFirst = 38, kCell = 26;
         fmt::print("handoff prove: {} ({}, engine {})\n\n", a->describe(), solver_name(),
                    a->engine);
         fmt::print("{:<{}}", "invariant", kFirst);
@@ -313,6 +291,10 @@ void register_prove(CLI::App& app) {
                         std::string word = std::string(verdict_name(r.verdict));
                         if (r.verdict == Verdict::violated) {
                             word = fmt::format("VIOLATED/{}", r.trace->steps.size());
+                        } else if (r.verdict == Verdict::bounded) {
+                            word = fmt::format("bounded/{}", r.depth);
+                        } else if (r.bug) {
+                            word = "CHECKER-BUG";
                         }
                         cell = fmt::format("{} {} {:.1f}s", word, r.engine, r.seconds);
                     }
@@ -321,11 +303,14 @@ void register_prove(CLI::App& app) {
             }
             fmt::print("\n");
         }
-        fmt::print("\nproved: by PDR (Spacer's invariant certified by 3 solver queries) or "
-                   "k-induction;\n        `explicit`: every reachable state of this instance "
-                   "explored (recoverable is a graph property).\n"
-                   "VIOLATED/k: a shortest counterexample of k steps, replayed on the "
-                   "interpreter.\n");
+        fmt::print(
+            "\nproved       pdr: Spacer's inductive invariant, certified by 3 plain solver queries;\n"
+            "             kind: k-induction; explicit: every reachable state of the instance.\n"
+            "VIOLATED/k   a shortest counterexample of k steps (bmc: by increasing depth), replayed\n"
+            "             on the interpreter before it is printed (below).\n"
+            "             recovery: a reachable state none of whose non-fault successors recovers.\n"
+            "bounded/k    no violation within k steps, and no proof: not a verdict of safety.\n"
+            "-            the invariant does not apply to that version.\n");
         int unknown = 0;
         for (const auto& r : results) {
             if (r.verdict == Verdict::unknown || r.verdict == Verdict::bounded) {

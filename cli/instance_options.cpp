@@ -1,6 +1,7 @@
 #include "instance_options.hpp"
 
 #include "handoff/model/versions.hpp"
+#include "handoff/proofs/trace_io.hpp"
 
 #include <fmt/core.h>
 
@@ -59,18 +60,13 @@ Instance InstanceOptions::instance() const {
     Instance inst(nodes);
     inst.starts = starts;
     inst.set_active_calls = set_active_calls;
-    const std::pair<const char*, Var> known[] = {
-        {"late-block-activate", Var::cap_late_block_activate},
-        {"pause-before-switchover", Var::cap_pause_before_switchover},
-        {"postcopy", Var::cap_postcopy},
-        {"autostart", Var::cap_autostart},
-        {"image-locking", Var::image_locking}};
+    const auto& known = proofs::kCapabilityNames;
     for (const auto& c : caps) {
         const auto eq = c.find('=');
         const std::string name = c.substr(0, eq);
         const std::string value = eq == std::string::npos ? "" : c.substr(eq + 1);
         const auto* it = std::find_if(std::begin(known), std::end(known),
-                                      [&](const auto& k) { return name == k.first; });
+                                      [&](const auto& k) { return name == k.name; });
         if (it == std::end(known)) {
             throw UsageError(
                 fmt::format("unknown capability '{}' (expected one of: late-block-activate, "
@@ -81,7 +77,7 @@ Instance InstanceOptions::instance() const {
             throw UsageError(
                 fmt::format("--cap {}: the value must be on or off, not '{}'", name, value));
         }
-        inst.fixed[static_cast<int>(it->second)] = value == "on" ? 1 : 0;
+        inst.fixed[static_cast<int>(it->var)] = value == "on" ? 1 : 0;
     }
     return inst;
 }

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
     app.set_help_all_flag("--help-all", "Every command's options");
     handoff::cli::register_model_commands(app);
     handoff::cli::register_proofs_commands(app);
+    handoff::cli::register_artifacts_commands(app);
+    handoff::cli::register_conformance_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

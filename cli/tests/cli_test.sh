@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The handoff program's contract: --help everywhere, one-line errors with exit code 2 for bad
-# input, explore's exit codes and JSON. Usage: cli_test.sh path/to/handoff
+# input, explore's exit codes and JSON, trace/replay/export/coverage. Usage: cli_test.sh path/to/handoff
 set -uo pipefail
 handoff=$1
 failures=0
@@ -18,7 +18,8 @@ check() { # name, expected exit code, expected stderr lines (or -), regex on out
         echo "FAIL $name: stderr has $(printf '%s' "$err" | grep -c '') lines, expected $lines: $err"
         failures=$((failures + 1)); return
     fi
-    if ! printf '%s\n%s' "$out" "$err" | grep -Eq -- "$pattern"; then
+    # grep reads everything (no -q): with pipefail, an early exit would fail printf with SIGPIPE.
+    if ! printf '%s\n%s' "$out" "$err" | grep -E -- "$pattern" >/dev/null; then
         echo "FAIL $name: output does not match /$pattern/"; failures=$((failures + 1)); return
     fi
     echo "ok   $name"
@@ -27,7 +28,7 @@ check "help" 0 - "Subcommands:" "$handoff" --help
 check "explore --help" 0 - "--nodes" "$handoff" explore --help
 check "versions" 0 - "v10.0-dev +derived from v9.2" "$handoff" versions
 check "invariants" 0 - "no-vm-start-while-inactive" "$handoff" invariants
-check "unknown version" 2 1 "unknown version 'v9' \(expected one of: v8.0.0, v8.1, v9.2, v10.0-dev, v10.2\)" \
+check "unknown version" 2 1 "unknown version 'v9' \(expected one of: v7.2, v8.0.0, v8.1, v9.2, v10.0-dev, v10.2\)" \
     "$handoff" explore --version v9
 check "unknown invariant" 2 1 "unknown invariant 'no-such'" \
     "$handoff" explore --version v8.1 --invariant no-such
@@ -58,6 +59,88 @@ check "explore holds" 0 - "no-vm-start-while-inactive +holds +for this instance"
     "$handoff" explore --version v10.2 --nodes 1 --invariant no-vm-start-while-inactive \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
     --cap autostart=on --cap image-locking=on --starts 0
+# trace, replay, export, coverage (see the README). The seed at N = 1 with every capability fixed
+# is found in well under a second.
+seed=(--version v8.0.0 --invariant no-vm-start-while-inactive --nodes 1
+    --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off
+    --cap autostart=on --cap image-locking=off)
+tmp=$(mktemp -d)
+for cmd in trace replay export coverage; do
+    check "$cmd --help" 0 - "Exit codes:" "$handoff" "$cmd" --help
+done
+check "trace finds the seed" 1 - "^ +6\. migration_completion_fail " "$handoff" trace "${seed[@]}"
+check "trace --json --out" 1 0 "" "$handoff" trace "${seed[@]}" --json --out "$tmp/seed.json"
+check "replay the seed" 0 - "reaches the violation: the last state violates no-vm-start-while-inactive" \
+    "$handoff" replay "$tmp/seed.json"
+check "replay: another claim" 1 - "NO VIOLATION.*satisfies single-owner" \
+    "$handoff" replay "$tmp/seed.json" --invariant single-owner
+check "trace --fork" 1 - "another shortest counterexample of 7 steps, the same as the first before step 1" \
+    "$handoff" trace "${seed[@]}" --fork 1
+check "trace --fork: none" 1 - "--fork 7: there is none" "$handoff" trace "${seed[@]}" --fork 7
+check "trace --fork past the end" 2 1 "--fork must be between 1 and 7" \
+    "$handoff" trace "${seed[@]}" --fork 8
+check "trace: no counterexample" 3 - "no counterexample \(bmc bounded: no violation up to depth 4\)" \
+    "$handoff" trace "${seed[@]}" --depth 4
+check "trace: holds for the instance" 0 - "no counterexample \(explicit proved: for this instance" \
+    "$handoff" trace --version v10.2 --invariant no-vm-start-while-inactive --nodes 1 --engine explicit \
+    --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
+    --cap autostart=on --cap image-locking=on --starts 0
+check "trace: unknown version" 2 1 "unknown version 'v9'" \
+    "$handoff" trace --version v9 --invariant no-vm-start-while-inactive
+check "trace: unknown invariant" 2 1 "unknown invariant 'no-such'" \
+    "$handoff" trace --version v8.1 --invariant no-such
+check "trace: zero nodes" 2 1 "--nodes must be between 1 and 16, not 0" \
+    "$handoff" trace --version v8.1 --invariant no-vm-start-while-inactive --nodes 0
+check "trace: negative depth" 2 1 "--depth must not be negative" \
+    "$handoff" trace --version v8.1 --invariant no-vm-start-while-inactive --depth -1
+check "trace: unknown engine" 2 1 "unknown engine 'pdr'" \
+    "$handoff" trace --version v8.1 --invariant no-vm-start-while-inactive --engine pdr
+check "trace: unwritable --out" 2 1 "cannot write '/nonexistent/x.json'" \
+    "$handoff" trace "${seed[@]}" --out /nonexistent/x.json
+check "replay: unreadable file" 2 1 "cannot read '$tmp/missing.json'" "$handoff" replay "$tmp/missing.json"
+printf '{"version": ' > "$tmp/broken.json"
+check "replay: not JSON" 2 1 "not a JSON trace" "$handoff" replay "$tmp/broken.json"
+sed 's/"row": "storage_lost"/"row": "no_such_row"/' "$tmp/seed.json" > "$tmp/row.json"
+check "replay: unknown row" 2 1 "step 1: unknown row 'no_such_row'" "$handoff" replay "$tmp/row.json"
+sed 's/"half": 1/"half": 7/' "$tmp/seed.json" > "$tmp/param.json"
+check "replay: bad parameter" 2 1 "step 5: parameter half = 7 is out of range" \
+    "$handoff" replay "$tmp/param.json"
+sed 's/"version": "v8.0.0"/"version": "v7"/' "$tmp/seed.json" > "$tmp/version.json"
+check "replay: unknown version" 2 1 "unknown version 'v7'" "$handoff" replay "$tmp/version.json"
+sed 's/"started_inactive\[0\]": "true"/"started_inactive[0]": "false"/' "$tmp/seed.json" > "$tmp/state.json"
+check "replay: state the interpreter does not reach" 2 1 "step 7 .* leads elsewhere in the interpreter" \
+    "$handoff" replay "$tmp/state.json"
+check "export smt2" 0 - "^\(check-sat\)" "$handoff" export --version v8.1 --nodes 1 --depth 2
+check "export induction" 0 - "^\(set-logic QF_UF\)" \
+    "$handoff" export --version v10.2 --invariant no-vm-start-while-inactive --query induction
+check "export: bad format" 2 1 "unknown format 'pdf'" "$handoff" export --version v8.1 --format pdf
+check "export: negative depth" 2 1 "--depth must not be negative" \
+    "$handoff" export --version v8.1 --depth -3
+check "export: unknown query" 2 1 "unknown query 'pdr'" "$handoff" export --version v8.1 --query pdr
+check "export: graph property" 2 1 "recoverable is a graph property" \
+    "$handoff" export --version v8.1 --invariant recoverable
+check "export: zero nodes" 2 1 "--nodes must be between 1 and 16, not 0" \
+    "$handoff" export --version v8.1 --nodes 0
+check "coverage" 1 - "postcopy_start_ok \(host 0\)" "$handoff" coverage "${seed[@]:0:2}" \
+    "${seed[@]:4}"
+check "coverage json" 1 - "\"premise_reachable\": true" "$handoff" coverage --json "${seed[@]:0:2}" \
+    "${seed[@]:4}"
+check "coverage: unknown version" 2 1 "unknown version 'v9'" "$handoff" coverage --version v9
+check "coverage: zero nodes" 2 1 "--nodes must be between 1 and 16, not 0" \
+    "$handoff" coverage --version v8.1 --nodes 0
+rm -rf "$tmp"
+# replay-qemu: bad input is refused before any QEMU is started.
+tmp_trace=/tmp/handoff_cli_trace.$$.json
+check "replay-qemu missing file" 2 1 "cannot read /nonexistent.json" \
+    "$handoff" replay-qemu /nonexistent.json
+echo '{"steps": []}' > "$tmp_trace"
+check "replay-qemu malformed trace" 2 1 "not a trace object" "$handoff" replay-qemu "$tmp_trace"
+echo '{"version": "v6.0", "nodes": 1, "initial": {}, "steps": []}' > "$tmp_trace"
+check "replay-qemu unknown version" 2 1 "unknown version 'v6.0'" \
+    "$handoff" replay-qemu "$tmp_trace"
+echo 'not json' > "$tmp_trace"
+check "replay-qemu not json" 2 1 "is not JSON" "$handoff" replay-qemu "$tmp_trace"
+rm -f "$tmp_trace"
 rm -f /tmp/handoff_cli_err.$$
 echo "$failures failed"
 [ "$failures" -eq 0 ]

@@ -220,8 +220,14 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
             break;
         }
         const State current = g.state(next);
+        if (limits.on_state) {
+            limits.on_state(current);
+        }
         interp.successors(current, [&](const Step& step, const State& succ) {
             ++out.transitions;
+            if (limits.on_step) {
+                limits.on_step(current, step);
+            }
             const std::uint32_t to = add(succ, next, step);
             if (want_recovery &&
                 interp.table().rows[static_cast<std::size_t>(step.row)].actor != Actor::fault) {

@@ -18,7 +18,8 @@ const Built& built() {
     static const Built b = [] {
         Built out;
         AstBuilder bld{out.ast};
-        const std::vector<std::string_view> all{"v8.0.0", "v8.1", "v9.2", "v10.0-dev", "v10.2"};
+        const std::vector<std::string_view> all{"v7.2", "v8.0.0",    "v8.1",
+                                                "v9.2", "v10.0-dev", "v10.2"};
 
         out.list.push_back(
             {"no-vm-start-while-inactive",
@@ -44,7 +45,7 @@ const Built& built() {
              "RHBZ 2058982 (the seed's second migration); GitLab #2395, RHEL-48801",
              InvariantKind::StatePredicate,
              (crash != Crash::DOUBLE_INACTIVATE).emit(bld),
-             {"v8.0.0", "v8.1", "v9.2", "v10.0-dev"},
+             {"v7.2", "v8.0.0", "v8.1", "v9.2", "v10.0-dev"},
              "Before 10.0 only; 10.0 allows inactivating an inactive top-level node."});
         out.list.push_back(
             {"no-inactive-child-under-active-parent",
@@ -96,7 +97,7 @@ const Built& built() {
                                                  node(h, n) == NS::HALF_INACTIVE),
                                block_inactive(h)))
                  .emit(bld),
-             {"v8.0.0", "v8.1", "v9.2"},
+             {"v7.2", "v8.0.0", "v8.1", "v9.2"},
              "Where s->block_inactive exists (8.0 to 9.2). The ghost tried_inactivate is set by "
              "the migration thread's inactivation and cleared by migrate_init()."});
         out.list.push_back(

@@ -39,7 +39,7 @@ Result run_recoverable(const Interpreter& interp, const InvariantData& inv, cons
     Result r;
     r.version = std::string(interp.table().version);
     r.invariant = std::string(inv.name);
-    r.engine = "recovery-search";
+    r.engine = "recovery";
 
     std::unordered_set<State> recoverable; // states known to reach a recovered state
     std::size_t searched = 0;              // states visited by the recovery searches

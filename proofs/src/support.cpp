@@ -1,8 +1,12 @@
 // What the engines share: replaying a counterexample on the interpreter, reading a trace out of a
 // model, printing a formula over our names, the solver's version.
 #include "handoff/proofs/engines.hpp"
+#include "handoff/proofs/trace_io.hpp"
+
+#include "handoff/model/printer.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace handoff::proofs {
 
@@ -30,30 +34,11 @@ std::string z3_version() {
 
 std::optional<std::string> replay_error(const Interpreter& interp, const InvariantData& inv,
                                         const Trace& trace) {
-    const auto initial = interp.initial_states();
-    if (std::find(initial.begin(), initial.end(), trace.initial) == initial.end()) {
-        return std::string("the first state is not an initial state of the interpreter");
+    if (auto error = path_error(interp, trace)) {
+        return error;
     }
-    State current = trace.initial;
-    for (std::size_t i = 0; i < trace.steps.size(); ++i) {
-        const auto& ts = trace.steps[i];
-        const auto next = interp.apply(current, ts.step);
-        const std::string where =
-            "step " + std::to_string(i + 1) + " (" +
-            std::string(interp.table().rows[static_cast<std::size_t>(ts.step.row)].name) + ")";
-        if (!next) {
-            return where + " is not enabled in the interpreter";
-        }
-        if (*next != ts.state) {
-            std::string diff;
-            for (const auto& c : changes(interp, *next, ts.state)) {
-                diff += " " + c.variable + " interpreter=" + c.before + " solver=" + c.after;
-            }
-            return where + " leads elsewhere in the interpreter:" + diff;
-        }
-        current = *next;
-    }
-    if (inv.kind == InvariantKind::StatePredicate && holds(interp, inv, current)) {
+    const State& last = trace.steps.empty() ? trace.initial : trace.steps.back().state;
+    if (inv.kind == InvariantKind::StatePredicate && holds(interp, inv, last)) {
         return std::string("the last state satisfies the invariant in the interpreter");
     }
     return std::nullopt;
@@ -69,11 +54,99 @@ Trace extract_trace(const Lowering& low, const z3::model& m, const std::vector<S
     return t;
 }
 
-std::string print_formula(const Lowering& low, const z3::expr& e) {
-    (void)low; // the constants are named after our variables already ("runstate[0].1": bit 1)
+namespace {
+
+std::string raw_text(const z3::expr& e) {
     std::string text = e.to_string();
     text.erase(std::remove(text.begin(), text.end(), '|'), text.end());
     return text;
+}
+
+// A clause (a disjunction of bit literals) as "slot in {values} or ...": each slot's literals
+// allow the values whose code makes one of them true. Nothing when `e` is not a clause over the
+// template state's bits.
+std::optional<std::string> clause_text(const Lowering& low, const z3::expr& e,
+                                       const std::map<unsigned, std::pair<int, int>>& bit_of) {
+    std::vector<z3::expr> literals;
+    if (e.is_app() && e.decl().decl_kind() == Z3_OP_OR) {
+        for (unsigned i = 0; i < e.num_args(); ++i) {
+            literals.push_back(e.arg(i));
+        }
+    } else {
+        literals.push_back(e);
+    }
+    std::map<int, std::vector<std::pair<int, bool>>> by_slot; // slot -> (bit, polarity)
+    for (const z3::expr& lit : literals) {
+        const bool negated = lit.is_app() && lit.decl().decl_kind() == Z3_OP_NOT;
+        const z3::expr atom = negated ? lit.arg(0) : lit;
+        const auto it = bit_of.find(Z3_get_ast_id(low.ctx(), atom));
+        if (!atom.is_const() || it == bit_of.end()) {
+            return std::nullopt;
+        }
+        by_slot[it->second.first].push_back({it->second.second, !negated});
+    }
+    std::string out;
+    for (const auto& [slot, lits] : by_slot) {
+        const Lowering::Code& code = low.slot_code(slot);
+        const DomainId domain = var_info(low.slot_variable(slot)).domain;
+        std::vector<std::string> allowed, excluded;
+        for (int v = 0; v < code.values; ++v) {
+            bool some = false;
+            for (const auto& [bit, positive] : lits) {
+                some = some || (((v >> bit) & 1) != 0) == positive;
+            }
+            (some ? allowed : excluded).push_back(value_name(domain, v));
+        }
+        std::string part;
+        if (code.boolean) {
+            part = (allowed.size() == 1 ? (allowed[0] == "true" ? "" : "not ") : "") +
+                   low.slot_name(slot);
+            if (allowed.size() != 1) {
+                part = "true";
+            }
+        } else if (allowed.size() == 1) {
+            part = low.slot_name(slot) + " = " + allowed[0];
+        } else if (excluded.size() == 1) {
+            part = low.slot_name(slot) + " != " + excluded[0];
+        } else {
+            part = low.slot_name(slot) + " in {";
+            for (std::size_t i = 0; i < allowed.size(); ++i) {
+                part += (i ? ", " : "") + allowed[i];
+            }
+            part += "}";
+        }
+        out += (out.empty() ? "" : " or ") + part;
+    }
+    return out;
+}
+
+} // namespace
+
+std::string print_formula(const Lowering& low, const z3::expr& e) {
+    // The certificate is a conjunction of clauses over the bits of the slots; print each clause
+    // over our variables and value names, one per line.
+    std::map<unsigned, std::pair<int, int>> bit_of; // AST id -> (slot, bit)
+    for (int slot = 0; slot < low.slot_count(); ++slot) {
+        const Lowering::Code& c = low.slot_code(slot);
+        for (int j = 0; j < c.width; ++j) {
+            bit_of[Z3_get_ast_id(
+                low.ctx(), low.current().bits[static_cast<unsigned>(c.first + j)])] = {slot, j};
+        }
+    }
+    std::vector<z3::expr> conjuncts;
+    if (e.is_app() && e.decl().decl_kind() == Z3_OP_AND) {
+        for (unsigned i = 0; i < e.num_args(); ++i) {
+            conjuncts.push_back(e.arg(i));
+        }
+    } else {
+        conjuncts.push_back(e);
+    }
+    std::string out;
+    for (const z3::expr& c : conjuncts) {
+        const auto text = clause_text(low, c, bit_of);
+        out += (out.empty() ? "" : "\n  and ") + (text ? *text : raw_text(c));
+    }
+    return out;
 }
 
 } // namespace handoff::proofs

@@ -7,6 +7,7 @@
 #include "handoff/model/invariants.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct Exploration {
 
 struct ExploreLimits {
     std::size_t max_states = 20'000'000;
+    // Observers (for coverage): each reachable state when it is expanded, and each of its enabled
+    // steps. Either may be empty.
+    std::function<void(const State&)> on_state;
+    std::function<void(const State&, const Step&)> on_step;
 };
 
 Exploration explore(const Interpreter& interp, const std::vector<const InvariantData*>& invariants,

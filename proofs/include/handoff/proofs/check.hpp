@@ -1,6 +1,7 @@
 // The checker: one verdict per (version, invariant), from the engine the user asked for, or, with
-// `auto`, from PDR (certified) with BMC for the shortest counterexample; `recoverable`, a graph
-// property, always goes to the explicit engine (its verdict holds for the instance only).
+// `auto`, from BMC (shortest counterexamples) and then PDR (certified proofs); `recoverable`, a
+// graph property, goes to the recovery search, or with --engine explicit to the explicit engine
+// (either verdict holds for the instance only).
 #pragma once
 
 #include "handoff/proofs/engines.hpp"
@@ -19,7 +20,7 @@ struct CheckOptions {
     double timeout = 60.0;     // seconds per (version, invariant)
     int jobs = 1;              // cells checked in parallel, each with its own Z3 context
     bool partial_order = true; // BMC's partial-order reduction (off only to measure it)
-    double pdr_slice = 5.0;    // auto: seconds of PDR per invariant that BMC has not decided
+    double pdr_slice = 4.0;    // auto: seconds of PDR per invariant that BMC has not decided
 };
 
 struct Cell {

@@ -50,6 +50,7 @@ class Lowering {
     const std::vector<Action>& actions() const { return actions_; }
     int slot_count() const { return static_cast<int>(slot_var_.size()); }
     std::string slot_name(int slot) const;
+    model::Var slot_variable(int slot) const { return slot_var_[static_cast<std::size_t>(slot)]; }
 
     StateVars make_state(const std::string& suffix) const;
     StepVars make_step(const std::string& suffix) const;

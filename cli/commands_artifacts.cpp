@@ -1,0 +1,487 @@
+// Subcommands that produce or read artifacts of the checker: trace (a shortest counterexample, as
+// text or as a replayable file), replay (a trace file on the interpreter), export (SMT-LIB 2 for
+// independent solvers) and coverage (dead rows and vacuous invariants).
+#include "commands.hpp"
+#include "instance_options.hpp"
+
+#include "handoff/model/explore.hpp"
+#include "handoff/proofs/artifacts.hpp"
+#include "handoff/proofs/trace_io.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace handoff::cli {
+
+using namespace handoff::model;
+using namespace handoff::proofs;
+
+namespace {
+
+// Where a command's output goes: stdout, or the file of --out (written whole at the end).
+void emit(const std::string& out_file, const std::string& text) {
+    if (out_file.empty()) {
+        std::cout << text;
+        return;
+    }
+    std::ofstream f(out_file);
+    f << text;
+    f.close();
+    if (!f) {
+        throw UsageError(fmt::format("cannot write '{}': {}", out_file, std::strerror(errno)));
+    }
+}
+
+InstanceOptions options_of(const Instance& inst) {
+    InstanceOptions o;
+    o.nodes = inst.nodes;
+    o.starts = inst.starts;
+    o.set_active_calls = inst.set_active_calls;
+    for (const auto& c : instance_fields(inst)["caps"]) {
+        o.caps.push_back(c.get<std::string>());
+    }
+    return o;
+}
+
+// ---- trace ---------------------------------------------------------------------------------
+
+struct TraceArgs {
+    std::string version, invariant, engine = "auto", out;
+    InstanceOptions instance;
+    bool json = false;
+    int fork = 0;
+    int depth = 60;
+    double timeout = 60;
+};
+
+std::string first_difference(const Interpreter& interp, const Trace& a, const Trace& b) {
+    for (std::size_t i = 0; i < a.steps.size() && i < b.steps.size(); ++i) {
+        const Step& x = a.steps[i].step;
+        const Step& y = b.steps[i].step;
+        if (x.row != y.row || x.params != y.params) {
+            const auto& rows = interp.table().rows;
+            return fmt::format("it leaves the first at step {}: {} ({}) instead of {} ({})", i + 1,
+                               rows[static_cast<std::size_t>(y.row)].name, format_params(interp, y),
+                               rows[static_cast<std::size_t>(x.row)].name,
+                               format_params(interp, x));
+        }
+    }
+    return "it takes the same steps from another initial state";
+}
+
+void run_trace(const TraceArgs& a) {
+    const TableData& table = require_version(a.version);
+    const InvariantData& inv = require_invariant(a.invariant);
+    if (!inv.applies_to(table.version)) {
+        throw UsageError(fmt::format("invariant '{}' does not apply to {}", inv.name, a.version));
+    }
+    const Instance inst = a.instance.instance();
+    const bool graph = inv.kind != InvariantKind::StatePredicate;
+    if (a.engine != "auto" && a.engine != "bmc" && a.engine != "explicit") {
+        throw UsageError(
+            fmt::format("unknown engine '{}' (expected one of: auto, bmc, explicit)", a.engine));
+    }
+    if (graph && a.engine == "bmc") {
+        throw UsageError(fmt::format("{} is a graph property: only --engine explicit finds its "
+                                     "counterexamples",
+                                     inv.name));
+    }
+    if (graph && a.fork != 0) {
+        throw UsageError(
+            fmt::format("--fork needs a state invariant; {} is a graph property", inv.name));
+    }
+    if (a.depth < 0) {
+        throw UsageError(fmt::format("--depth must not be negative, not {}", a.depth));
+    }
+    if (!(a.timeout > 0)) {
+        throw UsageError(fmt::format("--timeout must be positive, not {}", a.timeout));
+    }
+    if (a.fork < 0) {
+        throw UsageError(fmt::format("--fork must be a step number (1 or more), not {}", a.fork));
+    }
+    const bool use_explicit = a.engine == "explicit" || (a.engine == "auto" && graph);
+
+    const Interpreter interp(table, inst);
+    z3::context ctx;
+    const Lowering low(ctx, table, inst);
+    Result r = use_explicit ? run_explicit(interp, {&inv}).front()
+                            : run_bmc(low, inv, EngineLimits{a.depth, a.timeout});
+    const std::string where =
+        fmt::format("{} / {} on {}", a.version, inv.name, a.instance.describe());
+    if (r.bug) {
+        exit_code() = 4;
+        fmt::print(stderr, "handoff: CHECKER BUG on {} ({}): {}\n", where, r.engine, r.detail);
+        return;
+    }
+    if (r.verdict != Verdict::violated) {
+        exit_code() = r.verdict == Verdict::proved ? 0 : 3;
+        emit(a.out, fmt::format("{}: no counterexample ({} {}: {})\n", where, r.engine,
+                                verdict_name(r.verdict), r.detail));
+        return;
+    }
+    exit_code() = 1;
+    Trace trace = *r.trace;
+    std::string heading = fmt::format("{} is violated: a shortest counterexample of {} steps ({}, "
+                                      "replayed on the interpreter)",
+                                      where, trace.steps.size(), r.engine);
+    if (a.fork != 0) {
+        if (a.fork > static_cast<int>(trace.steps.size())) {
+            throw UsageError(fmt::format("--fork must be between 1 and {} (the trace's length), "
+                                         "not {}",
+                                         trace.steps.size(), a.fork));
+        }
+        const Fork f = fork_counterexample(low, inv, trace, a.fork, a.timeout);
+        if (f.bug) {
+            exit_code() = 4;
+            fmt::print(stderr, "handoff: CHECKER BUG on {}: {}\n", where, f.detail);
+            return;
+        }
+        if (f.outcome == Fork::Outcome::unknown) {
+            exit_code() = 3;
+            emit(a.out, fmt::format("{}\n--fork {}: unknown ({})\n", heading, a.fork, f.detail));
+            return;
+        }
+        if (f.outcome == Fork::Outcome::none) {
+            emit(a.out,
+                 fmt::format("{}\n--fork {}: there is none: every counterexample of {} steps "
+                             "that agrees with this one before step {} is this one\n{}",
+                             heading, a.fork, trace.steps.size(), a.fork,
+                             a.json ? "" : format_trace(interp, trace)));
+            return;
+        }
+        heading = fmt::format("{} is violated: another shortest counterexample of {} steps, the "
+                              "same as the first before step {} ({}; replayed on the interpreter)",
+                              where, trace.steps.size(), a.fork,
+                              first_difference(interp, trace, *f.trace));
+        trace = *f.trace;
+    }
+    if (a.json) {
+        emit(a.out, trace_to_json(interp, trace, &inv).dump(2) + "\n");
+        return;
+    }
+    emit(a.out, heading + "\n" + format_trace(interp, trace));
+}
+
+void register_trace(CLI::App& app) {
+    auto a = std::make_shared<TraceArgs>();
+    auto* cmd = app.add_subcommand(
+        "trace", "A shortest counterexample of one invariant: numbered steps, or a replayable "
+                 "JSON file");
+    cmd->add_option("--version", a->version, "QEMU version, e.g. v8.0.0")->required();
+    cmd->add_option("--invariant", a->invariant, "Invariant, e.g. no-vm-start-while-inactive")
+        ->required();
+    a->instance.add_to(cmd);
+    cmd->add_flag("--json", a->json, "Write the trace as replayable JSON (see handoff replay)");
+    cmd->add_option("--out", a->out, "Write to this file instead of standard output");
+    cmd->add_option("--fork", a->fork,
+                    "Another shortest counterexample: the same before step K, different from "
+                    "step K on (or: there is none)");
+    cmd->add_option("--engine", a->engine, "auto (BMC; explicit for recoverable), bmc or explicit")
+        ->capture_default_str();
+    cmd->add_option("--depth", a->depth, "Deepest BMC depth tried")->capture_default_str();
+    cmd->add_option("--timeout", a->timeout, "Seconds for the search (and again for --fork)")
+        ->capture_default_str();
+    cmd->footer(
+        "Exit codes: 1 a counterexample was found (printed), 0 the invariant holds (explicit "
+        "engine: for this instance), 3 no counterexample found but nothing proved (BMC "
+        "depth or timeout reached; a --fork search that timed out), 2 bad input, 4 a "
+        "checker bug (a trace that does not replay).");
+    cmd->callback([a] { run_trace(*a); });
+}
+
+// ---- replay --------------------------------------------------------------------------------
+
+struct ReplayArgs {
+    std::string file, invariant;
+};
+
+void run_replay(const ReplayArgs& a) {
+    std::ifstream in(a.file);
+    if (!in) {
+        throw UsageError(fmt::format("cannot read '{}': {}", a.file, std::strerror(errno)));
+    }
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw UsageError(fmt::format("{}: not a JSON trace: {}", a.file, e.what()));
+    }
+    TraceHeader h;
+    Trace trace;
+    std::optional<Interpreter> interp;
+    try {
+        h = read_trace_header(j);
+        interp.emplace(*h.table, h.instance);
+        trace = trace_from_json(*interp, j);
+    } catch (const TraceError& e) {
+        throw UsageError(fmt::format("{}: {}", a.file, e.what()));
+    }
+    if (!a.invariant.empty()) {
+        const InvariantData& inv = require_invariant(a.invariant);
+        if (!inv.applies_to(h.table->version)) {
+            throw UsageError(
+                fmt::format("invariant '{}' does not apply to {}", inv.name, h.table->version));
+        }
+        h.invariant = &inv;
+    }
+    const State& last = trace.steps.empty() ? trace.initial : trace.steps.back().state;
+    fmt::print("{}: {} steps on {} ({}); replayed on the interpreter: every step enabled, every "
+               "recorded state reached\n{}",
+               a.file, trace.steps.size(), h.table->version, options_of(h.instance).describe(),
+               format_trace(*interp, trace));
+    if (h.invariant != nullptr && h.invariant->kind != InvariantKind::StatePredicate) {
+        exit_code() = 3;
+        fmt::print("{} is a graph property: replay cannot tell whether the last state is "
+                   "unrecoverable (handoff check --engine explicit decides it)\n",
+                   h.invariant->name);
+        return;
+    }
+    if (h.invariant != nullptr) {
+        const bool violated = !holds(*interp, *h.invariant, last);
+        exit_code() = violated ? 0 : 1;
+        fmt::print("{}: the last state {} {}\n",
+                   violated ? "reaches the violation" : "NO VIOLATION",
+                   violated ? "violates" : "satisfies", h.invariant->name);
+        return;
+    }
+    std::string violated;
+    for (const auto& inv : all_invariants()) {
+        if (inv.applies_to(h.table->version) && inv.kind == InvariantKind::StatePredicate &&
+            !holds(*interp, inv, last)) {
+            violated += (violated.empty() ? "" : ", ") + std::string(inv.name);
+        }
+    }
+    exit_code() = violated.empty() ? 1 : 0;
+    fmt::print("the trace names no invariant; the last state violates: {}\n",
+               violated.empty() ? "none" : violated);
+}
+
+void register_replay(CLI::App& app) {
+    auto a = std::make_shared<ReplayArgs>();
+    auto* cmd = app.add_subcommand(
+        "replay", "Replay a trace file (handoff trace --json) on the interpreter and say whether "
+                  "it reaches the violation it claims");
+    cmd->add_option("FILE", a->file, "The trace file (JSON)")->required();
+    cmd->add_option("--invariant", a->invariant,
+                    "The invariant the trace claims to violate (default: the file's "
+                    "\"invariant\", else every one is evaluated on the last state)");
+    cmd->footer("Exit codes: 0 the trace replays and its last state violates the invariant it "
+                "claims, 1 it replays but does not, 3 the invariant is a graph property replay "
+                "cannot decide, 2 bad input (unreadable or malformed file, unknown row or "
+                "parameter, a recorded state the interpreter does not reach).");
+    cmd->callback([a] { run_replay(*a); });
+}
+
+// ---- export --------------------------------------------------------------------------------
+
+struct ExportArgs {
+    std::string version, format = "smt2", query = "bmc", out;
+    std::vector<std::string> invariants;
+    InstanceOptions instance;
+    int depth = 0;
+    CLI::Option* depth_given = nullptr;
+};
+
+void run_export(const ExportArgs& a) {
+    const TableData& table = require_version(a.version);
+    if (a.format != "smt2") {
+        throw UsageError(fmt::format("unknown format '{}' (expected: smt2)", a.format));
+    }
+    if (a.query != "bmc" && a.query != "induction") {
+        throw UsageError(
+            fmt::format("unknown query '{}' (expected one of: bmc, induction)", a.query));
+    }
+    const Query query = a.query == "bmc" ? Query::bmc : Query::induction;
+    const int depth = a.depth_given->count() > 0 ? a.depth : (query == Query::bmc ? 10 : 1);
+    if (depth < 0) {
+        throw UsageError(fmt::format("--depth must not be negative, not {}", depth));
+    }
+    if (query == Query::induction && depth < 1) {
+        throw UsageError("--depth of an induction query (k) must be at least 1");
+    }
+    std::vector<const InvariantData*> invs;
+    for (const auto& name : a.invariants) {
+        const InvariantData& inv = require_invariant(name);
+        if (!inv.applies_to(table.version)) {
+            throw UsageError(fmt::format("invariant '{}' does not apply to {}", name, a.version));
+        }
+        if (inv.kind != InvariantKind::StatePredicate) {
+            throw UsageError(fmt::format("{} is a graph property: it has no SMT-LIB query", name));
+        }
+        invs.push_back(&inv);
+    }
+    if (invs.empty()) {
+        for (const auto& inv : all_invariants()) {
+            if (inv.applies_to(table.version) && inv.kind == InvariantKind::StatePredicate) {
+                invs.push_back(&inv);
+            }
+        }
+    }
+    const Instance inst = a.instance.instance();
+    z3::context ctx;
+    const Lowering low(ctx, table, inst);
+    std::string names;
+    for (const auto* inv : invs) {
+        names += (names.empty() ? "" : ", ") + std::string(inv->name);
+    }
+    const std::string comment =
+        query == Query::bmc
+            ? fmt::format("handoff export: {} on {}\nBMC query at depth {} for: {}\nsat: a "
+                          "counterexample of at most {} steps; unsat: no violation up to depth {}",
+                          a.version, a.instance.describe(), depth, names, depth, depth)
+            : fmt::format("handoff export: {} on {}\nk-induction step query at k = {} for: {}\n"
+                          "unsat: the invariants are {}-inductive (with simple paths); sat: a "
+                          "counterexample to induction (not necessarily reachable)",
+                          a.version, a.instance.describe(), depth, names, depth);
+    emit(a.out, export_smt2(low, invs, query, depth, comment));
+}
+
+void register_export(CLI::App& app) {
+    auto a = std::make_shared<ExportArgs>();
+    auto* cmd = app.add_subcommand(
+        "export", "Write a version's BMC or k-induction query as SMT-LIB 2 (for z3, cvc5)");
+    cmd->add_option("--version", a->version, "QEMU version, e.g. v8.0.0")->required();
+    cmd->add_option("--invariant", a->invariants,
+                    "Invariant (repeatable; default: every state invariant that applies)");
+    cmd->add_option("--format", a->format, "Output format: smt2")->capture_default_str();
+    cmd->add_option("--query", a->query, "bmc or induction")->capture_default_str();
+    a->depth_given = cmd->add_option("--depth", a->depth,
+                                     "BMC depth K (default 10), or k of induction (default 1)");
+    cmd->add_option("--out", a->out, "Write to this file instead of standard output");
+    a->instance.add_to(cmd);
+    cmd->footer("bmc at depth K: sat iff some initial state reaches a violation within K steps. "
+                "induction at k: sat iff k distinct states satisfying the invariants can be "
+                "followed by one violating them (unsat: k-inductive).\nExit codes: 0 written, "
+                "2 bad input.");
+    cmd->callback([a] { run_export(*a); });
+}
+
+// ---- coverage ------------------------------------------------------------------------------
+
+struct CoverageArgs {
+    std::string version;
+    InstanceOptions instance;
+    bool json = false;
+};
+
+void run_coverage(const CoverageArgs& a) {
+    const TableData& table = require_version(a.version);
+    const Interpreter interp(table, a.instance.instance());
+    const Coverage c = coverage(interp);
+    std::vector<const Coverage::RowHost*> dead;
+    for (const auto& r : c.rows) {
+        if (!r.fired) {
+            dead.push_back(&r);
+        }
+    }
+    int vacuous = 0;
+    for (const auto& i : c.invariants) {
+        vacuous += i.vacuous() ? 1 : 0;
+    }
+    exit_code() = !c.complete ? 3 : (dead.empty() && vacuous == 0 ? 0 : 1);
+    auto row_name = [&](const Coverage::RowHost& r) {
+        return std::string(table.rows[static_cast<std::size_t>(r.row)].name);
+    };
+    auto per_host = [&](const Coverage::RowHost& r) {
+        const auto& ps = table.rows[static_cast<std::size_t>(r.row)].params;
+        return std::find(ps.begin(), ps.end(), Param::host) != ps.end();
+    };
+    if (a.json) {
+        nlohmann::json rows = nlohmann::json::array(), invs = nlohmann::json::array();
+        for (const auto& r : c.rows) {
+            nlohmann::json row{{"row", row_name(r)}, {"fires", r.fired}};
+            if (per_host(r)) {
+                row["host"] = r.host;
+            }
+            rows.push_back(row);
+        }
+        for (const auto& i : c.invariants) {
+            nlohmann::json inv{{"invariant", i.invariant->name}, {"vacuous", i.vacuous()}};
+            if (i.has_premise) {
+                inv["premise"] = i.premise_text;
+                inv["premise_reachable"] = i.reachable;
+            }
+            if (i.excludes_crash) {
+                inv["crash"] = i.crash_name;
+                inv["crash_asserted_by_some_row"] = i.crash_in_table;
+            }
+            invs.push_back(inv);
+        }
+        std::cout << nlohmann::json{{"version", table.version},
+                                    {"instance", a.instance.json()},
+                                    {"states", c.states},
+                                    {"complete", c.complete},
+                                    {"seconds", c.seconds},
+                                    {"dead_rows", dead.size()},
+                                    {"vacuous_invariants", vacuous},
+                                    {"rows", rows},
+                                    {"invariants", invs}}
+                         .dump(2)
+                  << "\n";
+        return;
+    }
+    fmt::print("coverage of {} on the instance {}: {} reachable states{} in {:.1f} s\n",
+               table.version, a.instance.describe(), c.states,
+               c.complete ? " (all of them)" : " (INCOMPLETE: the state limit was reached)",
+               c.seconds);
+    fmt::print("\nrows that never fire from a reachable state ({} of {} row/host pairs):\n",
+               dead.size(), c.rows.size());
+    if (dead.empty()) {
+        fmt::print("  none\n");
+    }
+    for (const auto* r : dead) {
+        fmt::print("  {}{}\n", row_name(*r),
+                   per_host(*r) ? fmt::format(" (host {})", r->host) : std::string());
+    }
+    fmt::print("\ninvariants and their premises (forall ... : A => B has the premise A; crash != X "
+               "needs a row that asserts with reason X):\n");
+    for (const auto& i : c.invariants) {
+        std::string what = "no premise (not of the form A => B)";
+        if (i.has_premise) {
+            what = (i.reachable ? "premise reachable: " : "VACUOUS, the premise never holds: ") +
+                   i.premise_text;
+        } else if (i.excludes_crash) {
+            what = i.crash_in_table
+                       ? "crash " + i.crash_name + " is asserted by some row"
+                       : "VACUOUS, no row of " + std::string(table.version) + " can crash with " +
+                             i.crash_name + ": it holds by construction";
+        }
+        fmt::print("  {:<38} {}\n", i.invariant->name, what);
+    }
+}
+
+void register_coverage(CLI::App& app) {
+    auto a = std::make_shared<CoverageArgs>();
+    a->instance.nodes = 1;
+    auto* cmd = app.add_subcommand(
+        "coverage", "Rows that never fire and invariants whose premise is never reachable, by "
+                    "exploring a finite instance");
+    cmd->add_option("--version", a->version, "QEMU version, e.g. v8.0.0")->required();
+    a->instance.add_to(cmd);
+    cmd->add_flag("--json", a->json, "Write the coverage as JSON");
+    cmd->footer("The answer is for the instance explored (printed first; default: 1 node, every "
+                "capability combination, which takes up to a minute per version).\nExit codes: 0 "
+                "every row fires and no invariant is vacuous, 1 some row never fires or some "
+                "invariant is vacuous, 3 the exploration was incomplete, 2 bad input.");
+    cmd->callback([a] { run_coverage(*a); });
+}
+
+} // namespace
+
+void register_artifacts_commands(CLI::App& app) {
+    register_trace(app);
+    register_replay(app);
+    register_export(app);
+    register_coverage(app);
+}
+
+} // namespace handoff::cli

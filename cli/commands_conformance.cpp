@@ -1,0 +1,212 @@
+// `handoff replay-qemu TRACE.json`: replays a model trace on the real QEMU installed on this
+// machine (Debian 12's 7.2.22) and ends in one verdict. Exit codes: 0 reproduced, 1 diverged,
+// 2 bad input (unreadable file, malformed trace, unknown version), 3 not replayable, 4 the harness
+// failed (QEMU missing, a process that would not start or answer).
+#include "commands.hpp"
+
+#include "handoff/conformance/replay.hpp"
+#include "handoff/conformance/report.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+namespace handoff::cli {
+
+namespace {
+
+struct ReplayArgs {
+    std::string file;
+    int timeout_ms = 10000;
+    bool keep = false;
+    bool json = false;
+};
+
+nlohmann::json read_trace(const std::string& file) {
+    std::ifstream in(file);
+    if (!in) {
+        throw UsageError("cannot read " + file);
+    }
+    nlohmann::json j;
+    try {
+        in >> j;
+    } catch (const nlohmann::json::exception&) {
+        throw UsageError(file + " is not JSON");
+    }
+    // A `handoff check --json` result carries its trace under "trace".
+    if (j.is_object() && j.contains("trace") && !j.contains("steps")) {
+        j = j["trace"];
+    }
+    return j;
+}
+
+int run_replay(const ReplayArgs& a) {
+    namespace c = handoff::conformance;
+    const nlohmann::json trace = read_trace(a.file);
+    c::ReplayOptions opt;
+    opt.timeout = c::milliseconds(a.timeout_ms);
+    opt.keep_dir = a.keep;
+    if (!a.json) {
+        opt.on_step = [](const c::StepRecord& r) {
+            fmt::print("{:>3}. {}{}\n", r.index, r.row,
+                       r.params_text.empty() ? "" : " (" + r.params_text + ")");
+            if (!r.control.empty()) {
+                fmt::print("     control: {} -> {}\n", r.control, r.reply);
+            } else {
+                fmt::print("     QEMU runs it by itself\n");
+            }
+            fmt::print("     model:   {}\n", r.predicted);
+            if (r.compared) {
+                fmt::print("     qemu:    {} [{}]\n", r.observed, r.matched ? "same" : "DIFFERENT");
+            } else if (!r.observed.empty()) {
+                fmt::print("     qemu:    {} (where it stopped)\n", r.observed);
+            }
+            std::fflush(stdout);
+        };
+    }
+    c::ReplayResult r;
+    try {
+        r = c::replay(trace, opt);
+    } catch (const c::TraceError& e) {
+        throw UsageError(a.file + ": " + e.what());
+    } catch (const c::HarnessError& e) {
+        std::fprintf(stderr, "handoff: harness failure: %s\n", e.what());
+        return 4;
+    }
+    if (a.json) {
+        nlohmann::json steps = nlohmann::json::array();
+        for (const auto& s : r.steps) {
+            steps.push_back({{"step", s.index},
+                             {"row", s.row},
+                             {"params", s.params_text},
+                             {"control", s.control},
+                             {"reply", s.reply},
+                             {"compared", s.compared},
+                             {"matched", s.matched},
+                             {"model", s.predicted},
+                             {"qemu", s.observed}});
+        }
+        std::cout << nlohmann::json{{"verdict", c::verdict_name(r.verdict)},
+                                    {"step", r.step},
+                                    {"reason", r.reason},
+                                    {"model", r.predicted},
+                                    {"qemu", r.observed},
+                                    {"qemu_final", r.qemu_behaviour},
+                                    {"violated", r.violated},
+                                    {"qemu_version", r.qemu_version},
+                                    {"notes", r.notes},
+                                    {"seconds", r.seconds},
+                                    {"steps", steps}}
+                         .dump(2)
+                  << "\n";
+    } else {
+        fmt::print("{}\n", r.qemu_version);
+        if (!r.notes.empty()) {
+            fmt::print("note: {}\n", r.notes);
+        }
+        switch (r.verdict) {
+        case c::Verdict::reproduced:
+            fmt::print("verdict: reproduced ({} steps): {}\n", r.step, r.reason);
+            break;
+        case c::Verdict::diverged:
+            fmt::print("verdict: diverged at step {}: {}\n  model: {}\n  qemu:  {}\n", r.step,
+                       r.reason, r.predicted, r.observed);
+            break;
+        case c::Verdict::not_replayable:
+            fmt::print("verdict: not replayable: {}\n", r.reason);
+            if (!r.predicted.empty()) {
+                fmt::print("  model: {}\n  qemu:  {}\n", r.predicted, r.observed);
+            }
+            break;
+        }
+        fmt::print("time: {:.1f} s\n", r.seconds);
+    }
+    switch (r.verdict) {
+    case c::Verdict::reproduced:
+        return 0;
+    case c::Verdict::diverged:
+        return 1;
+    case c::Verdict::not_replayable:
+        return 3;
+    }
+    return 4;
+}
+
+} // namespace
+
+void register_conformance_commands(CLI::App& app) {
+    auto a = std::make_shared<ReplayArgs>();
+    auto* cmd = app.add_subcommand(
+        "replay-qemu",
+        "Replay a model trace (handoff check --json) on the real QEMU, step by step, and say "
+        "whether QEMU did what the model predicted");
+    cmd->add_option("TRACE", a->file, "The trace file (a trace object, or a check result)")
+        ->required();
+    cmd->add_option("--timeout-ms", a->timeout_ms, "Deadline of every wait (default 10000)")
+        ->check(CLI::Range(100, 600000));
+    cmd->add_flag("--keep", a->keep, "Keep the temporary folder with QEMU's logs");
+    cmd->add_flag("--json", a->json, "Write the result as JSON");
+    cmd->callback([a] { exit_code() = run_replay(*a); });
+
+    struct ReportArgs {
+        std::string primary, alternative, split, command, out;
+        int timeout_ms = 10000;
+    };
+    auto r = std::make_shared<ReportArgs>();
+    auto* rep = app.add_subcommand(
+        "conformance-report",
+        "Write the conformance page (Markdown, to stdout): replay every trace of a folder on the "
+        "real QEMU; or, with --split, store the traces of a `handoff check --json` output "
+        "(conformance/regenerate runs both)");
+    rep->add_option("--traces", r->primary, "Folder of traces (conformance/traces/v7.2)");
+    rep->add_option("--alternative", r->alternative,
+                    "Folder of traces from a replayable sub-instance, used where the first "
+                    "trace is not replayable");
+    rep->add_option("--split", r->split, "A `handoff check --json` output to store as traces");
+    rep->add_option("--command", r->command, "With --split: the check command line");
+    rep->add_option("--out", r->out, "With --split: the folder to write");
+    rep->add_option("--timeout-ms", r->timeout_ms, "Deadline of every wait (default 10000)")
+        ->check(CLI::Range(100, 600000));
+    rep->callback([r] {
+        namespace c = handoff::conformance;
+        if (!r->split.empty()) {
+            if (r->out.empty()) {
+                throw UsageError("--split needs --out");
+            }
+            try {
+                c::write_trace_set(read_trace(r->split), r->command, r->out);
+            } catch (const nlohmann::json::exception& e) {
+                throw UsageError(r->split + ": not a check result: " + e.what());
+            }
+            return;
+        }
+        if (r->primary.empty()) {
+            throw UsageError("give --traces DIR (or --split CHECK.json --out DIR)");
+        }
+        c::ReplayOptions opt;
+        opt.timeout = c::milliseconds(r->timeout_ms);
+        try {
+            const c::TraceSet primary = c::read_trace_set(r->primary);
+            const c::TraceSet alternative =
+                r->alternative.empty() ? c::TraceSet{} : c::read_trace_set(r->alternative);
+            std::cout << c::conformance_report(
+                primary, alternative, opt, [](const std::string& what) {
+                    std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());
+                });
+        } catch (const c::TraceError& e) {
+            throw UsageError(e.what());
+        } catch (const std::filesystem::filesystem_error& e) {
+            throw UsageError(e.what());
+        } catch (const c::HarnessError& e) {
+            std::fprintf(stderr, "handoff: harness failure: %s\n", e.what());
+            exit_code() = 4;
+        }
+    });
+}
+
+} // namespace handoff::cli

@@ -1,0 +1,66 @@
+// Replaying a model trace (the JSON trace object of `handoff check --json`) on a real QEMU:
+// every step is first re-run on the model's interpreter (so a malformed or stale trace is refused),
+// then mapped to a real control (real-qemu.md section 5); the real state is observed wherever the
+// real system can be held still and compared with the model's state at that step.
+#pragma once
+
+#include "handoff/conformance/world.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace handoff::conformance {
+
+// The trace itself is unusable (malformed, unknown version or row, does not replay on the model).
+struct TraceError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+enum class Verdict {
+    reproduced,     // every observed state matched, up to and including the trace's last state
+    diverged,       // QEMU's state differed from the model's at `step`
+    not_replayable, // `step` has no real control (or needs QEMU held where it does not stop)
+};
+std::string verdict_name(Verdict v);
+
+struct StepRecord {
+    int index = 0; // 1-based step number of the trace
+    std::string row;
+    std::string params_text;
+    std::string control; // what the harness did ("" for a step QEMU takes by itself)
+    std::string reply;   // QEMU's reply to the control, if any
+    bool compared = false;
+    bool matched = false;
+    std::string predicted;  // the model's observable state after this step
+    std::string observed;   // the real one (when compared)
+    std::string violations; // invariants the matched model state violates (seen on real QEMU)
+};
+
+struct ReplayResult {
+    Verdict verdict = Verdict::not_replayable;
+    int step = 0;       // the step the verdict names (divergence, unreplayable step, or last)
+    std::string reason; // one sentence
+    std::string predicted, observed; // both states at `step` for a divergence
+    std::string qemu_behaviour;      // what the real QEMU ended in (final observation)
+    std::string violated;            // invariants the model's last state violates
+    std::string qemu_version;
+    std::string notes; // how the trace was adapted (a storage fault applied later, ...)
+    std::vector<StepRecord> steps;
+    double seconds = 0;
+};
+
+struct ReplayOptions {
+    milliseconds timeout{10000};
+    bool keep_dir = false;
+    // Called after every step (progress output of `handoff replay-qemu`).
+    std::function<void(const StepRecord&)> on_step;
+};
+
+// Throws TraceError for a trace that cannot be read as one.
+ReplayResult replay(const nlohmann::json& trace, const ReplayOptions& options = {});
+
+} // namespace handoff::conformance

@@ -1,0 +1,101 @@
+// The real system a trace is replayed on: a fresh temporary folder, one qcow2 image per model node
+// (served by its own qemu-nbd, or opened as a local file so that QEMU's image locking applies),
+// and up to two qemu-system-x86_64 processes (TCG, -nodefaults, no guest OS) standing for the
+// model's hosts 0 and 1, driven over QMP on unix sockets. Everything is torn down by PID when the
+// World is destroyed.
+#pragma once
+
+#include "handoff/conformance/process.hpp"
+#include "handoff/conformance/qmp.hpp"
+#include "handoff/conformance/relay.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace handoff::conformance {
+
+struct WorldConfig {
+    int nodes = 2;
+    bool local_files = false; // true: -blockdev file (image locking); false: NBD (no locking)
+    bool late_block_activate = false;
+    bool pause_before_switchover = false;
+    bool autostart = true; // false: destinations start with -S
+    milliseconds timeout{10000};
+    bool keep_dir = false; // keep the temporary folder (logs) after the run
+};
+
+// What one process shows from outside.
+struct HostObservation {
+    bool alive = false;
+    std::string exit;               // how it ended, when not alive ("" if it never ran)
+    std::string assertion;          // the assertion / abort line from its log, if any
+    std::string runstate;           // query-status, upper case (RUNNING, POSTMIGRATE, ...)
+    std::string mig;                // query-migrate status, upper case (NONE when absent)
+    std::vector<std::string> nodes; // the probe per node: ACTIVE, INACTIVE, BROKEN or ?(text)
+    bool operator==(const HostObservation&) const = default;
+};
+
+class World {
+  public:
+    explicit World(WorldConfig config);
+    ~World();
+    World(const World&) = delete;
+    World& operator=(const World&) = delete;
+
+    const WorldConfig& config() const { return config_; }
+    const std::string& dir() const { return dir_; }
+
+    // Starts the QEMU process of host h: a running (or, with `paused`, -S) VM, or a destination
+    // (-incoming defer, then migrate-incoming on a fresh unix socket).
+    void start_host(int h, bool incoming, bool paused = false);
+    bool has_process(int h) const { return hosts_[h].process != nullptr; }
+    bool running(int h); // the process exists and has not ended
+    QmpClient& qmp(int h);
+    // `migrate` from h to the listening peer, through a relay that holds the stream if `held`.
+    void migrate(int h, bool held);
+    Relay* relay() { return relay_.get(); } // the last migration's relay
+
+    // The storage of node i stops answering / answers again. NBD: its qemu-nbd is killed /
+    // restarted. Local file: the harness takes / drops a foreign lock on the byte that says
+    // "another process does not share WRITE" (file-posix's 200 + BLK_PERM_WRITE's bit), so that
+    // QEMU cannot take the write permission again: activation fails with the node's flag and
+    // driver kept; flushes and inactivation are not affected.
+    void kill_storage(int i);
+    void restore_storage(int i);
+
+    // The non-destructive activity probe of real-qemu.md: a qemu-io write through a temporary
+    // BlockBackend asking for WRITE permission on the node.
+    std::string probe(int h, int i);
+    HostObservation observe(int h);
+
+    std::string node_name(int i) const { return "disk" + std::to_string(i); }
+    std::string device_backend(int i) const { return "vd" + std::to_string(i) + "/virtio-backend"; }
+    // QEMU's own version line (qemu-system-x86_64 --version, first line).
+    static std::string qemu_version();
+
+  private:
+    struct Host {
+        std::unique_ptr<Process> process;
+        std::unique_ptr<QmpClient> qmp;
+        std::string incoming_uri; // where it listens, when it was started as a destination
+        std::optional<ExitStatus> ended;
+        int generation = 0;
+    };
+    std::string image(int i) const;
+    std::string nbd_socket(int i) const;
+    void start_nbd(int i);
+    void set_capabilities(int h);
+
+    WorldConfig config_;
+    std::string dir_;
+    std::vector<std::unique_ptr<Process>> nbd_;
+    std::vector<int> lock_fds_; // per node: the fd holding the foreign lock, or -1
+    std::unique_ptr<Relay> relay_;
+    int relays_ = 0;
+    Host hosts_[2];
+    int starts_ = 0;
+};
+
+} // namespace handoff::conformance

@@ -1,0 +1,250 @@
+#include "handoff/conformance/report.hpp"
+
+#include "handoff/model/invariants.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace handoff::conformance {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string cell(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '|') {
+            out += "\\|";
+        } else if (c == '\n' || c == '\r') {
+            out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string verdict_text(const ReplayResult& r) {
+    switch (r.verdict) {
+    case Verdict::reproduced:
+        return "**reproduced**";
+    case Verdict::diverged:
+        return "**diverged at step " + std::to_string(r.step) + "**";
+    case Verdict::not_replayable:
+        return "not replayable (step " + std::to_string(r.step) + ")";
+    }
+    return "?";
+}
+
+std::string capabilities(const nlohmann::json& trace) {
+    std::string out;
+    for (const char* cap : {"late_block_activate", "pause_before_switchover", "postcopy",
+                            "autostart_policy", "image_locking"}) {
+        if (trace["initial"].contains(cap)) {
+            out += std::string(out.empty() ? "" : ", ") + cap + "=" +
+                   trace["initial"][cap].get<std::string>();
+        }
+    }
+    return out;
+}
+
+// One replay, written out: the trace, the verdict and the step-by-step comparison.
+void write_replay(std::ostringstream& out, const std::string& title, const std::string& command,
+                  const nlohmann::json& trace, const ReplayResult& rr) {
+    out << "\n### " << title << "\n\n"
+        << "`" << command << "`: shortest trace, " << trace["steps"].size() << " steps; "
+        << capabilities(trace) << ".\n\n";
+    int k = 0;
+    for (const auto& s : trace["steps"]) {
+        ++k;
+        out << k << ". `" << s.value("row", "?") << "`";
+        const std::string p = s.value("params_text", "");
+        if (!p.empty()) {
+            out << " (" << p << ")";
+        }
+        out << "\n";
+    }
+    if (!rr.notes.empty()) {
+        out << "\nReplay note: " << rr.notes << "\n";
+    }
+    out << "\nVerdict: " << verdict_text(rr) << ". " << rr.reason << ".";
+    if (!rr.violated.empty() && rr.verdict != Verdict::reproduced) {
+        out << " The trace's last state violates: " << rr.violated << ".";
+    }
+    out << "\n";
+    if (!rr.predicted.empty()) {
+        out << "\n- model: " << rr.predicted << "\n- QEMU: " << rr.observed << "\n";
+    }
+    if (!rr.steps.empty()) {
+        out << "\n| step | row | control -> reply | model | QEMU | violated in QEMU's state |\n"
+            << "|---|---|---|---|---|---|\n";
+        for (const auto& s : rr.steps) {
+            out << "| " << s.index << " | " << s.row << " | "
+                << cell(s.control.empty() ? "(QEMU)" : s.control + " -> " + s.reply) << " | "
+                << cell(s.predicted) << " | "
+                << cell(s.compared ? s.observed + (s.matched ? " (same)" : " (DIFFERENT)")
+                                   : (s.observed.empty() ? "-" : s.observed + " (stopped)"))
+                << " | " << (s.violations.empty() ? "-" : s.violations) << " |\n";
+        }
+    }
+}
+
+} // namespace
+
+TraceSet read_trace_set(const std::string& dir) {
+    TraceSet set;
+    set.name = fs::path(dir).filename().string();
+    std::ifstream cmd(dir + "/command.txt");
+    std::getline(cmd, set.command);
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() == ".json") {
+            files.push_back(e.path());
+        }
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        std::ifstream in(f);
+        nlohmann::json j;
+        try {
+            in >> j;
+        } catch (const nlohmann::json::exception&) {
+            throw TraceError(f.string() + " is not JSON");
+        }
+        set.traces.emplace_back(f.stem().string(), j);
+    }
+    return set;
+}
+
+void write_trace_set(const nlohmann::json& check, const std::string& command,
+                     const std::string& dir) {
+    fs::create_directories(dir);
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() == ".json") {
+            fs::remove(e.path());
+        }
+    }
+    const nlohmann::json& results = check.is_object() ? check.at("results") : check;
+    for (const auto& r : results) {
+        if (r.value("verdict", "") == "violated" && r.contains("trace")) {
+            std::ofstream(dir + "/" + r.value("invariant", "unknown") + ".json")
+                << r["trace"].dump(1) << "\n";
+        }
+    }
+    std::ofstream(dir + "/command.txt") << command << "\n";
+}
+
+std::string conformance_report(const TraceSet& primary, const TraceSet& alternative,
+                               const ReplayOptions& options,
+                               const std::function<void(const std::string&)>& progress) {
+    std::ostringstream table, detail;
+    std::string version_line;
+    // invariant -> where the real QEMU was seen in a state that violates it
+    std::map<std::string, std::vector<std::string>> seen_violated;
+    table << "| version | invariant | steps | replayable | what the real QEMU did | verdict |\n"
+          << "|---|---|---|---|---|---|\n";
+    auto run = [&](const std::string& label, const nlohmann::json& trace) {
+        if (progress) {
+            progress(label);
+        }
+        ReplayResult rr = replay(trace, options);
+        version_line = rr.qemu_version;
+        for (const auto& st : rr.steps) {
+            std::string rest = st.violations;
+            while (!rest.empty()) {
+                const std::size_t comma = rest.find(", ");
+                const std::string inv = rest.substr(0, comma);
+                rest = comma == std::string::npos ? "" : rest.substr(comma + 2);
+                auto& where = seen_violated[inv];
+                const std::string at = label + ", step " + std::to_string(st.index);
+                if (std::find(where.begin(), where.end(), at) == where.end()) {
+                    where.push_back(at);
+                }
+            }
+        }
+        return rr;
+    };
+    for (const auto& [invariant, trace] : primary.traces) {
+        const ReplayResult rr = run(primary.name + " " + invariant, trace);
+        const model::InvariantData* inv = model::find_invariant(invariant);
+        if (inv == nullptr) {
+            throw TraceError(primary.name + "/" + invariant + ".json: no such invariant");
+        }
+        if (inv->kind == model::InvariantKind::StatePredicate &&
+            rr.violated.find(invariant) == std::string::npos) {
+            throw TraceError(primary.name + "/" + invariant +
+                             ".json: its last state no longer violates " + invariant +
+                             " on the model (regenerate the traces)");
+        }
+        const std::string version = trace.value("version", "?");
+        auto row = [&](const std::string& name, const nlohmann::json& t, const ReplayResult& r) {
+            table << "| " << version << " | [" << invariant << "](#" << invariant << ") "
+                  << (name == primary.name ? "" : "(" + name + ")") << " | " << t["steps"].size()
+                  << " | "
+                  << (r.verdict == Verdict::not_replayable
+                          ? "no (step " + std::to_string(r.step) + ")"
+                          : "yes")
+                  << " | " << cell(r.qemu_behaviour.empty() ? "-" : r.qemu_behaviour) << " | "
+                  << verdict_text(r) << " |\n";
+        };
+        row(primary.name, trace, rr);
+        detail << "\n## " << invariant << "\n";
+        write_replay(detail, "Instance " + primary.name, primary.command, trace, rr);
+        if (rr.verdict == Verdict::not_replayable) {
+            for (const auto& [inv2, trace2] : alternative.traces) {
+                if (inv2 == invariant && trace2 != trace) {
+                    const ReplayResult r2 = run(alternative.name + " " + invariant, trace2);
+                    row(alternative.name, trace2, r2);
+                    write_replay(detail, "Instance " + alternative.name, alternative.command,
+                                 trace2, r2);
+                }
+            }
+        }
+    }
+    std::ostringstream out;
+    out << "# Conformance: the model's counterexamples replayed on a real QEMU\n\n"
+        << "Generated by `conformance/regenerate` (do not edit by hand). The traces are the "
+           "checker's shortest counterexamples, kept in `conformance/traces/<instance>/`: "
+           "instance `"
+        << primary.name << "` is `" << primary.command << "`; for a pair whose trace is not "
+        << "replayable, instance `" << alternative.name << "` (`" << alternative.command
+        << "`: no postcopy, local files) gives a second trace. Each trace is replayed with "
+           "`handoff replay-qemu`. The test "
+           "`conformance.Qemu.ReportIsCurrent` (label `qemu`) replays them again and fails "
+           "when this page differs.\n\n"
+        << "Real QEMU: **" << (version_line.empty() ? World::qemu_version() : version_line)
+        << "** (Debian 12's `qemu-system-x86`, `qemu-utils`).\n\n"
+        << "States are written as the harness observes them: run state (query-status), "
+           "migration status (query-migrate; the model's NONE accepts the incoming status a "
+           "destination shows), then each node as the probe sees it: ACTIVE (the device holds "
+           "the write permission), OPEN (active, but no device holds the write permission: a "
+           "half-inactivated node, or an incoming VM that has not run), INACTIVE, BROKEN; or "
+           "how the process ended. Steps QEMU takes by itself are compared only where the "
+           "real system stops (see conformance/README.md). Verdicts: *reproduced* (QEMU "
+           "reached the trace's violating state), *diverged* (QEMU reached a state the model "
+           "does not allow: a model or harness bug to fix), *not replayable* (a step has no "
+           "real control, or QEMU took another outcome the model also allows and the harness "
+           "cannot force the trace's).\n\n"
+        << primary.traces.size() << " violated pair(s) in instance " << primary.name << ".\n\n"
+        << table.str();
+    out << "\nInvariants the real QEMU was observed violating (a compared step whose matching "
+           "model state violates them):\n\n";
+    if (seen_violated.empty()) {
+        out << "- none\n";
+    }
+    for (const auto& [inv, where] : seen_violated) {
+        out << "- " << inv << ":";
+        for (std::size_t i = 0; i < where.size(); ++i) {
+            out << (i == 0 ? " " : "; ") << where[i];
+        }
+        out << "\n";
+    }
+    out << detail.str();
+    return out.str();
+}
+
+} // namespace handoff::conformance
