@@ -133,21 +133,22 @@ std::size_t weight(OpKind k, const PropertyOptions& options) {
     return weight_of(k);
 }
 
-rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source) {
+rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, bool half_done) {
     using namespace rc;
     Gen<int> node = gen::inRange(0, 2);
     Gen<int> arg = gen::just(0);
     // Destination steps go mostly to the peer of the latest migration's source and source steps
     // mostly to that source, so that long stories (a postcopy migration to its end, a second
     // migration back) are likely; both hosts stay possible for everything. A new migration leans
-    // to the latest source too (a refused one from the other host would move the lean); a new
-    // destination process and a quit pick either host evenly.
+    // to the latest source too (a refused one from the other host would move the lean). A new
+    // destination process replaces the one that exited (the peer) twice as often as the quit
+    // source.
     const bool destination_step = kind == OpKind::incoming_co || kind == OpKind::incoming_bh ||
                                   kind == OpKind::postcopy_run_bh ||
                                   kind == OpKind::incoming_load_fault ||
                                   kind == OpKind::destination_run;
-    const bool either = kind == OpKind::start_destination || kind == OpKind::quit;
-    Gen<int> host = either             ? gen::inRange(0, 2)
+    Gen<int> host = kind == OpKind::start_destination
+                        ? gen::weightedElement<int>({{1, source}, {2, 1 - source}})
                     : destination_step ? gen::weightedElement<int>({{1, source}, {4, 1 - source}})
                                        : gen::weightedElement<int>({{4, source}, {1, 1 - source}});
     switch (kind) {
@@ -178,11 +179,12 @@ rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source) {
         arg = gen::inRange(0, 2);
         break;
     case OpKind::storage_outage_at:
-        arg = gen::weightedElement<int>({{4, static_cast<int>(im::FaultOp::inactivate)},
-                                         {2, static_cast<int>(im::FaultOp::inactivate) | 4},
-                                         {1, static_cast<int>(im::FaultOp::activate)},
-                                         {1, static_cast<int>(im::FaultOp::reopen)},
-                                         {1, static_cast<int>(im::FaultOp::flush)}});
+        arg = gen::weightedElement<int>(
+            {{4, static_cast<int>(im::FaultOp::inactivate)},
+             {half_done ? 2 : 0, static_cast<int>(im::FaultOp::inactivate) | 4},
+             {1, static_cast<int>(im::FaultOp::activate)},
+             {1, static_cast<int>(im::FaultOp::reopen)},
+             {1, static_cast<int>(im::FaultOp::flush)}});
         break;
     case OpKind::node_fault:
         arg = gen::inRange(0, 8);
@@ -304,13 +306,14 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
     outcome.seed = params.seed;
     const auto* watched = &options.watched;
     const auto start = std::chrono::steady_clock::now();
+    const auto cache = std::make_shared<SuccessorCache>(interp);
     auto property = [&] {
         const Setup setup = *gen_setup(pool, options);
         RunConfig config;
         config.version = version;
         config.caps = setup.caps;
         config.start_paused = setup.start_paused;
-        System sys(config, interp, options.oracle);
+        System sys(config, interp, options.oracle, cache);
         struct Merge {
             const System& sys;
             PropertyOutcome& out;
@@ -333,8 +336,9 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
             }
             const bool postcopy = swarm.postcopy;
             const int source = swarm.source;
+            const bool half_done = options.half_done;
             return rc::gen::mapcat(rc::gen::elementOf(weighted), [=](OpKind k) {
-                return rc::gen::map(gen_op(k, postcopy, source), [watched](Op op) {
+                return rc::gen::map(gen_op(k, postcopy, source, half_done), [watched](Op op) {
                     auto a = std::make_shared<Action>();
                     a->op = op;
                     a->watched = watched;

@@ -31,7 +31,7 @@ TEST_P(Refinement, EveryStepIsARowProvedInvariantsHoldEveryRowFires) {
             watched += " " + e->invariant;
         }
     }
-    options.test_cases = 2500;
+    options.test_cases = 10000;
     options.max_size = 80;
     const PropertyOutcome out =
         check_property("refinement and proved invariants, " + version, options);

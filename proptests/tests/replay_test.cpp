@@ -30,14 +30,18 @@ struct Disagreement {
     const char* why;
 };
 constexpr Disagreement kDisagreements[] = {
+    {"v8.1", "no-vm-start-while-inactive", "step 6 migration_completion_fail(",
+     "the fail label's re-activation fails at the half-inactivated node B: the model keeps B "
+     "HALF_INACTIVE, but QEMU's bdrv_activate() sets BDRV_O_INACTIVE when a parent's activate "
+     "callback (blk_root_activate) fails, so B is INACTIVE"},
     {"v8.1", "running-implies-active", "step 6 migration_completion_fail(",
      "the fail label's re-activation fails at the half-inactivated node A: the model keeps A "
      "HALF_INACTIVE, but QEMU's bdrv_activate() sets BDRV_O_INACTIVE when a parent's activate "
      "callback (blk_root_activate) fails, so A is INACTIVE"},
     {"v10.2", "valid-runstate-transitions", "step 4 postcopy_start_fails(",
-     "postcopy_start()'s re-activation fails at the half-inactivated node A: the model keeps A "
+     "postcopy_start()'s re-activation fails at the half-inactivated node B: the model keeps B "
      "HALF_INACTIVE, but QEMU's bdrv_activate() sets BDRV_O_INACTIVE when a parent's activate "
-     "callback (blk_root_activate) fails, so A is INACTIVE"},
+     "callback (blk_root_activate) fails, so B is INACTIVE"},
 };
 
 const Disagreement* disagreement(const CheckerTrace& t) {

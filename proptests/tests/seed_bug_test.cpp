@@ -20,11 +20,23 @@ TEST(SeedBug, FoundAndShrunkOnV800) {
     ASSERT_NE(options.watched.front(), nullptr);
     options.test_cases = 1000;
     // Random runs over the commands of the seed's world (precopy migrations, QMP commands, the
-    // storage going and coming back, the destination's steps); every other kind is left out.
-    options.kinds = {OpKind::migrate,      OpKind::migrate_cancel,    OpKind::cont,
-                     OpKind::stop,         OpKind::guest_write,       OpKind::thread_step,
-                     OpKind::incoming_co,  OpKind::incoming_bh,       OpKind::storage_away,
-                     OpKind::storage_back, OpKind::start_destination, OpKind::storage_outage_at};
+    // storage going and coming back, the destination's steps); every other kind is left out,
+    // migrate_cancel too (a cancel before the completion's BQL section is v8.0.0's other way to
+    // resume with inactive disks, not the seed's story).
+    options.kinds = {OpKind::migrate,
+                     OpKind::cont,
+                     OpKind::stop,
+                     OpKind::guest_write,
+                     OpKind::thread_step,
+                     OpKind::incoming_co,
+                     OpKind::incoming_bh,
+                     OpKind::storage_away,
+                     OpKind::storage_back,
+                     OpKind::start_destination,
+                     OpKind::storage_outage_at,
+                     OpKind::thread_run,
+                     OpKind::destination_run};
+    options.half_done = false; // the seed's disk B fails in qcow2's flush, untouched
     const PropertyOutcome out =
         check_property("seed bug: v8.0.0 starts the VM with an inactive disk", options);
     ASSERT_FALSE(out.passed) << "RapidCheck did not find the seed bug in " << out.test_cases

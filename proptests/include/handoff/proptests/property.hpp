@@ -24,6 +24,7 @@ struct PropertyOptions {
     std::vector<OpKind> kinds;                        // the swarm's pool; empty: default_kinds()
     std::vector<std::pair<OpKind, int>> weights;      // overrides of the default weights
     std::vector<OpKind> swarm_always;                 // kinds every test case's swarm keeps
+    bool half_done = true; // storage outages may leave the disk they hit half inactivated
     // Capabilities and start most test cases take (e.g. a checker trace's); unset: all random.
     struct Lean {
         Capabilities caps;

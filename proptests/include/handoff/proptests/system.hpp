@@ -12,6 +12,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace handoff::proptests {
@@ -50,10 +52,11 @@ enum class OpKind : std::uint8_t {
     connection_drop, // the connection of `host`'s precopy migration drops; its thread iterates
     // sequences (each step checked by the oracle on its own), so that random runs reach the long
     // stories (a second migration after a failed one) within the budget
-    thread_run,     // thread_step(arg) on `host` until the thread is idle, blocked or waiting
-    destination_run // the destination steps on `host` until none is enabled
+    thread_run,      // thread_step(arg) on `host` until the thread is idle, blocked or waiting
+    destination_run, // the destination steps on `host` until none is enabled
+    lock_fault // the image lock of disk `node` on `host` fails once, while the storage is down
 };
-inline constexpr int kOpKindCount = static_cast<int>(OpKind::destination_run) + 1;
+inline constexpr int kOpKindCount = static_cast<int>(OpKind::lock_fault) + 1;
 std::string_view to_string(OpKind k);
 
 struct Op {
@@ -84,10 +87,31 @@ struct Coverage {
     long truncated = 0; // steps whose set of matching model states was cut (see system.cpp)
 };
 
+// The model's successors of a state, computed once per state and shared by the Systems of one
+// property: states recur across commands and test cases, and Interpreter::successors() is where
+// the oracle spends its time.
+class SuccessorCache {
+  public:
+    explicit SuccessorCache(const model::Interpreter& interp);
+    using Successors = std::vector<std::pair<model::Step, model::State>>;
+    // Valid until the next call.
+    const Successors& of(const model::State& s);
+    bool has_host(int row) const { return has_host_[static_cast<std::size_t>(row)]; }
+    bool storage_lost(int row) const { return row == storage_lost_; }
+
+  private:
+    const model::Interpreter& interp_;
+    std::unordered_map<model::State, Successors> map_;
+    std::vector<bool> has_host_;
+    int storage_lost_ = -1;
+};
+
 class System {
   public:
-    // `check` false: run the implementation without the oracle (throughput baseline).
-    System(const RunConfig& config, const model::Interpreter& interp, bool check = true);
+    // `check` false: run the implementation without the oracle (throughput baseline). `cache`:
+    // shared with the other Systems of the same interpreter (a new one if null).
+    System(const RunConfig& config, const model::Interpreter& interp, bool check = true,
+           std::shared_ptr<SuccessorCache> cache = nullptr);
 
     // Runs one command. Returns "" or the oracle's complaint ("implementation did X, model
     // allows only Y").
@@ -109,7 +133,8 @@ class System {
     std::string run_impl(const Op& op); // "" or a note for the oracle's message
     std::string execute_one(const Op& op, std::string* note);
     std::string execute_run(const Op& op);
-    void withdraw_stale_half_faults();
+    void withdraw_stale_faults();
+    void sync_lock_faults();
     std::string check_step(const Op& op, const std::vector<bool>& rows, int depth);
     std::vector<bool> rows_for(const Op& op) const;
     void update_history(const Op& op, const std::array<std::optional<impl::Observation>, 2>& before,
@@ -124,7 +149,11 @@ class System {
     std::array<impl::MigrationStream*, 2> outgoing_{};
     std::vector<std::string> retired_log_;
     History history_;
+    // Per host, the disks whose image lock is to fail once while the storage does not answer:
+    // armed in impl/ (an `activate` node fault) only while it does not answer.
+    std::array<std::vector<std::string>, 2> lock_faults_, armed_lock_faults_;
     std::vector<model::State> candidates_;
+    std::shared_ptr<SuccessorCache> cache_;
     Coverage coverage_;
 };
 
