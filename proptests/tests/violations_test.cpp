@@ -132,6 +132,29 @@ void aim_at_trace(const std::string& version, const std::string& invariant,
     options.lean_to = lean;
 }
 
+// Violated pairs whose checker trace impl/ cannot follow, for a reason written down in
+// proptests/README.md ("Traces impl/ cannot follow"); RapidCheck is still run on them.
+struct Unreachable {
+    const char* version;
+    const char* invariant;
+    const char* why;
+};
+constexpr Unreachable kUnreachable[] = {
+    {"v10.2", "valid-runstate-transitions",
+     "the checker's traces need a re-activation that fails at a half-inactivated node and leaves "
+     "it half-inactivated (model disagreement 1), or, with that row following QEMU, a qcow2 "
+     "re-activation that succeeds while the storage does not answer; impl/ has neither"},
+};
+
+const char* unreachable_on_impl(const std::string& version, const std::string& invariant) {
+    for (const Unreachable& u : kUnreachable) {
+        if (version == u.version && invariant == u.invariant) {
+            return u.why;
+        }
+    }
+    return nullptr;
+}
+
 class Violations : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Violations, RapidCheckFindsEveryViolationTheCheckerFound) {
@@ -166,6 +189,13 @@ TEST_P(Violations, RapidCheckFindsEveryViolationTheCheckerFound) {
         aim_at_trace(version, e->invariant, options);
         const PropertyOutcome out =
             check_property(fmt::format("{} violates {}", version, inv->name), options);
+        if (const char* why = unreachable_on_impl(version, e->invariant)) {
+            // Classified (proptests/README.md): the test fails once RapidCheck does find it.
+            EXPECT_TRUE(out.passed) << pair << " is found now: remove its kUnreachable entry";
+            std::cerr << fmt::format("{}: NOT FOUND in {} test cases, classified: {}\n", pair,
+                                     out.test_cases, why);
+            continue;
+        }
         EXPECT_FALSE(out.passed) << pair << ": RapidCheck found no violation in " << out.test_cases
                                  << " test cases (seed " << out.seed << ")";
         if (!out.passed) {
