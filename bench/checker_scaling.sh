@@ -5,7 +5,8 @@
 # timed out at some N is not run at larger N for that version).
 #
 #   bench/checker_scaling.sh [HANDOFF] [TIMEOUT] [NODES...]
-#   default: build/handoff, 30 s, N = 1 2 3 4 6 8 12 16; INVARIANT=name for another invariant
+#   default: build/handoff, 30 s, N = 1 2 3 4 6 8 12 16; INVARIANT=name for another invariant,
+#   ENGINES='bmc|pdr' for other engines (separated by |)
 set -euo pipefail
 handoff=${1:-build/handoff}
 timeout=${2:-30}
@@ -16,7 +17,7 @@ nodes=("$@")
 
 invariant=${INVARIANT:-no-vm-start-while-inactive}
 versions=$("$handoff" versions | awk 'NR>0 && /^v[0-9]/ {print $1}')
-engines=("bmc" "bmc --partial-order" "pdr")
+IFS="|" read -r -a engines <<< "${ENGINES:-bmc|bmc --partial-order|pdr}"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1 /proc/loadavg)"
 echo "invariant: $invariant; every capability combination; timeout ${timeout} s per cell"
