@@ -5,7 +5,8 @@
 # timed out at some N is not run at larger N for that version).
 #
 #   bench/checker_scaling.sh [HANDOFF] [TIMEOUT] [NODES...]
-#   default: build/handoff, 30 s, N = 1 2 3 4 6 8 12 16; INVARIANT=name for another invariant
+#   default: build/handoff, 30 s, N = 1 2 3 4 6 8 12 16; INVARIANT=name for another invariant,
+#   ENGINES='bmc|pdr' for other engines (separated by |)
 set -euo pipefail
 handoff=${1:-build/handoff}
 timeout=${2:-30}
@@ -16,7 +17,7 @@ nodes=("$@")
 
 invariant=${INVARIANT:-no-vm-start-while-inactive}
 versions=$("$handoff" versions | awk 'NR>0 && /^v[0-9]/ {print $1}')
-engines=("bmc" "bmc --no-partial-order" "pdr")
+IFS="|" read -r -a engines <<< "${ENGINES:-bmc|bmc --partial-order|pdr}"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1 /proc/loadavg)"
 echo "invariant: $invariant; every capability combination; timeout ${timeout} s per cell"
@@ -31,15 +32,17 @@ for v in $versions; do
         gave_up=0
         for n in "${nodes[@]}"; do
             if [ $gave_up = 1 ]; then line+=" - |"; continue; fi
+            rc=0
             # shellcheck disable=SC2086
             out=$("$handoff" check --version "$v" --invariant "$invariant" --nodes "$n" \
-                  --engine $e --timeout "$timeout" --json 2>/dev/null || true)
-            cell=$(python3 -c '
+                  --engine $e --timeout "$timeout" --json 2>/dev/null) || rc=$?
+            if [ $rc = 2 ]; then line+=" n/a |"; gave_up=1; continue; fi
+            cell=$(printf '%s' "$out" | python3 -c '
 import json, sys
-r = json.loads(sys.argv[1])["results"][0]
+r = json.load(sys.stdin)["results"][0]
 word = {"violated": "V", "proved": "P", "bounded": "b", "unknown": "?"}[r["verdict"]]
 timed_out = r["verdict"] in ("bounded", "unknown") and "timeout" in r.get("detail", "")
-print("t/o" if timed_out else "%.2f %s" % (r["seconds"], word))' "$out" 2>/dev/null || echo "err")
+print("t/o" if timed_out else "%.2f %s" % (r["seconds"], word))' 2>/dev/null || echo "err")
             line+=" $cell |"
             [ "$cell" = "t/o" ] && gave_up=1
         done
@@ -47,4 +50,5 @@ print("t/o" if timed_out else "%.2f %s" % (r["seconds"], word))' "$out" 2>/dev/n
     done
 done
 echo
-echo "V: violated (shortest counterexample, replayed); P: proved (certified); b: bounded; ?: unknown."
+echo "V: violated (shortest counterexample, replayed); P: proved (certified); b: bounded; ?: unknown;"
+echo "n/a: the invariant does not apply to that version."

@@ -35,7 +35,7 @@ struct CheckArgs {
     int depth = -1;
     double timeout = 60;
     int jobs = 2;
-    bool no_partial_order = false;
+    bool partial_order = false;
     bool certificates = false;
     bool json = false;
 
@@ -47,8 +47,9 @@ struct CheckArgs {
         cmd->add_option("--timeout", timeout, "Seconds per version and invariant")
             ->capture_default_str();
         cmd->add_option("--jobs", jobs, "Checks run in parallel")->capture_default_str();
-        cmd->add_flag("--no-partial-order", no_partial_order,
-                      "BMC without its partial-order reduction (to measure what it saves)");
+        cmd->add_flag("--partial-order", partial_order,
+                      "BMC with a partial-order reduction (same verdicts and traces; measured no "
+                      "faster, see bench/README.md)");
     }
 
     Instance instance() const { return instance_opts.instance(); }
@@ -83,7 +84,7 @@ struct CheckArgs {
         o.depth = depth;
         o.timeout = timeout;
         o.jobs = jobs;
-        o.partial_order = !no_partial_order;
+        o.partial_order = partial_order;
         return o;
     }
 
@@ -304,11 +305,14 @@ void register_prove(CLI::App& app) {
             fmt::print("\n");
         }
         fmt::print(
-            "\nproved       pdr: Spacer's inductive invariant, certified by 3 plain solver queries;\n"
+            "\nproved       pdr: Spacer's inductive invariant, certified by 3 plain solver "
+            "queries;\n"
             "             kind: k-induction; explicit: every reachable state of the instance.\n"
-            "VIOLATED/k   a shortest counterexample of k steps (bmc: by increasing depth), replayed\n"
+            "VIOLATED/k   a shortest counterexample of k steps (bmc: by increasing depth), "
+            "replayed\n"
             "             on the interpreter before it is printed (below).\n"
-            "             recovery: a reachable state none of whose non-fault successors recovers.\n"
+            "             recovery: a reachable state none of whose non-fault successors "
+            "recovers.\n"
             "bounded/k    no violation within k steps, and no proof: not a verdict of safety.\n"
             "-            the invariant does not apply to that version.\n");
         int unknown = 0;

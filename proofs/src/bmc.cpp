@@ -3,7 +3,7 @@
 // single query asks whether any invariant still open fails there; only when one does is each of
 // them asked on its own. An invariant that holds at depth k is then asserted there for good (no
 // shorter counterexample exists, so every state k steps from an initial one satisfies it), which
-// prunes the deeper queries, and so does a partial-order reduction (Lowering::commuted_order).
+// prunes the deeper queries (as, optionally, does a partial-order reduction: Lowering::commuted_order).
 #include "handoff/proofs/engines.hpp"
 
 #include "watchdog.hpp"

@@ -48,7 +48,7 @@ Result run_single(const Cell& cell, Engine engine, const CheckOptions& o) {
     if (engine == Engine::kind) {
         return run_kind(low, *cell.invariant, limits(o, kKindDepth));
     }
-    return run_pdr(low, *cell.invariant, limits(o, 0));
+    return run_pdr(low, *cell.invariant, limits(o, kBmcDepth)); // the depth of BMC's confirmation
 }
 
 // `auto` on the state invariants of one version: BMC first (every counterexample of the shipped

@@ -37,7 +37,7 @@ struct EngineLimits {
     int max_depth = 60;         // BMC depth, or the largest k
     double timeout = 60.0;      // seconds, per engine run
     bool confirm_unsafe = true; // PDR: look for the counterexample with BMC when Spacer says unsafe
-    bool partial_order = true;  // BMC: Lowering::commuted_order between consecutive steps
+    bool partial_order = false; // BMC: Lowering::commuted_order between consecutive steps
 };
 
 Result run_bmc(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
@@ -47,7 +47,7 @@ Result run_bmc(const Lowering& low, const model::InvariantData& inv, const Engin
 class Bmc {
   public:
     Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs,
-        bool partial_order = true);
+        bool partial_order = false);
     // Returns false when stopped by the timeout (or an undecided query).
     bool run(int max_depth, double timeout);
     // Stop working on invariant i (another engine decided it).
