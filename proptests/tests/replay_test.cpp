@@ -30,10 +30,6 @@ struct Disagreement {
     const char* why;
 };
 constexpr Disagreement kDisagreements[] = {
-    {"v8.1", "no-vm-start-while-inactive", "step 6 migration_completion_fail(",
-     "the fail label's re-activation fails at the half-inactivated node B: the model keeps B "
-     "HALF_INACTIVE, but QEMU's bdrv_activate() sets BDRV_O_INACTIVE when a parent's activate "
-     "callback (blk_root_activate) fails, so B is INACTIVE"},
     {"v8.1", "running-implies-active", "step 6 migration_completion_fail(",
      "the fail label's re-activation fails at the half-inactivated node A: the model keeps A "
      "HALF_INACTIVE, but QEMU's bdrv_activate() sets BDRV_O_INACTIVE when a parent's activate "
