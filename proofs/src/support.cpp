@@ -62,19 +62,25 @@ std::string raw_text(const z3::expr& e) {
     return text;
 }
 
+// The operands of an n-ary `kind` (and, or), or `e` itself.
+std::vector<z3::expr> operands(const z3::expr& e, Z3_decl_kind kind) {
+    std::vector<z3::expr> out;
+    if (e.is_app() && e.decl().decl_kind() == kind) {
+        for (unsigned i = 0; i < e.num_args(); ++i) {
+            out.push_back(e.arg(i));
+        }
+    } else {
+        out.push_back(e);
+    }
+    return out;
+}
+
 // A clause (a disjunction of bit literals) as "slot in {values} or ...": each slot's literals
 // allow the values whose code makes one of them true. Nothing when `e` is not a clause over the
 // template state's bits.
 std::optional<std::string> clause_text(const Lowering& low, const z3::expr& e,
                                        const std::map<unsigned, std::pair<int, int>>& bit_of) {
-    std::vector<z3::expr> literals;
-    if (e.is_app() && e.decl().decl_kind() == Z3_OP_OR) {
-        for (unsigned i = 0; i < e.num_args(); ++i) {
-            literals.push_back(e.arg(i));
-        }
-    } else {
-        literals.push_back(e);
-    }
+    const std::vector<z3::expr> literals = operands(e, Z3_OP_OR);
     std::map<int, std::vector<std::pair<int, bool>>> by_slot; // slot -> (bit, polarity)
     for (const z3::expr& lit : literals) {
         const bool negated = lit.is_app() && lit.decl().decl_kind() == Z3_OP_NOT;
@@ -98,12 +104,10 @@ std::optional<std::string> clause_text(const Lowering& low, const z3::expr& e,
             (some ? allowed : excluded).push_back(value_name(domain, v));
         }
         std::string part;
-        if (code.boolean) {
-            part = (allowed.size() == 1 ? (allowed[0] == "true" ? "" : "not ") : "") +
-                   low.slot_name(slot);
-            if (allowed.size() != 1) {
-                part = "true";
-            }
+        if (code.boolean && allowed.size() != 1) {
+            part = "true"; // both polarities of the same bit
+        } else if (code.boolean) {
+            part = (allowed[0] == "true" ? "" : "not ") + low.slot_name(slot);
         } else if (allowed.size() == 1) {
             part = low.slot_name(slot) + " = " + allowed[0];
         } else if (excluded.size() == 1) {
@@ -133,14 +137,7 @@ std::string print_formula(const Lowering& low, const z3::expr& e) {
                 low.ctx(), low.current().bits[static_cast<unsigned>(c.first + j)])] = {slot, j};
         }
     }
-    std::vector<z3::expr> conjuncts;
-    if (e.is_app() && e.decl().decl_kind() == Z3_OP_AND) {
-        for (unsigned i = 0; i < e.num_args(); ++i) {
-            conjuncts.push_back(e.arg(i));
-        }
-    } else {
-        conjuncts.push_back(e);
-    }
+    const std::vector<z3::expr> conjuncts = operands(e, Z3_OP_AND);
     std::string out;
     for (const z3::expr& c : conjuncts) {
         const auto text = clause_text(low, c, bit_of);
