@@ -349,7 +349,10 @@ std::string System::run_impl(const Op& op) {
                    "disagreement)";
         }
         if (live) {
-            for (const auto* n : model_nodes(q->observe())) {
+            // model_nodes() points into the observation: keep it alive for the loop (a temporary
+            // in a range-for's initializer dies before the body runs).
+            const im::Observation seen = q->observe();
+            for (const auto* n : model_nodes(seen)) {
                 if (n->activity == im::NodeActivity::broken) {
                     // Open model disagreement (classified, reported; the model is not ours to
                     // change): the model's savevm row does nothing while some node is BROKEN
