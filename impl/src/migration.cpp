@@ -435,8 +435,9 @@ void QemuInstance::migration_completion_savevm_locked() {
         // 10.0-dev (8c97c5a4 + 8597af76): "Inactivate disks except in COLO".
         ret = qemu_savevm_state_complete_precopy(true);
     } else if (policy_.block_inactive_set_before_inactivation) {
-        // 403d18ae / 5d39f44d: "Inactivate disks except in COLO, and track that we have done so
-        // in order to remember to reactivate them if migration fails or is cancelled."
+        // 403d18ae / 5d39f44d (in 7.2.3 as cb898262a4 / d2a811dd7d): "Inactivate disks except
+        // in COLO, and track that we have done so in order to remember to reactivate them if
+        // migration fails or is cancelled."
         s_.block_inactive = true; // !migrate_colo()
         ret = qemu_savevm_state_complete_precopy(s_.block_inactive);
     } else {
@@ -486,8 +487,9 @@ void QemuInstance::migration_completion_checks() {
     after_thread_step();
 }
 
-// The fail label(s) of migration_completion(): v8.0.0 fail_invalidate + fail; 8.1/9.2 one fail
-// label (6dab4c93; 9.2 migration_completion_failed() 2771); 10.x no block operations.
+// The fail label(s) of migration_completion(): v8.0.0 fail_invalidate + fail; 7.2.3+, 8.1 and 9.2
+// one fail label (6dab4c93, in 7.2.3 as c0ad2a9191; 9.2 migration_completion_failed() 2771);
+// 10.x no block operations.
 void QemuInstance::migration_completion_fail() {
     const bool active_or_device =
         s_.state == MigrationStatus::active || s_.state == MigrationStatus::device;

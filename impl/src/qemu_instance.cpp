@@ -172,7 +172,7 @@ void QemuInstance::global_state_store() {
     }
 }
 
-// The VM stop at the switchover, and which restart bookkeeping it records: 8.0 sets
+// The VM stop at the switchover, and which restart bookkeeping it records: 7.2 and 8.0 set
 // vm_was_running in migration_completion() only; 8.1 sets vm_old_state in migration_completion()
 // only; 9.x migration_stop_vm() sets vm_old_state for the completion and postcopy_start().
 int QemuInstance::migration_stop_vm(bool postcopy) {

@@ -4,6 +4,8 @@ namespace handoff::impl {
 
 std::string_view to_string(QemuVersion v) {
     switch (v) {
+    case QemuVersion::v7_2:
+        return "v7.2";
     case QemuVersion::v8_0_0:
         return "v8.0.0";
     case QemuVersion::v8_1:
@@ -44,6 +46,20 @@ constexpr MigrationPolicy v8_0_0_policy{
     .cont_activates_only_outside_inmigrate = false,
     .destination_always_late_block_activate = false,
 };
+
+// v7.2 as Debian 12 ships it (7.2.22): 7.2's migration_completion() is 8.0.0's, with the
+// stable-7.2.3 backports of the 2023 fix, cb898262a4 (403d18ae), d2a811dd7d (5d39f44d, no
+// behaviour change) and c0ad2a9191 (6dab4c93), and 7.2.9's backport of d3007d348a (savevm
+// refuses inactive nodes). What 8.1 brought besides the fix is not there: no s->vm_old_state
+// (s->vm_was_running decides between vm_start() and POSTMIGRATE, so a paused VM whose migration
+// fails ends in POSTMIGRATE), and 8.0's runstate_transitions_def[].
+constexpr MigrationPolicy v7_2_policy = [] {
+    MigrationPolicy p = v8_0_0_policy;
+    p.block_inactive_set_before_inactivation = true;
+    p.single_fail_label_reactivates = true;
+    p.snapshot_refuses_inactive_nodes = true;
+    return p;
+}();
 
 // v8.1: the 2023 fix (403d18ae, 5d39f44d, 6dab4c93) and vm_old_state.
 constexpr MigrationPolicy v8_1_policy = [] {
@@ -99,6 +115,8 @@ constexpr MigrationPolicy v10_2_policy = [] {
 
 const MigrationPolicy& policy_for(QemuVersion v) {
     switch (v) {
+    case QemuVersion::v7_2:
+        return v7_2_policy;
     case QemuVersion::v8_0_0:
         return v8_0_0_policy;
     case QemuVersion::v8_1:

@@ -117,6 +117,17 @@ TEST(PostcopyStartFailure, V8_0_0_SourceStaysStoppedInPostmigrate) {
     EXPECT_EQ(o.node("A").activity, NodeActivity::inactive); // restart_block was false
 }
 
+// 7.2 has the 2023 fix but not vm_old_state: postcopy_start() leaves vm_was_running false, as in
+// 8.0.0, so the source stays stopped instead of 8.1's runstate_set(-1).
+TEST(PostcopyStartFailure, V7_2_SourceStaysStoppedInPostmigrate) {
+    PostcopyFailure pf(QemuVersion::v7_2);
+    EXPECT_EQ(pf.last, CallStatus::ok) << trace_of(pf.src);
+    const Observation o = pf.src.observe();
+    EXPECT_EQ(o.migration_status, MigrationStatus::failed);
+    EXPECT_EQ(o.runstate, RunState::postmigrate) << trace_of(pf.src);
+    EXPECT_EQ(o.node("A").activity, NodeActivity::inactive); // restart_block was false
+}
+
 TEST(PostcopyStartFailure, V8_1_RestoringVmOldStateMinusOneAborts) {
     PostcopyFailure pf(QemuVersion::v8_1);
     EXPECT_EQ(pf.last, CallStatus::crashed) << trace_of(pf.src);
@@ -185,16 +196,67 @@ TEST(Savevm, V8_1_SnapshotOfInactiveDisksHitsTheWriteAssertion) {
     EXPECT_EQ(src.observe().crash->function, "bdrv_co_write_req_prepare");
 }
 
-TEST(Savevm, V9_2_SnapshotOfInactiveDisksIsRefused) {
+// d3007d348a (9.0; backported to 7.2.9, so in Debian's 7.2.22): bdrv_can_snapshot() refuses
+// inactive nodes before anything is written.
+class SavevmRefusesTest : public ::testing::TestWithParam<QemuVersion> {};
+
+TEST_P(SavevmRefusesTest, SnapshotOfInactiveDisksIsRefused) {
     SharedStorage storage;
     MigrationStream stream;
-    QemuInstance src(source_options(QemuVersion::v9_2), storage);
+    QemuInstance src(source_options(GetParam()), storage);
     ASSERT_TRUE(src.qmp_migrate(stream).ok());
     run_migration_thread(src);
+    ASSERT_EQ(src.observe().runstate, RunState::postmigrate);
     const CallResult r = src.qmp_savevm();
     EXPECT_EQ(r.status, CallStatus::error);
     EXPECT_EQ(r.message, "Device 'vda' is writable but does not support snapshots");
     EXPECT_TRUE(src.observe().alive);
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, SavevmRefusesTest,
+                         ::testing::Values(QemuVersion::v7_2, QemuVersion::v9_2),
+                         version_test_name);
+
+// A paused VM whose migration fails after the completion (the stream reports an error): the fail
+// label re-activates (s->block_inactive), then migration_iteration_finish() decides. 7.2 looks at
+// s->vm_was_running, false for a paused VM, and sets POSTMIGRATE, so `migrate` is refused until
+// `cont` (as Debian's 7.2.22 was seen to do); 8.1 restores s->vm_old_state, PAUSED.
+struct PausedVmMigrationFails {
+    explicit PausedVmMigrationFails(QemuVersion v) : src(options(v), storage) {
+        EXPECT_TRUE(src.qmp_stop().ok());
+        EXPECT_TRUE(src.qmp_migrate(stream).ok());
+        run_migration_thread(src);
+    }
+    static QemuOptions options(QemuVersion v) {
+        QemuOptions o = source_options(v);
+        o.faults.file_error_after_completion = true;
+        return o;
+    }
+    SharedStorage storage;
+    MigrationStream stream, again;
+    QemuInstance src;
+};
+
+TEST(PausedVmMigrationFailure, V7_2_EndsInPostmigrateAndMigrateIsRefusedUntilCont) {
+    PausedVmMigrationFails p(QemuVersion::v7_2);
+    const Observation o = p.src.observe();
+    EXPECT_EQ(o.migration_status, MigrationStatus::failed);
+    EXPECT_EQ(o.runstate, RunState::postmigrate) << trace_of(p.src);
+    EXPECT_FALSE(o.block_inactive); // the fail label re-activated
+    EXPECT_EQ(o.node("A").activity, NodeActivity::active);
+    EXPECT_EQ(p.src.qmp_migrate(p.again).message,
+              "Can't migrate the vm that was paused due to previous migration");
+    ASSERT_TRUE(p.src.qmp_cont().ok());
+    EXPECT_EQ(p.src.observe().runstate, RunState::running);
+}
+
+TEST(PausedVmMigrationFailure, V8_1_RestoresPaused) {
+    PausedVmMigrationFails p(QemuVersion::v8_1);
+    const Observation o = p.src.observe();
+    EXPECT_EQ(o.migration_status, MigrationStatus::failed);
+    EXPECT_EQ(o.runstate, RunState::paused) << trace_of(p.src);
+    EXPECT_EQ(o.node("A").activity, NodeActivity::active);
+    EXPECT_TRUE(p.src.qmp_migrate(p.again).ok());
 }
 
 // Run-state refusals of qmp_migrate.

@@ -8,6 +8,7 @@
 namespace handoff::impl {
 namespace {
 
+const MigrationPolicy& v7_2 = policy_for(QemuVersion::v7_2);
 const MigrationPolicy& v8_0 = policy_for(QemuVersion::v8_0_0);
 const MigrationPolicy& v8_1 = policy_for(QemuVersion::v8_1);
 const MigrationPolicy& v9_2 = policy_for(QemuVersion::v9_2);
@@ -32,7 +33,9 @@ TEST(RunStateTable, MigrationPathsAreAllowedInEveryVersion) {
     }
 }
 
+// 7.2 keeps 8.0's table (as the model's v7.2 table does: these entries came with 8.1).
 TEST(RunStateTable, FinishMigrateToErrorStatesArrivedIn8_1) {
+    EXPECT_FALSE(runstate_transition_allowed(v7_2, RunState::finish_migrate, RunState::shutdown));
     EXPECT_FALSE(runstate_transition_allowed(v8_0, RunState::finish_migrate, RunState::shutdown));
     EXPECT_FALSE(runstate_transition_allowed(v8_0, RunState::finish_migrate, RunState::io_error));
     EXPECT_TRUE(runstate_transition_allowed(v8_1, RunState::finish_migrate, RunState::shutdown));

@@ -310,6 +310,7 @@ std::string System::run_impl(const Op& op) {
         const auto r = q->qmp_migrate(*stream);
         if (r.ok()) {
             outgoing_[static_cast<std::size_t>(h)] = stream;
+            postcopy_requested_[static_cast<std::size_t>(h)] = false;
             history_.hosts[static_cast<std::size_t>(h)].tried_inactivate = false;
             return result(peer->qmp_migrate_incoming(*stream));
         }
@@ -333,8 +334,14 @@ std::string System::run_impl(const Op& op) {
         return live ? result(q->qmp_migrate_cancel()) : "no process";
     case OpKind::migrate_continue:
         return live ? result(q->qmp_migrate_continue()) : "no process";
-    case OpKind::start_postcopy:
-        return live ? result(q->qmp_migrate_start_postcopy()) : "no process";
+    case OpKind::start_postcopy: {
+        if (!live) {
+            return "no process";
+        }
+        const auto r = q->qmp_migrate_start_postcopy();
+        postcopy_requested_[static_cast<std::size_t>(h)] |= r.ok();
+        return result(r);
+    }
     case OpKind::cont:
         return live ? result(q->qmp_cont()) : "no process";
     case OpKind::stop:
@@ -461,6 +468,7 @@ std::string System::run_impl(const Op& op) {
         }
         hosts_[static_cast<std::size_t>(h)] = make_instance(h, true);
         outgoing_[static_cast<std::size_t>(h)] = nullptr;
+        postcopy_requested_[static_cast<std::size_t>(h)] = false;
         history_.hosts[static_cast<std::size_t>(h)] = {};
         --history_.starts_left;
         return "started";
@@ -674,6 +682,13 @@ std::string System::execute_run(const Op& op) {
         Op step = op;
         if (op.kind == OpKind::thread_run) {
             step.kind = OpKind::thread_step;
+            if (step.arg == static_cast<int>(im::IterationChoice::start_postcopy) &&
+                !postcopy_requested_[static_cast<std::size_t>(op.host)]) {
+                // Run to the end: without migrate-start-postcopy, migration_iteration_run()
+                // iterates until the remaining data is small and then completes the precopy
+                // migration (not 12 iterations and a stop halfway).
+                step.arg = static_cast<int>(im::IterationChoice::complete);
+            }
         } else {
             const im::QemuInstance* q = hosts_[static_cast<std::size_t>(op.host)].get();
             if (!alive(q)) {

@@ -2,6 +2,7 @@
 #include "handoff/model/versions.hpp"
 #include "handoff/proptests/property.hpp"
 #include "handoff/proptests/system.hpp"
+#include "handoff/proptests/versions.hpp"
 
 #include <gtest/gtest.h>
 
@@ -92,7 +93,7 @@ TEST(Oracle, SeedStoryOnV800) {
 
 // A postcopy migration to its end: every step is a row, and the destination runs.
 TEST(Oracle, PostcopyStoryOnEveryVersion) {
-    for (const char* version : {"v8.0.0", "v8.1", "v9.2", "v10.0-dev", "v10.2"}) {
+    for (const std::string& version : test_versions()) {
         SCOPED_TRACE(version);
         const m::Interpreter interp(*m::find_version(version), test_instance());
         RunConfig config;

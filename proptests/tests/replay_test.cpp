@@ -30,6 +30,11 @@ struct Disagreement {
     const char* why;
 };
 constexpr Disagreement kDisagreements[] = {
+    {"v7.2", "no-vm-start-while-inactive", "step 6 migration_completion_fail(",
+     "the fail label's re-activation (c0ad2a9191, the 7.2.3 backport of 6dab4c93) fails at the "
+     "half-inactivated node A: the model keeps A HALF_INACTIVE, but QEMU's bdrv_activate() sets "
+     "BDRV_O_INACTIVE when a parent's activate callback (blk_root_activate) fails, so A is "
+     "INACTIVE"},
     {"v8.1", "running-implies-active", "step 6 migration_completion_fail(",
      "the fail label's re-activation fails at the half-inactivated node A: the model keeps A "
      "HALF_INACTIVE, but QEMU's bdrv_activate() sets BDRV_O_INACTIVE when a parent's activate "

@@ -11,6 +11,8 @@
 namespace handoff::impl {
 
 enum class QemuVersion {
+    v7_2,      // Debian 12's 7.2.22: 8.0.0's control flow with the 7.2.3 backports of the 2023
+               // fix (cb898262a4, d2a811dd7d, c0ad2a9191) and 7.2.9's d3007d348a; no vm_old_state
     v8_0_0,    // migration.c blob bda478919333 (pre-fix: the seed bug, RHBZ 2058982)
     v8_1,      // 403d18ae + 5d39f44d + 6dab4c93 (also in 8.0.1 and 7.2.3 stable)
     v9_2,      // last release with MigrationState.block_inactive; migration_stop_vm()
@@ -19,9 +21,9 @@ enum class QemuVersion {
     v10_2,     // current design: per-node BDRV_O_INACTIVE is the only truth
 };
 
-inline constexpr std::array all_qemu_versions{QemuVersion::v8_0_0, QemuVersion::v8_1,
-                                              QemuVersion::v9_2, QemuVersion::v10_0_dev,
-                                              QemuVersion::v10_2};
+inline constexpr std::array all_qemu_versions{QemuVersion::v7_2,      QemuVersion::v8_0_0,
+                                              QemuVersion::v8_1,      QemuVersion::v9_2,
+                                              QemuVersion::v10_0_dev, QemuVersion::v10_2};
 
 std::string_view to_string(QemuVersion v);
 
@@ -33,10 +35,10 @@ struct MigrationPolicy {
     // bdrv_inactivate_recurse(bs, top_level) returns 0 for an inactive node at top level and
     // asserts top_level otherwise. Before: assert(!(bs->open_flags & BDRV_O_INACTIVE)).
     bool inactivate_inactive_node_allowed_at_top_level;
-    // d3007d348a "block: Fix crash when loading snapshot on inactive node" (9.0):
-    // bdrv_can_snapshot() tests bdrv_is_writable(), which is false for BDRV_O_INACTIVE, so savevm
-    // refuses inactive nodes; before, it tested bdrv_is_read_only() and the snapshot write hit the
-    // write-path assertion.
+    // d3007d348a "block: Fix crash when loading snapshot on inactive node" (9.0; backported to
+    // 7.2.9): bdrv_can_snapshot() tests bdrv_is_writable(), which is false for BDRV_O_INACTIVE, so
+    // savevm refuses inactive nodes; before, it tested bdrv_is_read_only() and the snapshot write
+    // hit the write-path assertion.
     bool snapshot_refuses_inactive_nodes;
     // "block: Add blockdev-set-active QMP command" (10.0, Kevin Wolf's series).
     bool has_blockdev_set_active;
@@ -52,11 +54,11 @@ struct MigrationPolicy {
     // --- source: migration_completion() and its failure labels (migration/migration.c) ---
     // MigrationState.block_inactive exists (removed by 8597af76 "Rewrite disk activation").
     bool has_block_inactive_field;
-    // 403d18ae: s->block_inactive = inactivate is set *before* the savevm completion; before,
-    // it was set only when qemu_savevm_state_complete_precopy() returned >= 0.
+    // 403d18ae (7.2.3: cb898262a4): s->block_inactive = inactivate is set *before* the savevm
+    // completion; before, it was set only when qemu_savevm_state_complete_precopy() returned >= 0.
     bool block_inactive_set_before_inactivation;
-    // 6dab4c93: one `fail:` label that re-activates when s->block_inactive && (ACTIVE || DEVICE).
-    // Before: `goto fail` after a failed savevm skipped `fail_invalidate:`.
+    // 6dab4c93 (7.2.3: c0ad2a9191): one `fail:` label that re-activates when s->block_inactive &&
+    // (ACTIVE || DEVICE). Before: `goto fail` after a failed savevm skipped `fail_invalidate:`.
     bool single_fail_label_reactivates;
     // "migration: switch from .vm_was_running to .vm_old_state" (8.1): the restart decision in
     // migration_iteration_finish() restores the old run state instead of a boolean.

@@ -152,6 +152,9 @@ class System {
     // Per host, the disks whose image lock is to fail once while the storage does not answer:
     // armed in impl/ (an `activate` node fault) only while it does not answer.
     std::array<std::vector<std::string>, 2> lock_faults_, armed_lock_faults_;
+    // Per host, migrate-start-postcopy succeeded since its latest `migrate` (s->start_postcopy,
+    // which migrate_init() resets): a thread_run that leans to postcopy completes without it.
+    std::array<bool, 2> postcopy_requested_{};
     std::vector<model::State> candidates_;
     std::shared_ptr<SuccessorCache> cache_;
     Coverage coverage_;
