@@ -324,6 +324,14 @@ void register_prove(CLI::App& app) {
                 fmt::print("  {} / {}: {}\n", r.version, r.invariant, r.detail);
             }
         }
+        if (unknown > 0) {
+            // The explicit engine decides any finite instance, at the price of exploring it all
+            // (about 5 million states, a minute or more, per version at the default instance).
+            fmt::print(
+                "  `handoff check --engine explicit` with the same options decides them for this "
+                "instance\n  by exploring every reachable state (a minute or more per "
+                "version at the default instance).\n");
+        }
         fmt::print("\n{} checks in {:.1f} s ({} job{}).\n", results.size(), total, a->jobs,
                    a->jobs == 1 ? "" : "s");
         for (std::size_t i = 0; i < results.size(); ++i) {
