@@ -51,6 +51,13 @@ double raw_throughput(const std::string& version, bool oracle, double seconds, l
             if (op.kind == hp::OpKind::postcopy_package_fault) {
                 op.arg = 1 + static_cast<int>(rng() % 2);
             }
+            // As the property tests do (gen_op()): an outage at an activation goes to disk A.
+            const auto fault_op = static_cast<handoff::impl::FaultOp>(op.arg);
+            if (op.kind == hp::OpKind::storage_outage_at &&
+                (fault_op == handoff::impl::FaultOp::activate ||
+                 fault_op == handoff::impl::FaultOp::reopen)) {
+                op.node = 0;
+            }
             const std::string complaint = sys.execute(op);
             ++commands;
             if (!complaint.empty()) {

@@ -144,6 +144,10 @@ void BlockLayer::fault_point(const BlockDriverState& bs, FaultOp op) {
     }
 }
 
+std::optional<NodeFault> BlockLayer::take_fault(const BlockDriverState& bs, FaultOp op) {
+    return faults_.take(bs.node_name, op, !storage_answers(bs));
+}
+
 // block.c 8.0.5:6730 (10.2: bdrv_inactivate_recurse(bs, top_level)).
 int BlockLayer::bdrv_inactivate_recurse(BlockDriverState& bs, bool top_level) {
     fault_point(bs, FaultOp::inactivate);
@@ -168,7 +172,7 @@ int BlockLayer::bdrv_inactivate_recurse(BlockDriverState& bs, bool top_level) {
                     "!(bs->open_flags & BDRV_O_INACTIVE)");
     }
 
-    const std::optional<NodeFault> fault = faults_.take(bs.node_name, FaultOp::inactivate);
+    const std::optional<NodeFault> fault = take_fault(bs, FaultOp::inactivate);
     // drv->bdrv_inactivate (qcow2_inactivate): store bitmaps, flush the caches.
     if (fault && !fault->leave_half_done) {
         log(fmt::format("bdrv_inactivate_recurse({}): drv->bdrv_inactivate failed", bs.node_name));
@@ -247,7 +251,7 @@ int BlockLayer::bdrv_inactivate(BlockDriverState& bs, std::string* errp) {
 }
 
 int BlockLayer::bdrv_refresh_perms(BlockDriverState& bs, std::string* errp) {
-    if (faults_.take(bs.node_name, FaultOp::activate) ||
+    if (take_fault(bs, FaultOp::activate) ||
         (bs.drv->perm_refresh_does_io && !storage_answers(bs))) {
         if (errp) {
             *errp = fmt::format("Failed to get \"write\" lock on {}", bs.node_name);
@@ -259,7 +263,7 @@ int BlockLayer::bdrv_refresh_perms(BlockDriverState& bs, std::string* errp) {
 
 int BlockLayer::bdrv_invalidate_cache(BlockDriverState& bs, std::string* errp) {
     fault_point(bs, FaultOp::reopen);
-    if (faults_.take(bs.node_name, FaultOp::reopen) ||
+    if (take_fault(bs, FaultOp::reopen) ||
         (bs.drv->invalidate_cache_does_io && !storage_answers(bs))) {
         if (bs.drv->reopen_failure_drops_driver) {
             // qcow2_co_invalidate_cache(): error_prepend(errp, "Could not reopen qcow2 layer: ");
@@ -312,7 +316,7 @@ int BlockLayer::bdrv_activate(BlockDriverState& bs, std::string* errp) {
         if (!blk->disable_perm) {
             continue;
         }
-        if (faults_.take(bs.node_name, FaultOp::activate)) {
+        if (take_fault(bs, FaultOp::activate)) {
             bs.open_flags |= BDRV_O_INACTIVE;
             if (errp) {
                 *errp =
@@ -356,7 +360,7 @@ int BlockLayer::bdrv_flush_all() {
             continue;
         }
         int ret = 0;
-        if (faults_.take(bs->node_name, FaultOp::flush) || !storage_answers(*bs)) {
+        if (take_fault(*bs, FaultOp::flush) || !storage_answers(*bs)) {
             ret = -EIO;
         }
         if (ret < 0 && result == 0) {

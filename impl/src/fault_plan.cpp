@@ -18,14 +18,19 @@ const char* to_string(FaultOp op) {
     return "?";
 }
 
-std::optional<NodeFault> FaultInjector::take(const std::string& node, FaultOp op) {
-    auto it = std::find_if(plan_.node_faults.begin(), plan_.node_faults.end(),
-                           [&](const NodeFault& f) { return f.node == node && f.op == op; });
+std::optional<NodeFault> FaultInjector::take(const std::string& node, FaultOp op,
+                                             bool storage_down) {
+    auto it =
+        std::find_if(plan_.node_faults.begin(), plan_.node_faults.end(), [&](const NodeFault& f) {
+            return f.node == node && f.op == op && (storage_down || !f.while_storage_down);
+        });
     if (it == plan_.node_faults.end()) {
         return std::nullopt;
     }
     NodeFault fault = *it;
-    plan_.node_faults.erase(it);
+    if (!fault.while_storage_down) {
+        plan_.node_faults.erase(it);
+    }
     fired_.push_back(std::string("fault: ") + to_string(op) + " fails on " + node +
                      (fault.leave_half_done ? " (half done)" : ""));
     return fault;

@@ -173,6 +173,30 @@ TEST_F(BlockLayerTest, ActivationWhileTheStorageIsDownBreaksQcow2ButNotNfs) {
     EXPECT_EQ(node("A").drv, nullptr);
 }
 
+// An image lock whose I/O goes to the NFS server: it fails every activation while the storage
+// does not answer (the node keeps its driver and ends inactive, a half-done one too), and none
+// while it answers.
+TEST_F(BlockLayerTest, ALockFaultWhileTheStorageIsDownFailsEveryActivationThen) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), false);
+    faults.arm({"A", FaultOp::inactivate, true});
+    faults.arm({"A", FaultOp::activate, false, true});
+    block.bdrv_inactivate_all();
+    ASSERT_TRUE(blk("vda").disable_perm);
+    ASSERT_FALSE(node("A").inactive()); // half done
+    storage.stop_answering();
+    std::string err;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        EXPECT_LT(block.bdrv_activate_all(&err), 0) << attempt;
+        EXPECT_TRUE(node("A").inactive()) << attempt; // blk_root_activate() failed, then flag set
+        EXPECT_NE(node("A").drv, nullptr) << attempt;
+    }
+    storage.come_back();
+    ASSERT_EQ(block.bdrv_activate_all(&err), 0) << err;
+    EXPECT_FALSE(node("A").inactive());
+    EXPECT_FALSE(blk("vda").disable_perm);
+    EXPECT_EQ(faults.plan().node_faults.size(), 1u); // still armed
+}
+
 TEST_F(BlockLayerTest, WriteToAnInactiveNodeCrashesInWriteReqPrepare) {
     block.open(BlockConfig::qcow2_disks_on_nfs(1), false);
     ASSERT_EQ(block.bdrv_inactivate_all(), 0);

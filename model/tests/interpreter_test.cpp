@@ -65,6 +65,46 @@ TEST(Interpreter, InactivationFailsOnlyWhileTheStorageIsAway) {
     EXPECT_FALSE(enabled(i, s, "migration_completion_save", {{Param::host, host0}, {Param::half, 1}}));
 }
 
+// bdrv_activate() (block.c 8.0.5:6599) on a half-inactivated node (flag clear) only runs the
+// parents' activate callbacks; when blk_root_activate() fails it sets BDRV_O_INACTIVE.
+TEST(Interpreter, AFailedActivationLeavesAHalfInactivatedNodeInactive) {
+    const Interpreter i(*find_version("v8.1"), fixed_instance(2));
+    State s = step(i, initial_state(i), "storage_lost");
+    s = step(i, s, "qmp_migrate", {{Param::host, host0}});
+    s = step(i, s, "migration_thread_setup", {{Param::host, host0}});
+    s = step(i, s, "migration_completion_begin", {{Param::host, host0}});
+    s = step(i, s, "migration_completion_save",
+             {{Param::host, host0}, {Param::fail, 0}, {Param::half, 1}});
+    EXPECT_EQ(i.get(s, Var::node, host0, 0), static_cast<int>(NodeState::HALF_INACTIVE));
+    // No qcow2 re-open runs on it, so it cannot end without a driver.
+    EXPECT_FALSE(enabled(i, s, "migration_completion_fail",
+                         {{Param::host, host0}, {Param::fail, 0}, {Param::broken, 1}}));
+    const State failed =
+        step(i, s, "migration_completion_fail", {{Param::host, host0}, {Param::fail, 0}});
+    EXPECT_EQ(i.get(failed, Var::node, host0, 0), static_cast<int>(NodeState::INACTIVE));
+    // Its activation does not read the image: it may succeed while the storage is away.
+    const State activated = step(i, s, "migration_completion_fail", {{Param::host, host0}});
+    EXPECT_EQ(i.get(activated, Var::node, host0, 0), static_cast<int>(NodeState::ACTIVE));
+}
+
+// An INACTIVE node's activation re-opens its qcow2 image (bdrv_invalidate_cache() ->
+// qcow2_co_invalidate_cache() -> qcow2_do_open() reads the header): not while the storage is away.
+TEST(Interpreter, AnInactiveNodeIsNotActivatedWhileTheStorageIsAway) {
+    // The incoming destination's nodes are INACTIVE; `cont` activates them before 10.0, and
+    // blockdev-set-active does from 10.0.
+    for (const auto& [version, row] :
+         {std::pair{"v8.0.0", "qmp_cont"}, std::pair{"v10.2", "blockdev_set_active_all"}}) {
+        const Interpreter i(*find_version(version), fixed_instance(2));
+        State s = step(i, initial_state(i), "storage_lost");
+        EXPECT_FALSE(enabled(i, s, row, {{Param::host, host1}})) << version;
+        EXPECT_TRUE(enabled(i, s, row, {{Param::host, host1}, {Param::fail, 0}})) << version;
+        EXPECT_FALSE(enabled(i, s, row, {{Param::host, host1}, {Param::fail, 1}}))
+            << version << ": node 0 would have been re-opened";
+        s = step(i, s, "storage_restored");
+        EXPECT_TRUE(enabled(i, s, row, {{Param::host, host1}})) << version;
+    }
+}
+
 TEST(Interpreter, ACrashEndsTheRun) {
     const Interpreter i(*find_version("v8.0.0"), fixed_instance(1));
     State s = initial_state(i);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -133,10 +134,21 @@ std::size_t weight(OpKind k, const PropertyOptions& options) {
     return weight_of(k);
 }
 
-rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, bool half_done) {
+// Half of the values from `aimed` (when it has any), the others from `random`.
+template <class T>
+rc::Gen<T> aimed_or(const std::vector<T>& aimed, rc::Gen<T> random) {
+    if (aimed.empty()) {
+        return random;
+    }
+    return rc::gen::oneOf(rc::gen::elementOf(aimed), std::move(random));
+}
+
+rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, const PropertyOptions& options) {
     using namespace rc;
     Gen<int> node = gen::inRange(0, 2);
     Gen<int> arg = gen::just(0);
+    const auto pair = [](int n, int a) { return std::pair{n, a}; };
+    std::optional<Gen<std::pair<int, int>>> outage_at; // aimed: its node and arg drawn together
     // Destination steps go mostly to the peer of the latest migration's source and source steps
     // mostly to that source, so that long stories (a postcopy migration to its end, a second
     // migration back) are likely; both hosts stay possible for everything. A new migration leans
@@ -178,13 +190,20 @@ rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, bool half_done) {
         node = gen::just(-1);
         arg = gen::inRange(0, 2);
         break;
-    case OpKind::storage_outage_at:
+    case OpKind::storage_outage_at: {
         arg = gen::weightedElement<int>(
             {{4, static_cast<int>(im::FaultOp::inactivate)},
-             {half_done ? 2 : 0, static_cast<int>(im::FaultOp::inactivate) | 4},
+             {options.half_done ? 2 : 0, static_cast<int>(im::FaultOp::inactivate) | 4},
              {1, static_cast<int>(im::FaultOp::activate)},
              {1, static_cast<int>(im::FaultOp::reopen)},
              {1, static_cast<int>(im::FaultOp::flush)}});
+        if (!options.outages_at.empty()) {
+            outage_at = aimed_or(options.outages_at, gen::apply(pair, node, arg));
+        }
+        break;
+    }
+    case OpKind::lock_fault:
+        node = aimed_or(options.locks_at, node);
         break;
     case OpKind::node_fault:
         arg = gen::inRange(0, 8);
@@ -195,7 +214,23 @@ rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, bool half_done) {
     default:
         break;
     }
-    return gen::apply([kind](int h, int n, int a) { return Op{kind, h, n, a}; }, host, node, arg);
+    const auto make = [kind](int h, int n, int a) {
+        // An outage at the activation of disk B would often fire after the same walk re-opened
+        // disk A: the model has no step for that (proptests/README.md, "Model disagreements"),
+        // so activation outages go to disk A, the first in bdrv_next() order.
+        const auto op = static_cast<im::FaultOp>(a & 3);
+        if (kind == OpKind::storage_outage_at &&
+            (op == im::FaultOp::activate || op == im::FaultOp::reopen)) {
+            n = 0;
+        }
+        return Op{kind, h, n, a};
+    };
+    if (outage_at) {
+        return gen::apply(
+            [make](int h, std::pair<int, int> at) { return make(h, at.first, at.second); }, host,
+            *outage_at);
+    }
+    return gen::apply(make, host, node, arg);
 }
 
 struct Setup {
@@ -336,9 +371,9 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
             }
             const bool postcopy = swarm.postcopy;
             const int source = swarm.source;
-            const bool half_done = options.half_done;
+            const PropertyOptions* opts = &options;
             return rc::gen::mapcat(rc::gen::elementOf(weighted), [=](OpKind k) {
-                return rc::gen::map(gen_op(k, postcopy, source, half_done), [watched](Op op) {
+                return rc::gen::map(gen_op(k, postcopy, source, *opts), [watched](Op op) {
                     auto a = std::make_shared<Action>();
                     a->op = op;
                     a->watched = watched;

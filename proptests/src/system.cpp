@@ -87,8 +87,9 @@ std::string describe(const Op& op) {
     case OpKind::destination_run:
         return fmt::format("host {}: destination runs its steps", h);
     case OpKind::lock_fault:
-        return fmt::format("host {}: arm: the image lock of disk {} fails once the storage is down",
-                           h, disk_name(op.node));
+        return fmt::format(
+            "host {}: arm: the image lock of disk {} fails while the storage is down", h,
+            disk_name(op.node));
     case OpKind::storage_away:
         return "storage stops answering";
     case OpKind::storage_back:
@@ -551,10 +552,14 @@ std::string System::run_impl(const Op& op) {
     case OpKind::destination_run:
         return "a sequence: see execute_run()";
     case OpKind::lock_fault:
+        // An image lock that cannot be taken (bdrv_refresh_perms(), or blk_root_activate() of a
+        // half-inactivated node: the lock I/O of a `file` protocol node goes to the NFS server)
+        // fails an activation without breaking the node (the model's broken=no), every time the
+        // storage does not answer; the model's activations fail only then.
         if (!live) {
             return "no process";
         }
-        lock_faults_[static_cast<std::size_t>(h)].push_back(disk_name(op.node));
+        q->faults().arm({disk_name(op.node), im::FaultOp::activate, false, true});
         return "armed";
     }
     return "?";
@@ -631,49 +636,6 @@ void System::withdraw_stale_faults() {
     }
 }
 
-// An image lock that cannot be taken (bdrv_refresh_perms(): the lock I/O of a `file` protocol
-// node goes to the NFS server) fails an activation without breaking the node (the model's
-// broken=no); the model's activations fail only while the storage does not answer. So a lock
-// fault is armed in impl/ only while the storage is down, and taken back (kept for later) while
-// it answers. It is not armed for a half-inactivated node: QEMU leaves that node INACTIVE where
-// the model keeps it half-inactivated (a reported disagreement, proptests/README.md).
-void System::sync_lock_faults() {
-    for (std::size_t h = 0; h < 2; ++h) {
-        im::QemuInstance* q = hosts_[h].get();
-        if (!alive(q)) {
-            lock_faults_[h].clear();
-            armed_lock_faults_[h].clear();
-            continue;
-        }
-        // Take back the ones still armed (a fired one is gone from impl/'s plan).
-        auto& armed = q->faults().mutable_plan().node_faults;
-        for (const std::string& node : armed_lock_faults_[h]) {
-            const auto it = std::find_if(armed.begin(), armed.end(), [&](const im::NodeFault& f) {
-                return f.op == im::FaultOp::activate && f.node == node;
-            });
-            if (it != armed.end()) {
-                armed.erase(it);
-                lock_faults_[h].push_back(node);
-            }
-        }
-        armed_lock_faults_[h].clear();
-        if (storage_.answering()) {
-            continue;
-        }
-        const auto o = q->observe();
-        std::erase_if(lock_faults_[h], [&](const std::string& node) {
-            for (const auto* n : model_nodes(o)) {
-                if (n->node_name == node && n->activity == im::NodeActivity::half) {
-                    return false;
-                }
-            }
-            q->faults().arm({node, im::FaultOp::activate, false});
-            armed_lock_faults_[h].push_back(node);
-            return true;
-        });
-    }
-}
-
 // A sequence of single steps, each checked by the oracle; it ends when a step did nothing (not
 // enabled, blocked, no process) or after a bound (a thread iterating forever).
 std::string System::execute_run(const Op& op) {
@@ -730,10 +692,8 @@ std::string System::execute_one(const Op& op, std::string* note_out) {
         return "";
     }
     if (!check_) {
-        sync_lock_faults();
         const std::string note = run_impl(op);
         withdraw_stale_faults();
-        sync_lock_faults();
         if (note_out) {
             *note_out = note;
         }
@@ -747,13 +707,11 @@ std::string System::execute_one(const Op& op, std::string* note_out) {
             trace_before[static_cast<std::size_t>(h)] = q->trace().size();
         }
     }
-    sync_lock_faults();
     const std::string note = run_impl(op);
     if (note_out) {
         *note_out = note;
     }
     withdraw_stale_faults();
-    sync_lock_faults();
     update_history(op, before, trace_before);
     const int depth = op.kind == OpKind::thread_step || op.kind == OpKind::connection_drop ? 3 : 2;
     std::string complaint = check_step(op, rows_for(op), depth);

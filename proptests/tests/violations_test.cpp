@@ -20,6 +20,7 @@ namespace handoff::proptests {
 namespace {
 
 namespace m = handoff::model;
+namespace im = handoff::impl;
 
 // The command kinds that carry out a model row on impl/ (as the replay maps them).
 std::vector<OpKind> kinds_for_row(const std::string& r) {
@@ -97,14 +98,27 @@ void aim_at_trace(const std::string& version, const std::string& invariant,
         for (OpKind k : kinds_for_row(step.row)) {
             kinds.insert(k);
         }
-        // An activation that fails without breaking the node: the image lock (the replay's
-        // mapping, proptests/README.md).
+        // The faults' arguments, as the replay maps the parameters (proptests/README.md): an
+        // inactivation that fails at disk n (half=yes: left half inactivated) is a storage
+        // outage at the start of n's inactivation; an activation that fails at disk n without
+        // breaking it is n's image lock.
+        const int none = trace.nodes;
+        const auto param = [&](const char* name) {
+            const auto it = step.params.find(name);
+            return it == step.params.end() ? none : it->second;
+        };
+        const bool inactivates = step.params.count("half") != 0;
+        if (inactivates && param("fail") != none) {
+            const int half = param("half") != 0 ? 4 : 0;
+            options.outages_at.emplace_back(param("fail"),
+                                            static_cast<int>(im::FaultOp::inactivate) | half);
+        }
         for (const char* which : {"fail", "refail"}) {
-            const auto at = step.params.find(which);
-            const auto broken = step.params.find("broken");
-            if (at != step.params.end() && at->second < trace.nodes &&
-                broken != step.params.end() && broken->second == 0) {
+            const bool activates = std::string(which) == "refail" || !inactivates;
+            if (activates && step.params.count("broken") != 0 && param("broken") == 0 &&
+                param(which) != none) {
                 kinds.insert(OpKind::lock_fault);
+                options.locks_at.push_back(param(which));
             }
         }
     }
@@ -130,29 +144,6 @@ void aim_at_trace(const std::string& version, const std::string& invariant,
     const auto rs = trace.initial.find("runstate[0]");
     lean.start_paused = rs != trace.initial.end() && rs->second == "PAUSED";
     options.lean_to = lean;
-}
-
-// Violated pairs whose checker trace impl/ cannot follow, for a reason written down in
-// proptests/README.md ("Traces impl/ cannot follow"); RapidCheck is still run on them.
-struct Unreachable {
-    const char* version;
-    const char* invariant;
-    const char* why;
-};
-constexpr Unreachable kUnreachable[] = {
-    {"v10.2", "valid-runstate-transitions",
-     "the checker's traces need a re-activation that fails at a half-inactivated node and leaves "
-     "it half-inactivated (model disagreement 1), or, with that row following QEMU, a qcow2 "
-     "re-activation that succeeds while the storage does not answer; impl/ has neither"},
-};
-
-const char* unreachable_on_impl(const std::string& version, const std::string& invariant) {
-    for (const Unreachable& u : kUnreachable) {
-        if (version == u.version && invariant == u.invariant) {
-            return u.why;
-        }
-    }
-    return nullptr;
 }
 
 class Violations : public ::testing::TestWithParam<std::string> {};
@@ -189,13 +180,6 @@ TEST_P(Violations, RapidCheckFindsEveryViolationTheCheckerFound) {
         aim_at_trace(version, e->invariant, options);
         const PropertyOutcome out =
             check_property(fmt::format("{} violates {}", version, inv->name), options);
-        if (const char* why = unreachable_on_impl(version, e->invariant)) {
-            // Classified (proptests/README.md): the test fails once RapidCheck does find it.
-            EXPECT_TRUE(out.passed) << pair << " is found now: remove its kUnreachable entry";
-            std::cerr << fmt::format("{}: NOT FOUND in {} test cases, classified: {}\n", pair,
-                                     out.test_cases, why);
-            continue;
-        }
         EXPECT_FALSE(out.passed) << pair << ": RapidCheck found no violation in " << out.test_cases
                                  << " test cases (seed " << out.seed << ")";
         if (!out.passed) {

@@ -143,6 +143,7 @@ class BlockLayer {
     bool storage_answers(const BlockDriverState& bs) const;
     void mark_flushed(BlockDriverState& bs);
     void fault_point(const BlockDriverState& bs, FaultOp op);
+    std::optional<NodeFault> take_fault(const BlockDriverState& bs, FaultOp op);
     void log(std::string line);
 
     const MigrationPolicy& policy_;

@@ -19,7 +19,8 @@ enum class FaultOp {
 
 const char* to_string(FaultOp op);
 
-// A one-shot fault: the first `op` on node `node` fails, later ones succeed.
+// A one-shot fault: the first `op` on node `node` fails, later ones succeed (unless
+// while_storage_down).
 struct NodeFault {
     std::string node;
     FaultOp op = FaultOp::inactivate;
@@ -28,6 +29,10 @@ struct NodeFault {
     // parent has disable_perm set, BDRV_O_INACTIVE is not set (domain reference 2.2). Otherwise
     // the driver step (qcow2_inactivate) fails and the node is untouched.
     bool leave_half_done = false;
+    // Not one-shot: fails every time `op` runs while the storage under the node does not answer,
+    // and never while it answers. An image lock whose I/O goes to the NFS server (a `file`
+    // protocol node's lock) behaves so.
+    bool while_storage_down = false;
 };
 
 // The shared storage stops answering at the moment `op` starts on `node` (one-shot), and stays
@@ -72,8 +77,9 @@ class FaultInjector {
     }
     FaultPlan& mutable_plan() { return plan_; }
 
-    // Consumes and returns the first one-shot fault for (node, op), if any.
-    std::optional<NodeFault> take(const std::string& node, FaultOp op);
+    // Returns the first fault for (node, op) that fires now, if any, and consumes it unless it is
+    // marked while_storage_down (which fires only if `storage_down`).
+    std::optional<NodeFault> take(const std::string& node, FaultOp op, bool storage_down);
     // Consumes the storage-outage trigger if it is for (node, op).
     bool take_storage_outage(const std::string& node, FaultOp op);
     // Consumes a boolean fault of the plan (e.g. &FaultPlan::return_path_error).

@@ -25,6 +25,9 @@ struct PropertyOptions {
     std::vector<std::pair<OpKind, int>> weights;      // overrides of the default weights
     std::vector<OpKind> swarm_always;                 // kinds every test case's swarm keeps
     bool half_done = true; // storage outages may leave the disk they hit half inactivated
+    // Fault arguments half of the faults take (a checker trace's); empty: all random.
+    std::vector<std::pair<int, int>> outages_at; // storage_outage_at's (disk, arg)
+    std::vector<int> locks_at;                   // lock_fault's disk
     // Capabilities and start most test cases take (e.g. a checker trace's); unset: all random.
     struct Lean {
         Capabilities caps;

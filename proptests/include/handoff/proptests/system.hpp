@@ -54,7 +54,7 @@ enum class OpKind : std::uint8_t {
     // stories (a second migration after a failed one) within the budget
     thread_run,      // thread_step(arg) on `host` until the thread is idle, blocked or waiting
     destination_run, // the destination steps on `host` until none is enabled
-    lock_fault // the image lock of disk `node` on `host` fails once, while the storage is down
+    lock_fault       // the image lock of disk `node` on `host` fails whenever the storage is down
 };
 inline constexpr int kOpKindCount = static_cast<int>(OpKind::lock_fault) + 1;
 std::string_view to_string(OpKind k);
@@ -134,7 +134,6 @@ class System {
     std::string execute_one(const Op& op, std::string* note);
     std::string execute_run(const Op& op);
     void withdraw_stale_faults();
-    void sync_lock_faults();
     std::string check_step(const Op& op, const std::vector<bool>& rows, int depth);
     std::vector<bool> rows_for(const Op& op) const;
     void update_history(const Op& op, const std::array<std::optional<impl::Observation>, 2>& before,
@@ -149,9 +148,6 @@ class System {
     std::array<impl::MigrationStream*, 2> outgoing_{};
     std::vector<std::string> retired_log_;
     History history_;
-    // Per host, the disks whose image lock is to fail once while the storage does not answer:
-    // armed in impl/ (an `activate` node fault) only while it does not answer.
-    std::array<std::vector<std::string>, 2> lock_faults_, armed_lock_faults_;
     // Per host, migrate-start-postcopy succeeded since its latest `migrate` (s->start_postcopy,
     // which migrate_init() resets): a thread_run that leans to postcopy completes without it.
     std::array<bool, 2> postcopy_requested_{};

@@ -116,6 +116,16 @@ constexpr auto bdrv_inactivate_all_skipping(H host) {
 // needs activating (INACTIVE or half-inactivated) and either the storage does not answer or the
 // other process holds the image (image locking); a node held by the other process must fail.
 // `B` (qcow2's re-open failed, bs->drv = NULL) needs an INACTIVE node and an I/O failure.
+// An INACTIVE node is activated only while the storage answers: bdrv_activate() (block.c
+// 8.0.5:6599) runs bdrv_invalidate_cache() on a node with BDRV_O_INACTIVE, and
+// qcow2_co_invalidate_cache() (qcow2.c 8.0.5:2781) closes the image and re-opens it with
+// qcow2_do_open(), whose first step reads the image header from bs->file; while the storage does
+// not answer, that read fails, so the walk stops at that node or before it. (The storage is up or
+// down for a whole step, as everywhere in the model: an outage in the middle of a walk, after an
+// inactive node was re-opened, has no step; proptests/README.md.)
+// A half-inactivated node has the flag clear: only the parents' activate callbacks run
+// (blk_root_activate() -> blk_set_perm(): permissions and image locks, no read of the image), so
+// it may be activated without the storage.
 // `val(x)` is node x's state when the walk starts (the current state, or the state an
 // inactivation earlier in the same step left).
 template <class H, class F, class B, class Val>
@@ -124,9 +134,13 @@ constexpr auto activation_may_end_over(std::string_view name, H host, F failing,
     auto needs_activation = [&](auto x) {
         return val(x) == NS::INACTIVE || val(x) == NS::HALF_INACTIVE;
     };
+    // A node the walk activated before the failing one (or before its end).
+    auto activated = [&](auto x) {
+        return !locked_by_peer(host, x) && implies(val(x) == NS::INACTIVE, storage_ok);
+    };
     return named(name,
                  forall(m, implies(m < failing && reached(host, m, failing) && needs_activation(m),
-                                   !locked_by_peer(host, m))) &&
+                                   activated(m))) &&
                      ((failing == none && !breaks) ||
                       exists(n, n == failing && reached(host, n, failing) && needs_activation(n) &&
                                     (!storage_ok || locked_by_peer(host, n)) &&
@@ -146,11 +160,18 @@ constexpr auto activation_ok(H host, F failing) {
                  failing);
 }
 
-// The node values bdrv_activate_all() leaves, starting from `val(n)`.
+// The node values bdrv_activate_all() leaves, starting from `val(n)`: the nodes the walk passed
+// are ACTIVE, the ones after the failing node keep their state, and the failing node is BROKEN
+// if qcow2's re-open failed, otherwise INACTIVE, whatever it was before. bdrv_activate() (block.c
+// 8.0.5:6599, the same through 10.2) sets bs->open_flags |= BDRV_O_INACTIVE on every failure
+// after the children: bdrv_refresh_perms(), bdrv_invalidate_cache(), and a parent's activate
+// callback. A half-inactivated node (flag clear, its BlockBackends' disable_perm set) only runs
+// the callbacks, and when blk_root_activate() -> blk_set_perm() fails (block-backend.c: it puts
+// blk->disable_perm back), the node ends with the flag set: INACTIVE, not half-inactivated.
 template <class H, class F, class B, class Val>
 constexpr auto activated_value(H host, F failing, B breaks, Val val) {
     return ite(reached(host, n, failing) && val(n) != NS::BROKEN && n < failing, NS::ACTIVE,
-               ite(n == failing && breaks, NS::BROKEN, val(n)));
+               ite(n == failing, ite(breaks, NS::BROKEN, NS::INACTIVE), val(n)));
 }
 
 template <class F>
@@ -166,12 +187,12 @@ constexpr auto bdrv_activate_all(H host, F failing, B breaks) {
         "bdrv_activate_all", activation_args(failing),
         "block.c bdrv_activate_all()/bdrv_activate(): walks the nodes in bdrv_next() order, "
         "activates each inactive or half-inactivated node, and stops at the first failure (the "
-        "failing node, or a node without a driver), rolling nothing back; a failed qcow2 re-open "
-        "leaves the node BROKEN.",
+        "failing node, or a node without a driver), rolling nothing back; the failing node ends "
+        "INACTIVE (bdrv_activate() sets BDRV_O_INACTIVE again), or BROKEN if qcow2's re-open "
+        "failed.",
         assume(activation_may_end(host, failing, breaks)),
         set(node(host, n),
-            ite(reached(host, n, failing) && node(host, n) != NS::BROKEN && n < failing, NS::ACTIVE,
-                ite(n == failing && breaks, NS::BROKEN, node(host, n)))));
+            activated_value(host, failing, breaks, [host](auto x) { return node(host, x); })));
 }
 
 // A step whose block operation did not run: its outcome parameters are `none`, so that one

@@ -234,17 +234,21 @@ inline constexpr auto blockdev_set_active_node = row<"blockdev_set_active_node">
     Actor::qmp, with_params<P::host, P::target, P::fail, P::broken>{},
     "`blockdev-set-active node-name=... active=true`: bdrv_activate() of one inactive or "
     "half-inactivated node; it fails (`fail` = that node) while the storage does not answer, and "
-    "must fail while the other process holds the image; `broken`: the qcow2 re-open failed.",
+    "must fail while the other process holds the image or, for an inactive node, while the "
+    "storage does not answer (the qcow2 re-open reads the header); a failed node ends inactive, "
+    "or broken (`broken`) if the qcow2 re-open failed.",
     "qmp_blockdev_set_active(), bdrv_activate() (blockdev.c:3529, block.c, v10.2)", alive(h),
-    effect(assume(exists(n, n == target &&
-                                (node(h, n) == NS::INACTIVE || node(h, n) == NS::HALF_INACTIVE))),
-           assume(fail == none || fail == target),
-           assume(exists(
-               n, n == target && implies(fail != none, !storage_ok || locked_by_peer(h, n)) &&
-                      implies(locked_by_peer(h, n), fail != none) &&
-                      implies(broken, fail != none && !storage_ok && node(h, n) == NS::INACTIVE))),
-           set(node(h, n), ite(n == target && fail == none, NS::ACTIVE,
-                               ite(n == target && broken, NS::BROKEN, node(h, n))))));
+    effect(
+        assume(exists(n, n == target &&
+                             (node(h, n) == NS::INACTIVE || node(h, n) == NS::HALF_INACTIVE))),
+        assume(fail == none || fail == target),
+        assume(exists(
+            n, n == target && implies(fail != none, !storage_ok || locked_by_peer(h, n)) &&
+                   implies(locked_by_peer(h, n), fail != none) &&
+                   implies(node(h, n) == NS::INACTIVE && !storage_ok, fail != none) &&
+                   implies(broken, fail != none && !storage_ok && node(h, n) == NS::INACTIVE))),
+        set(node(h, n), ite(n == target && fail == none, NS::ACTIVE,
+                            ite(n == target, ite(broken, NS::BROKEN, NS::INACTIVE), node(h, n))))));
 
 inline constexpr auto blockdev_set_inactive_node = row<"blockdev_set_inactive_node">(
     Actor::qmp, with_params<P::host, P::target, P::fail, P::half>{},

@@ -377,7 +377,9 @@ inline constexpr auto postcopy_start_fails = row<"postcopy_start_fails">(
 // postcopy_start()'s `fail:` after a successful inactivation: bdrv_activate_all() runs on nodes
 // that are all INACTIVE, so the two walks are written as one update of the nodes (an effect
 // writes each variable once): nodes before the failing re-activation are ACTIVE again, the failing
-// one stays INACTIVE or is BROKEN, the rest stay INACTIVE.
+// one stays INACTIVE or is BROKEN, the rest stay INACTIVE. Re-activating an INACTIVE node re-opens
+// its qcow2 image, which reads the header (activation_may_end_over()), so every node before
+// `refail` needs the storage to answer.
 template <class H>
 constexpr auto inactivate_then_reactivate(H host) {
     return group(
@@ -390,7 +392,7 @@ constexpr auto inactivate_then_reactivate(H host) {
         qemu_assert(forall(n, implies(node(host, n) != NS::BROKEN, node(host, n) != NS::INACTIVE)),
                     Crash::DOUBLE_INACTIVATE),
         assume(forall(n, node(host, n) != NS::BROKEN)),
-        assume(forall(m, implies(m < refail, !locked_by_peer(host, m))) &&
+        assume(forall(m, implies(m < refail, !locked_by_peer(host, m) && storage_ok)) &&
                ((refail == none && !broken) ||
                 exists(n, n == refail && (!storage_ok || locked_by_peer(host, n)) &&
                               implies(broken, !storage_ok)))),
