@@ -3,7 +3,8 @@
 // single query asks whether any invariant still open fails there; only when one does is each of
 // them asked on its own. An invariant that holds at depth k is then asserted there for good (no
 // shorter counterexample exists, so every state k steps from an initial one satisfies it), which
-// prunes the deeper queries (as, optionally, does a partial-order reduction: Lowering::commuted_order).
+// prunes the deeper queries (as, optionally, does a partial-order reduction:
+// Lowering::commuted_order).
 #include "handoff/proofs/engines.hpp"
 
 #include "watchdog.hpp"
@@ -27,24 +28,44 @@ z3::check_result check_or_throw(z3::solver& solver, const z3::expr_vector& assum
 
 } // namespace
 
+namespace {
+
+// param == value, over a step's bits.
+z3::expr param_is(const Lowering& low, const StepVars& step, model::Param q, int value) {
+    const Lowering::Code& c = low.param_code(q);
+    z3::expr_vector bits(low.ctx());
+    for (int j = 0; j < c.width; ++j) {
+        const z3::expr b = step.bits[static_cast<unsigned>(c.first + j)];
+        bits.push_back(((value >> j) & 1) != 0 ? b : !b);
+    }
+    return z3::mk_and(bits);
+}
+
+} // namespace
+
 // Among the counterexamples of this depth, the one whose sequence of actions is lexicographically
-// least (rows in table order, host 0 first): the answer no longer depends on the solver's
-// heuristics, and environment failures, which come first in the tables, come first in the story.
+// least (rows in table order, host 0 first), and then, step by step, whose parameters come first
+// in their enumeration order (`none` before a node, `no` before `yes`): the answer no longer
+// depends on the solver's heuristics, environment failures, which come first in the tables, come
+// first in the story, and a step fails, or half-fails, only where the story needs it.
 z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector assumptions,
                     const std::vector<StepVars>& steps) {
+    auto check_with = [&](const z3::expr& extra) {
+        z3::expr_vector tighter(solver.ctx()); // a copy would share the vector
+        for (const auto& a : assumptions) {
+            tighter.push_back(a);
+        }
+        tighter.push_back(extra);
+        return check_or_throw(solver, tighter) == z3::sat;
+    };
     for (const auto& step : steps) {
         int best = low.decode_action(solver.get_model(), step);
         for (;;) {
-            z3::expr_vector tighter(solver.ctx()); // a copy would share the vector
-            for (const auto& a : assumptions) {
-                tighter.push_back(a);
-            }
             z3::expr_vector smaller(solver.ctx());
             for (int a = 0; a < best; ++a) {
                 smaller.push_back(low.act_is(step, a));
             }
-            tighter.push_back(z3::mk_or(smaller));
-            if (check_or_throw(solver, tighter) != z3::sat) {
+            if (!check_with(z3::mk_or(smaller))) {
                 break;
             }
             best = low.decode_action(solver.get_model(), step);
@@ -52,6 +73,28 @@ z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector ass
         assumptions.push_back(low.act_is(step, best));
         if (check_or_throw(solver, assumptions) != z3::sat) {
             throw std::logic_error("BMC: a counterexample vanished while canonicalising it");
+        }
+        const auto& action = low.actions()[static_cast<std::size_t>(best)];
+        for (model::Param q :
+             low.interp().table().rows[static_cast<std::size_t>(action.row)].params) {
+            if (q == model::Param::host) {
+                continue;
+            }
+            const int current =
+                low.decode_step(solver.get_model(), step).params[static_cast<std::size_t>(q)];
+            for (int value : low.interp().param_values(q)) {
+                if (value == current) {
+                    assumptions.push_back(param_is(low, step, q, value));
+                    break;
+                }
+                if (check_with(param_is(low, step, q, value))) {
+                    assumptions.push_back(param_is(low, step, q, value));
+                    break;
+                }
+            }
+            if (check_or_throw(solver, assumptions) != z3::sat) {
+                throw std::logic_error("BMC: a counterexample vanished while canonicalising it");
+            }
         }
     }
     return solver.get_model();
