@@ -45,9 +45,10 @@ z3::expr param_is(const Lowering& low, const StepVars& step, model::Param q, int
 
 // Among the counterexamples of this depth, the one whose sequence of actions is lexicographically
 // least (rows in table order, host 0 first), and then, step by step, whose parameters come first
-// in their enumeration order (`none` before a node, `no` before `yes`): the answer no longer
-// depends on the solver's heuristics, environment failures, which come first in the tables, come
-// first in the story, and a step fails, or half-fails, only where the story needs it.
+// in their enumeration order (`no` before `yes`, then `none` before the first node): the answer no
+// longer depends on the solver's heuristics, environment failures, which come first in the tables,
+// come first in the story, and a step fails, half-fails or breaks a node only where the story
+// needs it.
 z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector assumptions,
                     const std::vector<StepVars>& steps) {
     auto check_with = [&](const z3::expr& extra) {
@@ -74,20 +75,23 @@ z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector ass
         if (check_or_throw(solver, assumptions) != z3::sat) {
             throw std::logic_error("BMC: a counterexample vanished while canonicalising it");
         }
+        // The Boolean outcomes first (`half`, `broken`: a half-done or breaking failure only where
+        // the story needs it), then which node fails (the earliest).
         const auto& action = low.actions()[static_cast<std::size_t>(best)];
-        for (model::Param q :
-             low.interp().table().rows[static_cast<std::size_t>(action.row)].params) {
-            if (q == model::Param::host) {
-                continue;
+        std::vector<model::Param> order;
+        for (bool boolean : {true, false}) {
+            for (model::Param q :
+                 low.interp().table().rows[static_cast<std::size_t>(action.row)].params) {
+                if (q != model::Param::host && (low.interp().param_default(q) == 0) == boolean) {
+                    order.push_back(q);
+                }
             }
+        }
+        for (model::Param q : order) {
             const int current =
                 low.decode_step(solver.get_model(), step).params[static_cast<std::size_t>(q)];
             for (int value : low.interp().param_values(q)) {
-                if (value == current) {
-                    assumptions.push_back(param_is(low, step, q, value));
-                    break;
-                }
-                if (check_with(param_is(low, step, q, value))) {
+                if (value == current || check_with(param_is(low, step, q, value))) {
                     assumptions.push_back(param_is(low, step, q, value));
                     break;
                 }
