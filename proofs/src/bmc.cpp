@@ -44,8 +44,8 @@ z3::expr param_is(const Lowering& low, const StepVars& step, model::Param q, int
 } // namespace
 
 // Among the counterexamples of this depth, the one whose sequence of actions is lexicographically
-// least (rows in table order, host 0 first), and then, step by step, whose parameters come first
-// in their enumeration order (`no` before `yes`, then `none` before the first node): the answer no
+// least (rows in table order, host 0 first), and then, step by step, whose parameters are least
+// (`no` before `yes`, `none` before the first node; see below for their order): the answer no
 // longer depends on the solver's heuristics, environment failures, which come first in the tables,
 // come first in the story, and a step fails, half-fails or breaks a node only where the story
 // needs it.
@@ -75,14 +75,16 @@ z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector ass
         if (check_or_throw(solver, assumptions) != z3::sat) {
             throw std::logic_error("BMC: a counterexample vanished while canonicalising it");
         }
-        // The Boolean outcomes first (`half`, `broken`: a half-done or breaking failure only where
-        // the story needs it), then which node fails (the earliest).
+        // The node the command addresses (`target`) first, then the Boolean outcomes (`half`,
+        // `broken`, `flush_fails`: a half-done or breaking failure only where the story needs it),
+        // then which node fails (`none`, else the earliest).
         const auto& action = low.actions()[static_cast<std::size_t>(best)];
         std::vector<model::Param> order;
-        for (bool boolean : {true, false}) {
+        for (model::ParamKind kind :
+             {model::ParamKind::Node, model::ParamKind::Flag, model::ParamKind::NodeOrNone}) {
             for (model::Param q :
                  low.interp().table().rows[static_cast<std::size_t>(action.row)].params) {
-                if (q != model::Param::host && (low.interp().param_default(q) == 0) == boolean) {
+                if (model::param_info(q).kind == kind) {
                     order.push_back(q);
                 }
             }
