@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <stdexcept>
 
@@ -124,24 +125,9 @@ class Replayer {
             }
             return {{{Op{OpKind::storage_back, h, 0, 0}}, false, false}};
         }
-        if (r == "start_destination") {
-            actions = {{Op{OpKind::start_destination, h, 0, 0}}};
-        } else if (r == "quit_after_handover") {
-            actions = {{Op{OpKind::quit, h, 0, 0}}};
-        } else if (r == "qmp_migrate") {
-            actions = {{Op{OpKind::migrate, h, 0, 0}}};
-        } else if (r == "qmp_migrate_cancel") {
-            actions = {{Op{OpKind::migrate_cancel, h, 0, 0}}};
-        } else if (r == "qmp_migrate_continue") {
-            actions = {{Op{OpKind::migrate_continue, h, 0, 0}}};
-        } else if (r == "qmp_cont") {
-            actions = {{Op{OpKind::cont, h, 0, 0}}};
-        } else if (r == "qmp_stop") {
-            actions = {{Op{OpKind::stop, h, 0, 0}}};
-        } else if (r == "savevm") {
-            actions = {{Op{OpKind::savevm, h, 0, 0}}};
-        } else if (r == "guest_write") {
-            actions = {{Op{OpKind::guest_write, h, param(step, "target"), 0}}};
+        if (const auto command = command_for_row(r)) {
+            actions = {
+                {Op{*command, h, *command == OpKind::guest_write ? param(step, "target") : 0, 0}}};
         } else if (r == "blockdev_set_active_all" || r == "blockdev_set_inactive_all") {
             actions = {{Op{OpKind::set_active, h, -1, r == "blockdev_set_active_all" ? 1 : 0}}};
         } else if (r == "blockdev_set_active_node" || r == "blockdev_set_inactive_node") {
@@ -365,6 +351,22 @@ class Replayer {
 };
 
 } // namespace
+
+std::optional<OpKind> command_for_row(const std::string& row) {
+    static const std::map<std::string, OpKind, std::less<>> commands{
+        {"start_destination", OpKind::start_destination},
+        {"quit_after_handover", OpKind::quit},
+        {"qmp_migrate", OpKind::migrate},
+        {"qmp_migrate_cancel", OpKind::migrate_cancel},
+        {"qmp_migrate_continue", OpKind::migrate_continue},
+        {"qmp_cont", OpKind::cont},
+        {"qmp_stop", OpKind::stop},
+        {"savevm", OpKind::savevm},
+        {"guest_write", OpKind::guest_write},
+    };
+    const auto it = commands.find(row);
+    return it == commands.end() ? std::nullopt : std::optional<OpKind>(it->second);
+}
 
 ReplayOutcome replay(const CheckerTrace& trace) {
     const m::TableData* table = m::find_version(trace.version);

@@ -8,6 +8,7 @@
 #include "handoff/model/invariants.hpp"
 #include "handoff/proptests/manifest.hpp"
 #include "handoff/proptests/property.hpp"
+#include "handoff/proptests/replay.hpp"
 #include "handoff/proptests/versions.hpp"
 
 #include <fmt/format.h>
@@ -30,32 +31,8 @@ std::vector<OpKind> kinds_for_row(const std::string& r) {
     if (r == "storage_restored") {
         return {OpKind::storage_back};
     }
-    if (r == "start_destination") {
-        return {OpKind::start_destination};
-    }
-    if (r == "quit_after_handover") {
-        return {OpKind::quit};
-    }
-    if (r == "qmp_migrate") {
-        return {OpKind::migrate};
-    }
-    if (r == "qmp_migrate_cancel") {
-        return {OpKind::migrate_cancel};
-    }
-    if (r == "qmp_migrate_continue") {
-        return {OpKind::migrate_continue};
-    }
-    if (r == "qmp_cont") {
-        return {OpKind::cont};
-    }
-    if (r == "qmp_stop") {
-        return {OpKind::stop};
-    }
-    if (r == "savevm") {
-        return {OpKind::savevm};
-    }
-    if (r == "guest_write") {
-        return {OpKind::guest_write};
+    if (const auto command = command_for_row(r)) {
+        return {*command};
     }
     if (r.starts_with("blockdev_set_")) {
         return {OpKind::set_active};

@@ -8,6 +8,7 @@
 #include "handoff/proptests/manifest.hpp"
 #include "handoff/proptests/system.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,10 @@ struct ReplayOutcome {
 };
 
 ReplayOutcome replay(const CheckerTrace& trace);
+
+// The command that carries out a row which is exactly one QMP command, management action or guest
+// write on impl/ (qmp_cont -> cont, ...), or nothing for the rows the replay maps otherwise
+// (environment events, faults, migration-thread and destination steps).
+std::optional<OpKind> command_for_row(const std::string& row);
 
 } // namespace handoff::proptests
