@@ -41,7 +41,7 @@ struct CheckArgs {
 
     void add_instance(CLI::App* cmd) { instance_opts.add_to(cmd); }
     void add_engine(CLI::App* cmd) {
-        cmd->add_option("--engine", engine, "auto, bmc, kind, pdr or explicit")
+        cmd->add_option("--engine", engine, "auto, bmc, kind, pdr, ic3 or explicit")
             ->capture_default_str();
         cmd->add_option("--depth", depth, "BMC depth or largest k (default: the engine's)");
         cmd->add_option("--timeout", timeout, "Seconds per version and invariant")
@@ -66,11 +66,14 @@ struct CheckArgs {
             o.engine = Engine::kind;
         } else if (engine == "pdr") {
             o.engine = Engine::pdr;
+        } else if (engine == "ic3") {
+            o.engine = Engine::ic3;
         } else if (engine == "explicit") {
             o.engine = Engine::explicit_state;
         } else {
             throw UsageError(fmt::format(
-                "unknown engine '{}' (expected one of: auto, bmc, kind, pdr, explicit)", engine));
+                "unknown engine '{}' (expected one of: auto, bmc, kind, pdr, ic3, explicit)",
+                engine));
         }
         if (depth < -1) {
             throw UsageError(fmt::format("--depth must not be negative, not {}", depth));
@@ -305,9 +308,10 @@ void register_prove(CLI::App& app) {
             fmt::print("\n");
         }
         fmt::print(
-            "\nproved       pdr: Spacer's inductive invariant, certified by 3 plain solver "
-            "queries;\n"
-            "             kind: k-induction; explicit: every reachable state of the instance.\n"
+            "\nproved       ic3 (our IC3 on CaDiCaL) or pdr (Z3's Spacer): an inductive "
+            "invariant,\n"
+            "             certified by 3 Z3 queries; kind: k-induction; explicit: every\n"
+            "             reachable state of the instance.\n"
             "VIOLATED/k   a shortest counterexample of k steps (bmc: by increasing depth), "
             "replayed\n"
             "             on the interpreter before it is printed (below).\n"

@@ -1,6 +1,6 @@
 // The checker's scheduling. Work is shared per version where the engines allow it: BMC unrolls a
 // version once for all of its state invariants, the explicit engine explores it once. `auto`, per
-// version: BMC to a shallow depth (most counterexamples are short), then PDR on each invariant
+// version: BMC to a shallow depth (most counterexamples are short), then IC3 on each invariant
 // still open (a certified proof ends BMC's work on it), then BMC deeper on what is left.
 // `recoverable`, a graph property, goes to the recovery search (or the explicit engine).
 #include "handoff/proofs/check.hpp"
@@ -31,6 +31,7 @@ namespace {
 // Default depths: BMC alone searches deep; `auto` stops at kAutoDepth (--depth goes further).
 constexpr int kBmcDepth = 60;
 constexpr int kAutoDepth = 15;
+constexpr int kAutoShallowDepth = 12;
 constexpr int kKindDepth = 12;
 
 EngineLimits limits(const CheckOptions& o, int default_depth) {
@@ -48,37 +49,54 @@ Result run_single(const Cell& cell, Engine engine, const CheckOptions& o) {
     if (engine == Engine::kind) {
         return run_kind(low, *cell.invariant, limits(o, kKindDepth));
     }
+    if (engine == Engine::ic3) {
+        return run_ic3(low, *cell.invariant, limits(o, kBmcDepth));
+    }
     return run_pdr(low, *cell.invariant, limits(o, kBmcDepth)); // the depth of BMC's confirmation
 }
 
-// `auto` on the state invariants of one version: BMC first (every counterexample of the shipped
-// tables is found by depth 13), then PDR for a slice on each invariant BMC left open. Spacer is
-// slow to find counterexamples here (minutes for one BMC finds in seconds), so it only gets the
-// invariants that may hold.
+// `auto` on the state invariants of one version: BMC to a shallow depth first (most
+// counterexamples of the shipped tables are at most 12 steps long, and BMC finds those in about
+// a second), then IC3 for a slice on each invariant BMC left open (a certified proof closes it),
+// then BMC deeper on what is left. IC3 also finds paths to violations, but only BMC's are the
+// shortest, and only a replayed trace is printed; so IC3 gets the invariants that may hold.
 std::vector<Result> run_auto(const TableData& table, const std::vector<const InvariantData*>& invs,
                              const CheckOptions& o) {
     const EngineLimits lim = limits(o, kAutoDepth);
     z3::context ctx;
     const Lowering low(ctx, table, o.instance);
     Bmc bmc(low, invs, o.partial_order);
-    const bool in_time = bmc.run(lim.max_depth, lim.timeout);
+    const bool in_time = bmc.run(std::min(kAutoShallowDepth, lim.max_depth), lim.timeout);
     std::vector<Result> out = bmc.results();
     if (!in_time || bmc.open().empty()) {
         return out;
     }
-    z3::context pdr_ctx;
-    const Lowering pdr_low(pdr_ctx, table, o.instance);
-    for (std::size_t i : bmc.open()) {
+    // Each result's time is the version's: the BMC and IC3 work done until it was decided.
+    double ic3_seconds = 0;
+    const std::vector<std::size_t> open_after_shallow = bmc.open();
+    std::vector<std::string> ic3_notes(invs.size());
+    for (std::size_t i : open_after_shallow) {
         EngineLimits slice = lim;
         slice.timeout = std::min(o.pdr_slice, std::max(0.1, lim.timeout - bmc.seconds()));
-        slice.confirm_unsafe = false; // BMC searched already; its bound stands
-        Result r = run_pdr(pdr_low, *invs[i], slice);
+        Result r = run_ic3(low, *invs[i], slice);
+        ic3_seconds += r.seconds;
         if (r.verdict == Verdict::proved || r.bug) {
-            r.seconds += bmc.seconds();
+            r.seconds = bmc.seconds() + ic3_seconds;
             out[i] = std::move(r);
+            bmc.close(i);
         } else {
-            out[i].seconds += r.seconds;
-            out[i].detail += fmt::format("; PDR ({:g} s): {}", slice.timeout, r.detail);
+            ic3_notes[i] = fmt::format("; IC3 ({:g} s): {}", slice.timeout, r.detail);
+        }
+    }
+    if (!bmc.open().empty() && lim.max_depth > kAutoShallowDepth) {
+        bmc.run(lim.max_depth, std::max(0.1, lim.timeout - bmc.seconds() - ic3_seconds));
+    }
+    const std::vector<Result> deeper = bmc.results();
+    for (std::size_t i : open_after_shallow) {
+        if (out[i].engine != "ic3") {
+            out[i] = deeper[i];
+            out[i].seconds += ic3_seconds;
+            out[i].detail += ic3_notes[i];
         }
     }
     return out;

@@ -434,8 +434,8 @@ bool has_param(const RowData& row, Param p) {
 Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& instance)
     : ctx_(ctx), table_(table),
       interp_(table, instance), cur_{z3::expr_vector(ctx)}, step_{z3::expr_vector(ctx)},
-      template_vars_(ctx), trans_guard_(ctx), action_guard_(ctx), init_template_(ctx),
-      domain_template_(ctx) {
+      template_vars_(ctx), trans_guard_(ctx), step_guard_(ctx), next_function_(ctx),
+      action_guard_(ctx), init_template_(ctx), domain_template_(ctx) {
     const Layout& layout = interp_.layout();
     slot_var_.resize(static_cast<std::size_t>(layout.size()));
     for (int v = 0; v < kVarCount; ++v) {
@@ -647,6 +647,8 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
             guards.push_back(in_domain(step_.bits, c, node_only ? c.values - 1 : c.values));
         }
     }
+    step_guard_ = z3::mk_and(guards);
+    z3::expr_vector next_bits(ctx);
     for (int i = 0; i < slots; ++i) {
         const Code& c = slot_code(i);
         for (int j = 0; j < c.width; ++j) {
@@ -654,10 +656,17 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
             for (const auto& [a, bits] : writes[static_cast<std::size_t>(i)]) {
                 value = z3::ite(act_is(step_, a), bits[static_cast<std::size_t>(j)], value);
             }
-            guards.push_back(nxt.bits[static_cast<unsigned>(c.first + j)] == value);
+            next_bits.push_back(nxt.bits[static_cast<unsigned>(c.first + j)] == value);
         }
     }
-    trans_guard_ = z3::mk_and(guards); // the whole relation over cur_, step_ and nxt
+    next_function_ = z3::mk_and(next_bits);
+    // The whole relation over cur_, step_ and nxt: guard && next as one flat conjunction, the
+    // formula BMC has always been given (a nested one makes Z3 pick other initial states for
+    // the same counterexamples).
+    for (const auto& b : next_bits) {
+        guards.push_back(b);
+    }
+    trans_guard_ = z3::mk_and(guards);
 
     // The initial states: the slots every initial state agrees on, and the combinations of the
     // others that occur.
@@ -797,7 +806,9 @@ z3::expr Lowering::domain(const StateVars& s) const {
     return copy.substitute(cur_.bits, s.bits);
 }
 
-z3::expr Lowering::trans(const StateVars& s, const StepVars& p, const StateVars& t) const {
+// A relation over the template's current state, step and next state, instantiated.
+z3::expr Lowering::over_step(const z3::expr& relation, const StateVars& s, const StepVars& p,
+                             const StateVars& t) const {
     z3::expr_vector to(ctx_);
     for (const auto& e : s.bits) {
         to.push_back(e);
@@ -808,8 +819,20 @@ z3::expr Lowering::trans(const StateVars& s, const StepVars& p, const StateVars&
     for (const auto& e : t.bits) {
         to.push_back(e);
     }
-    z3::expr copy = trans_guard_;
+    z3::expr copy = relation;
     return copy.substitute(template_vars_, to);
+}
+
+z3::expr Lowering::trans(const StateVars& s, const StepVars& p, const StateVars& t) const {
+    return over_step(trans_guard_, s, p, t);
+}
+
+z3::expr Lowering::guard(const StateVars& s, const StepVars& p) const {
+    return instantiate(step_guard_, s, p);
+}
+
+z3::expr Lowering::next(const StateVars& s, const StepVars& p, const StateVars& t) const {
+    return over_step(next_function_, s, p, t);
 }
 
 z3::expr Lowering::commuted_order(const StepVars& p, const StepVars& q,

@@ -12,10 +12,6 @@
 
 namespace handoff::proofs {
 
-namespace {
-
-// The three queries of the certificate: J = Cover && Domain holds initially, is preserved by every
-// transition, and implies the invariant. Returns what failed, or nothing.
 std::optional<std::string> certify(const Lowering& low, const model::InvariantData& inv,
                                    const z3::expr& cover) {
     z3::context& ctx = low.ctx();
@@ -45,8 +41,6 @@ std::optional<std::string> certify(const Lowering& low, const model::InvariantDa
     }
     return std::nullopt;
 }
-
-} // namespace
 
 Result run_pdr(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim) {
     z3::context& ctx = low.ctx();

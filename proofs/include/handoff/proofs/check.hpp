@@ -11,7 +11,7 @@
 
 namespace handoff::proofs {
 
-enum class Engine { automatic, bmc, kind, pdr, explicit_state };
+enum class Engine { automatic, bmc, kind, pdr, ic3, explicit_state };
 
 struct CheckOptions {
     Engine engine = Engine::automatic;
@@ -20,8 +20,8 @@ struct CheckOptions {
     double timeout = 60.0; // seconds per (version, invariant)
     int jobs = 1;          // cells checked in parallel, each with its own Z3 context
     bool partial_order =
-        false;              // BMC's partial-order reduction (measured: no gain; bench/README.md)
-    double pdr_slice = 4.0; // auto: seconds of PDR per invariant that BMC has not decided
+        false;               // BMC's partial-order reduction (measured: no gain; bench/README.md)
+    double pdr_slice = 30.0; // auto: seconds of IC3 per invariant that shallow BMC left open
 };
 
 struct Cell {

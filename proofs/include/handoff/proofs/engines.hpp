@@ -80,6 +80,13 @@ std::vector<Result> run_bmc_all(const Lowering& low,
                                 const EngineLimits& lim);
 Result run_kind(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
 Result run_pdr(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
+// IC3 of our own over the state bits (ic3.cpp); "proved" only with a certified invariant, and a
+// path it finds to a violation is left to BMC ("unknown").
+Result run_ic3(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
+// The three queries of a certificate: J = cover && Domain holds in the initial states, is
+// preserved by every transition, and implies the invariant. Returns what failed, or nothing.
+std::optional<std::string> certify(const Lowering& low, const model::InvariantData& inv,
+                                   const z3::expr& cover);
 // Explores the instance once for every invariant given (state invariants and `recoverable`).
 std::vector<Result> run_explicit(const model::Interpreter& interp,
                                  const std::vector<const model::InvariantData*>& invs);

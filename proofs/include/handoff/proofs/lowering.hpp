@@ -63,6 +63,11 @@ class Lowering {
     // Every slot holds a value of its domain.
     z3::expr domain(const StateVars& s) const;
     z3::expr trans(const StateVars& s, const StepVars& p, const StateVars& t) const;
+    // trans == guard && next: the chosen action is enabled (and the step's values are in their
+    // domains); every slot's next value is the chosen action's result. `next` alone is total and
+    // deterministic (a function of s and p), which IC3 needs to generalise a predecessor.
+    z3::expr guard(const StateVars& s, const StepVars& p) const;
+    z3::expr next(const StateVars& s, const StepVars& p, const StateVars& t) const;
     // Partial-order reduction for BMC: two consecutive steps p, q may not run two independent
     // actions (disjoint writes, neither reading what the other writes) with the later one first,
     // unless q crashes (into `after`). Every path can be reordered into one that obeys this, with
@@ -92,6 +97,8 @@ class Lowering {
 
   private:
     z3::expr instantiate(const z3::expr& e, const StateVars& s, const StepVars& p) const;
+    z3::expr over_step(const z3::expr& relation, const StateVars& s, const StepVars& p,
+                       const StateVars& t) const;
     static int value_of(const z3::model& m, const z3::expr_vector& bits, int first, int width);
 
   public:
@@ -127,8 +134,10 @@ class Lowering {
     StateVars cur_;
     StepVars step_;
     z3::expr_vector template_vars_; // cur_ slots, then act, then params
-    z3::expr trans_guard_;          // over cur_ and step_
-    z3::expr_vector action_guard_;  // per action, over cur_ and step_
+    z3::expr trans_guard_;   // over cur_, step_ and the next state: step_guard_ && next_function_
+    z3::expr step_guard_;    // over cur_ and step_
+    z3::expr next_function_; // over cur_, step_ and the next state
+    z3::expr_vector action_guard_; // per action, over cur_ and step_
     z3::expr init_template_;
     std::vector<std::vector<bool>> independent_; // per pair of actions
     z3::expr domain_template_;

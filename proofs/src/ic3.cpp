@@ -1,0 +1,927 @@
+// IC3/PDR of our own, over the lowering's Boolean state bits (Bradley, "SAT-based model checking
+// without unrolling", 2011; Een, Mishchenko and Brayton, "Efficient implementation of property
+// directed reachability", 2011), with CaDiCaL as its SAT solver. Spacer reads the same formulas
+// but generalises through arithmetic, and times out on valid-runstate-transitions; the plain
+// propositional algorithm finds the short clauses (relations between the runstate, the
+// migration's status and the block layer of both hosts) such an invariant is made of. It asks
+// tens of thousands of small questions, which CaDiCaL answers in microseconds where a Z3 solver
+// takes about a millisecond.
+//
+//   frames    F_0 = Init; F_1..F_k, each a set of blocked cubes (F_i holds the clauses of every
+//             level >= i: a clause learnt at level j holds in every state at most j steps from
+//             an initial one);
+//   blocking  a state of F_k that violates the invariant is a proof obligation at level k; an
+//             obligation (c, i) either has a predecessor in F_{i-1} (generalised to the part
+//             that still leads into c: a new obligation at i-1) or is blocked: the cube is
+//             shrunk (unsat core, then literal by literal, blocking counterexamples to
+//             generalisation on the way) and its negation learnt as high as it holds;
+//   pushing   after each level, every clause that F_i && Trans keeps moves to F_{i+1}; when a
+//             level empties, the clauses above it are an inductive invariant.
+//
+// Nothing it says is trusted: "proved" needs the certificate of certify() (three queries to Z3
+// on the original formulas, not on this file's clauses), and an obligation that reaches Init
+// ends in "unknown" for BMC to settle, since only BMC's traces are replayed and printed.
+#include "handoff/proofs/engines.hpp"
+
+#include <cadical.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <queue>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+namespace handoff::proofs {
+
+namespace {
+
+struct Interrupted : std::runtime_error {
+    Interrupted() : std::runtime_error("interrupted") {}
+};
+
+// IC3's time limit. Z3 does no searching here (CaDiCaL does), so unlike the other engines it
+// needs no watchdog interrupting the context, which BMC goes on using afterwards.
+class Deadline {
+  public:
+    explicit Deadline(double seconds)
+        : start_(std::chrono::steady_clock::now()),
+          end_(start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(seconds))) {}
+    bool passed() const { return std::chrono::steady_clock::now() >= end_; }
+    double elapsed() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+  private:
+    std::chrono::steady_clock::time_point start_, end_;
+};
+
+using Clause = std::vector<int>;
+
+// Tseitin's encoding of the lowering's propositional Z3 formulas into DIMACS literals. Every
+// subformula gets one variable, defined by equivalence clauses kept in one list for all solvers:
+// a definition only names a subformula, so a solver may hold definitions it never uses.
+class Cnf {
+  public:
+    // `variables` get 1, 2, ... in this order.
+    explicit Cnf(const std::vector<z3::expr>& variables) {
+        for (const z3::expr& v : variables) {
+            var(v);
+        }
+    }
+
+    // The variable of a Boolean constant (a state, step or next-state bit).
+    int var(const z3::expr& constant) {
+        kept_.push_back(constant);
+        auto [it, fresh] = memo_.try_emplace(constant.id(), 0);
+        if (fresh) {
+            it->second = ++vars_;
+        }
+        return it->second;
+    }
+    int fresh_var() { return ++vars_; }
+
+    // A literal equivalent to e (definitions appended to definitions()). The formula is kept
+    // alive: the memo is by Z3's ids, which a freed term gives back for reuse.
+    int encode(const z3::expr& e) {
+        kept_.push_back(e);
+        return lit(e);
+    }
+    const std::vector<Clause>& definitions() const { return defs_; }
+
+    // Clauses (each with -when added, unless when is 0) that together say e. Conjunctions are
+    // split, and a next-state bit defined by a chain ite(act == a1, v1, ite(act == a2, v2, ...
+    // default)) over distinct actions becomes two clauses per branch with no variable per ite:
+    // the lowering's transition is mostly such chains, and the solver then has far fewer
+    // variables to assign. Anything else is one Tseitin literal.
+    void constrain(const z3::expr& e, int when, std::vector<Clause>& out) {
+        auto guarded = [&](Clause c) {
+            if (when != 0) {
+                c.push_back(-when);
+            }
+            out.push_back(std::move(c));
+        };
+        if (e.is_app() && e.decl().decl_kind() == Z3_OP_AND) {
+            for (unsigned i = 0; i < e.num_args(); ++i) {
+                constrain(e.arg(i), when, out);
+            }
+            return;
+        }
+        if (e.is_app() && (e.decl().decl_kind() == Z3_OP_EQ || e.decl().decl_kind() == Z3_OP_IFF) &&
+            e.num_args() == 2 && e.arg(0).is_const()) {
+            std::vector<std::pair<z3::expr, z3::expr>> branches;
+            z3::expr rest = e.arg(1);
+            while (rest.is_app() && rest.decl().decl_kind() == Z3_OP_ITE) {
+                branches.emplace_back(rest.arg(0), rest.arg(1));
+                rest = rest.arg(2);
+            }
+            if (!branches.empty() && exclusive(branches)) {
+                kept_.push_back(e);
+                const int t = lit(e.arg(0));
+                Clause none_taken;
+                for (const auto& [cond, value] : branches) {
+                    const int c = lit(cond), v = lit(value);
+                    guarded({-c, -v, t});
+                    guarded({-c, v, -t});
+                    none_taken.push_back(c);
+                }
+                const int d = lit(rest);
+                Clause keep_low = none_taken, keep_high = none_taken;
+                keep_low.insert(keep_low.end(), {-d, t});
+                keep_high.insert(keep_high.end(), {d, -t});
+                guarded(keep_low);
+                guarded(keep_high);
+                return;
+            }
+        }
+        guarded({encode(e)});
+    }
+
+  private:
+    // The conditions are conjunctions of literals over the same constants (the action
+    // selector's bits), no two with the same signs: at most one holds.
+    static bool exclusive(const std::vector<std::pair<z3::expr, z3::expr>>& branches) {
+        std::vector<std::vector<std::pair<unsigned, bool>>> patterns;
+        for (const auto& branch : branches) {
+            const z3::expr& cond = branch.first;
+            std::vector<std::pair<unsigned, bool>> pattern;
+            auto literal = [&](const z3::expr& l) {
+                const bool negated = l.is_app() && l.decl().decl_kind() == Z3_OP_NOT;
+                const z3::expr atom = negated ? l.arg(0) : l;
+                if (!atom.is_const() || atom.is_true() || atom.is_false()) {
+                    return false;
+                }
+                pattern.emplace_back(atom.id(), !negated);
+                return true;
+            };
+            if (cond.is_app() && cond.decl().decl_kind() == Z3_OP_AND) {
+                for (unsigned i = 0; i < cond.num_args(); ++i) {
+                    if (!literal(cond.arg(i))) {
+                        return false;
+                    }
+                }
+            } else if (!literal(cond)) {
+                return false;
+            }
+            std::sort(pattern.begin(), pattern.end());
+            patterns.push_back(std::move(pattern));
+        }
+        for (std::size_t a = 0; a < patterns.size(); ++a) {
+            for (std::size_t b = 0; b < a; ++b) {
+                if (patterns[a].size() != patterns[b].size()) {
+                    return false;
+                }
+                bool differ = false;
+                for (std::size_t k = 0; k < patterns[a].size(); ++k) {
+                    if (patterns[a][k].first != patterns[b][k].first) {
+                        return false;
+                    }
+                    differ = differ || patterns[a][k].second != patterns[b][k].second;
+                }
+                if (!differ) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    int lit(const z3::expr& e) {
+        if (auto it = memo_.find(e.id()); it != memo_.end()) {
+            return it->second;
+        }
+        const int l = define(e);
+        memo_.emplace(e.id(), l);
+        return l;
+    }
+
+    int define(const z3::expr& e) {
+        if (!e.is_app() || !e.is_bool()) {
+            throw std::logic_error("IC3: not a propositional formula: " + e.to_string());
+        }
+        const Z3_decl_kind kind = e.decl().decl_kind();
+        std::vector<int> args;
+        for (unsigned i = 0; i < e.num_args(); ++i) {
+            args.push_back(lit(e.arg(i)));
+        }
+        switch (kind) {
+        case Z3_OP_UNINTERPRETED:
+            if (!args.empty()) {
+                break;
+            }
+            return ++vars_;
+        case Z3_OP_TRUE:
+            return constant_true();
+        case Z3_OP_FALSE:
+            return -constant_true();
+        case Z3_OP_NOT:
+            return -args[0];
+        case Z3_OP_AND:
+            return gate(args, true);
+        case Z3_OP_OR:
+            return gate(args, false);
+        case Z3_OP_IMPLIES:
+            return gate({-args[0], args[1]}, false);
+        case Z3_OP_EQ:
+        case Z3_OP_IFF:
+            if (args.size() == 2) {
+                return equivalence(args[0], args[1]);
+            }
+            break;
+        case Z3_OP_XOR:
+            if (args.size() == 2) {
+                return -equivalence(args[0], args[1]);
+            }
+            break;
+        case Z3_OP_ITE: {
+            const int g = ++vars_, c = args[0], a = args[1], b = args[2];
+            defs_.push_back({-g, -c, a});
+            defs_.push_back({-g, c, b});
+            defs_.push_back({g, -c, -a});
+            defs_.push_back({g, c, -b});
+            return g;
+        }
+        default:
+            break;
+        }
+        throw std::logic_error("IC3: no CNF for the operator of " + e.to_string());
+    }
+
+    // g <-> AND(args) (conjunction) or g <-> OR(args).
+    int gate(const std::vector<int>& args, bool conjunction) {
+        const int g = ++vars_;
+        const int sign = conjunction ? 1 : -1;
+        Clause big{sign * g};
+        for (int a : args) {
+            defs_.push_back({-sign * g, sign * a});
+            big.push_back(-sign * a);
+        }
+        defs_.push_back(std::move(big));
+        return g;
+    }
+    int equivalence(int a, int b) {
+        const int g = ++vars_;
+        defs_.push_back({-g, -a, b});
+        defs_.push_back({-g, a, -b});
+        defs_.push_back({g, a, b});
+        defs_.push_back({g, -a, -b});
+        return g;
+    }
+    int constant_true() {
+        if (true_ == 0) {
+            true_ = ++vars_;
+            defs_.push_back({true_});
+        }
+        return true_;
+    }
+
+    std::vector<z3::expr> kept_;
+    std::unordered_map<unsigned, int> memo_;
+    std::vector<Clause> defs_;
+    int vars_ = 0;
+    int true_ = 0;
+};
+
+// CaDiCaL with the definitions it has not seen yet added before each query, and the deadline as
+// its terminator.
+class Sat : CaDiCaL::Terminator {
+  public:
+    Sat(const Cnf& cnf, const Deadline& deadline) : cnf_(cnf), deadline_(deadline) {
+        solver_.connect_terminator(this);
+    }
+    ~Sat() override { solver_.disconnect_terminator(); }
+    Sat(const Sat&) = delete;
+    Sat& operator=(const Sat&) = delete;
+
+    void add(const Clause& c) {
+        for (int l : c) {
+            solver_.add(l);
+        }
+        solver_.add(0);
+    }
+    bool solve(const std::vector<int>& assumptions) {
+        const auto& defs = cnf_.definitions();
+        for (; synced_ < defs.size(); ++synced_) {
+            add(defs[synced_]);
+        }
+        for (int l : assumptions) {
+            solver_.assume(l);
+        }
+        const int answer = solver_.solve();
+        if (answer == 0) {
+            throw Interrupted();
+        }
+        return answer == 10;
+    }
+    bool value(int lit) { return solver_.val(lit) > 0; }
+    int retired = 0; // temporary clauses switched off
+    bool failed(int lit) { return solver_.failed(lit); }
+
+  private:
+    bool terminate() override { return deadline_.passed(); }
+
+    const Cnf& cnf_;
+    const Deadline& deadline_;
+    CaDiCaL::Solver solver_;
+    std::size_t synced_ = 0;
+};
+
+// A cube: literals over state bits, each 2 * bit + (1 if the bit is false), sorted.
+using Cube = std::vector<int>;
+
+// A cube as bit masks, for the containment tests IC3 makes between its SAT queries (is an
+// obligation blocked, does a known step land in a cube, does a cube meet Init).
+struct Packed {
+    std::vector<std::uint64_t> mask, value;
+};
+
+Packed pack(const Cube& c, std::size_t bits) {
+    Packed p{std::vector<std::uint64_t>((bits + 63) / 64),
+             std::vector<std::uint64_t>((bits + 63) / 64)};
+    for (int l : c) {
+        const auto bit = static_cast<std::size_t>(l >> 1);
+        p.mask[bit / 64] |= std::uint64_t{1} << (bit % 64);
+        if ((l & 1) == 0) {
+            p.value[bit / 64] |= std::uint64_t{1} << (bit % 64);
+        }
+    }
+    return p;
+}
+
+// Every literal of `small` is one of `big`'s (big's states are all in small).
+bool within(const Packed& small, const Packed& big) {
+    for (std::size_t w = 0; w < small.mask.size(); ++w) {
+        if ((small.mask[w] & ~big.mask[w]) != 0 ||
+            ((small.value[w] ^ big.value[w]) & small.mask[w]) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// A learnt clause, kept as the cube it blocks.
+struct Lemma {
+    Cube cube;
+    Packed packed;
+    bool operator==(const Lemma& o) const { return cube == o.cube; }
+};
+
+class Ic3 {
+  public:
+    Ic3(const Lowering& low, const model::InvariantData& inv, const Deadline& deadline)
+        : low_(low), deadline_(deadline), s_(low.current()), t_(low.make_state("'ic3")),
+          inv_expr_(low.invariant(inv, s_)), frame_cnf_(variables()), lift_cnf_(variables()),
+          inv_cnf_(variables()) {
+        for (unsigned b = 0; b < s_.bits.size(); ++b) {
+            s_var_.push_back(frame_cnf_.var(s_.bits[b]));
+            t_var_.push_back(frame_cnf_.var(t_.bits[b]));
+        }
+        for (const z3::expr& bit : low.step().bits) {
+            p_var_.push_back(frame_cnf_.var(bit));
+        }
+        // Each solver holds the definitions of its own formulas only: a definition it never
+        // uses still costs it propagation.
+        domain_ = frame_cnf_.encode(low.domain(s_));
+        step_ = frame_cnf_.fresh_var();
+        frame_cnf_.constrain(low.guard(s_, low.step()), step_, trans_clauses_);
+        frame_cnf_.constrain(low.next(s_, low.step(), t_), step_, trans_clauses_);
+        inv_ = frame_cnf_.encode(inv_expr_);
+        guard_ = lift_cnf_.encode(low.guard(s_, low.step()));
+        lift_cnf_.constrain(low.next(s_, low.step(), t_), 0, next_clauses_);
+        inv_domain_ = inv_cnf_.encode(low.domain(s_) && inv_expr_);
+        inv_solver_.add({inv_domain_});
+        initial_states(low);
+        add_frame(); // F_0: Init
+        add_frame(); // F_1
+    }
+
+    enum class Outcome { proved, reached_init };
+
+    Outcome run() {
+        for (const Cube& state : initial_) {
+            std::vector<int> assumptions;
+            for (int l : state) {
+                assumptions.push_back(s_lit(l));
+            }
+            if (!solve(inv_solver_, assumptions)) {
+                return Outcome::reached_init;
+            }
+        }
+        for (;;) {
+            const int k = top();
+            Sat& frontier = frame(k);
+            while (frontier.solve({-inv_})) {
+                if (!block(bad_cube(state_of(frontier)), k)) {
+                    return Outcome::reached_init;
+                }
+            }
+            add_frame();
+            if (propagate()) {
+                return Outcome::proved;
+            }
+        }
+    }
+
+    // The inductive invariant found: the invariant and the clauses above the level that emptied.
+    z3::expr invariant() const {
+        z3::context& ctx = low_.ctx();
+        z3::expr_vector parts(ctx);
+        parts.push_back(inv_expr_);
+        for (std::size_t i = static_cast<std::size_t>(fixpoint_) + 1; i < frames_.size(); ++i) {
+            for (const Lemma& lemma : frames_[i]) {
+                z3::expr_vector lits(ctx);
+                for (int l : lemma.cube) {
+                    const z3::expr b = s_.bits[static_cast<unsigned>(l >> 1)];
+                    lits.push_back((l & 1) != 0 ? b : !b);
+                }
+                parts.push_back(z3::mk_or(lits));
+            }
+        }
+        return z3::mk_and(parts);
+    }
+    std::size_t clauses() const {
+        std::size_t n = 0;
+        for (std::size_t i = static_cast<std::size_t>(fixpoint_) + 1; i < frames_.size(); ++i) {
+            n += frames_[i].size();
+        }
+        return n;
+    }
+    int levels() const { return top(); }
+    std::size_t queries() const { return queries_; }
+
+  private:
+    int top() const { return static_cast<int>(frames_.size()) - 1; }
+    Packed pack(const Cube& c) const { return handoff::proofs::pack(c, s_var_.size()); }
+    Sat& frame(int i) { return *solvers_[static_cast<std::size_t>(i)]; }
+
+    int s_lit(int l) const { return (l & 1) != 0 ? -s_var_[l >> 1] : s_var_[l >> 1]; }
+    int t_lit(int l) const { return (l & 1) != 0 ? -t_var_[l >> 1] : t_var_[l >> 1]; }
+    Clause negation(const Cube& c) const {
+        Clause out;
+        for (int l : c) {
+            out.push_back(-s_lit(l));
+        }
+        return out;
+    }
+
+    bool solve(Sat& sat, const std::vector<int>& assumptions) {
+        ++queries_;
+        return sat.solve(assumptions);
+    }
+
+    // The state, next-state and step bits, numbered alike in every Cnf.
+    std::vector<z3::expr> variables() const {
+        std::vector<z3::expr> out;
+        for (unsigned b = 0; b < s_.bits.size(); ++b) {
+            out.push_back(s_.bits[b]);
+            out.push_back(t_.bits[b]);
+        }
+        for (const z3::expr& bit : low_.step().bits) {
+            out.push_back(bit);
+        }
+        return out;
+    }
+
+    // Init as the list of its states (one per capability combination): whether a cube meets
+    // Init is asked after every step of a generalisation, and a scan answers it at no cost.
+    void initial_states(const Lowering& low) {
+        Cnf cnf(variables());
+        const int init = cnf.encode(low.init(s_) && low.domain(s_));
+        Sat sat(cnf, deadline_);
+        sat.add({init});
+        while (sat.solve({})) {
+            initial_.push_back(state_of(sat));
+            initial_packed_.push_back(pack(initial_.back()));
+            Clause other;
+            for (int l : initial_.back()) {
+                other.push_back(-s_lit(l));
+            }
+            sat.add(other);
+        }
+    }
+
+    // F_i's solver: Domain, Trans under a literal only the questions about successors assume
+    // (a state without successors, a crash, must still be found by the question for a
+    // violation), Init for i = 0, and the clauses of the levels >= i.
+    void add_frame() {
+        solvers_.push_back(new_frame_solver(static_cast<int>(solvers_.size())));
+        frames_.emplace_back();
+    }
+
+    // CaDiCaL keeps a retired temporary clause (satisfied for good by its literal's negation)
+    // in its watch lists until a garbage collection, which IC3's short queries rarely reach: a
+    // frame's solver is rebuilt once enough of them have piled up.
+    static constexpr int kRetiredBeforeRebuild = 2000;
+
+    void retire(Sat& sat, int act, int i) {
+        sat.add({-act});
+        if (++sat.retired > kRetiredBeforeRebuild && i >= 0) {
+            solvers_[static_cast<std::size_t>(i)] = new_frame_solver(i);
+        }
+    }
+
+    std::unique_ptr<Sat> new_frame_solver(int level) {
+        auto sat = std::make_unique<Sat>(frame_cnf_, deadline_);
+        sat->add({domain_});
+        for (const Clause& c : trans_clauses_) {
+            sat->add(c);
+        }
+        if (level == 0) {
+            std::vector<int> choices;
+            for (const Cube& state : initial_) {
+                const int chosen = frame_cnf_.fresh_var();
+                choices.push_back(chosen);
+                for (int l : state) {
+                    sat->add({-chosen, s_lit(l)});
+                }
+            }
+            sat->add(choices);
+        }
+        for (std::size_t j = static_cast<std::size_t>(std::max(level, 1)); j < frames_.size();
+             ++j) {
+            for (const Lemma& lemma : frames_[j]) {
+                sat->add(negation(lemma.cube));
+            }
+        }
+        return sat;
+    }
+    int step_lit() const { return step_; }
+
+    Cube state_of(Sat& sat) const {
+        Cube c;
+        for (std::size_t b = 0; b < s_var_.size(); ++b) {
+            c.push_back(static_cast<int>(2 * b) + (sat.value(s_var_[b]) ? 0 : 1));
+        }
+        return c;
+    }
+
+    // The literals of a state that already force the violation (a core of cube && Inv).
+    Cube bad_cube(const Cube& state) {
+        std::vector<int> assumptions;
+        for (int l : state) {
+            assumptions.push_back(s_lit(l));
+        }
+        if (solve(inv_solver_, assumptions)) {
+            throw std::logic_error("IC3: a violating state satisfies the invariant");
+        }
+        Cube out;
+        for (int l : state) {
+            if (inv_solver_.failed(s_lit(l))) {
+                out.push_back(l);
+            }
+        }
+        return out;
+    }
+
+    bool meets_init(const Cube& c) const {
+        const Packed p = pack(c);
+        return std::any_of(initial_packed_.begin(), initial_packed_.end(),
+                           [&](const Packed& state) { return within(p, state); });
+    }
+
+    // Is !c inductive relative to F_i (F_i && !c && Trans && c' unsat)? On yes, `core` is the
+    // part of c (read at the next state) the answer needed; on no, the predecessor and its step
+    // are kept for lift().
+    bool relatively_inductive(const Cube& c, int i, Cube* core) {
+        if (const Witness* w = known_step_into(c, i)) {
+            predecessor_ = w->pred_cube;
+            predecessor_step_ = w->step;
+            return false;
+        }
+        Sat& sat = frame(i);
+        const int act = frame_cnf_.fresh_var();
+        Clause temporary = negation(c);
+        temporary.push_back(-act);
+        sat.add(temporary);
+        std::vector<int> assumptions{act, step_lit()};
+        for (int l : c) {
+            assumptions.push_back(t_lit(l));
+        }
+        const bool reachable = solve(sat, assumptions);
+        if (reachable) {
+            predecessor_ = state_of(sat);
+            predecessor_step_.clear();
+            for (int v : p_var_) {
+                predecessor_step_.push_back(sat.value(v) ? v : -v);
+            }
+            Cube succ;
+            for (std::size_t b = 0; b < t_var_.size(); ++b) {
+                succ.push_back(static_cast<int>(2 * b) + (sat.value(t_var_[b]) ? 0 : 1));
+            }
+            witnesses_[next_witness_++ % kWitnesses] = {pack(predecessor_), predecessor_,
+                                                        predecessor_step_, pack(succ)};
+        } else if (core != nullptr) {
+            core->clear();
+            for (int l : c) {
+                if (sat.failed(t_lit(l))) {
+                    core->push_back(l);
+                }
+            }
+        }
+        retire(sat, act, i); // the temporary clause
+        return !reachable;
+    }
+
+    // A step the solvers found before, from a state of F_i outside c into c: it answers "not
+    // relatively inductive" again without a query (the frames only grow, so the question is
+    // whether its first state is still in F_i). Most failed attempts to push a clause or to drop
+    // a literal fail on a step seen before.
+    struct Witness {
+        Packed pred;
+        Cube pred_cube;
+        std::vector<int> step;
+        Packed succ;
+    };
+    static constexpr std::size_t kWitnesses = 1024;
+
+    const Witness* known_step_into(const Cube& c, int i) const {
+        const Packed p = pack(c);
+        for (const Witness& w : witnesses_) {
+            if (w.pred_cube.empty() || !within(p, w.succ) || within(p, w.pred)) {
+                continue;
+            }
+            const bool in_frame =
+                i == 0 ? std::find(initial_.begin(), initial_.end(), w.pred_cube) != initial_.end()
+                       : !blocked_at(w.pred, i);
+            if (in_frame) {
+                return &w;
+            }
+        }
+        return nullptr;
+    }
+
+    // The part of the predecessor that, with the same step, still leads into `target`: the
+    // literals of a core of pred && step && Next && !(Guard && target'). Next is a function of
+    // the state and the step, and Guard keeps the step enabled, so every state of the result
+    // takes that step into `target`.
+    Cube lift(const Cube& target) {
+        if (!lift_solver_) {
+            lift_solver_ = std::make_unique<Sat>(lift_cnf_, deadline_);
+            for (const Clause& c : next_clauses_) {
+                lift_solver_->add(c);
+            }
+        }
+        const int act = lift_cnf_.fresh_var();
+        Clause escape{-act, -guard_};
+        for (int l : target) {
+            escape.push_back(-t_lit(l));
+        }
+        lift_solver_->add(escape);
+        std::vector<int> assumptions{act};
+        assumptions.insert(assumptions.end(), predecessor_step_.begin(), predecessor_step_.end());
+        for (int l : predecessor_) {
+            assumptions.push_back(s_lit(l));
+        }
+        if (solve(*lift_solver_, assumptions)) {
+            throw std::logic_error("IC3: a predecessor does not lead into its obligation");
+        }
+        Cube out;
+        for (int l : predecessor_) {
+            if (lift_solver_->failed(s_lit(l))) {
+                out.push_back(l);
+            }
+        }
+        lift_solver_->add({-act});
+        if (++lift_solver_->retired > kRetiredBeforeRebuild) {
+            lift_solver_.reset();
+        }
+        return out;
+    }
+
+    // A cube of c whose negation is inductive relative to F_i and which misses Init: the core,
+    // with c's literals added back while it meets Init, then literals dropped.
+    Cube generalize(const Cube& c, const Cube& core, int i) {
+        Cube g = core;
+        for (int l : c) {
+            if (!meets_init(g)) {
+                break;
+            }
+            if (!std::binary_search(g.begin(), g.end(), l)) {
+                g.insert(std::lower_bound(g.begin(), g.end(), l), l);
+            }
+        }
+        return drop_literals(std::move(g), i, 0);
+    }
+
+    // MIC with counterexamples to generalisation (Hassan, Bradley and Somenzi, "Better
+    // generalization in IC3", 2013): a literal is dropped when the smaller cube, or the part of
+    // it a blocking predecessor agrees with, is still inductive relative to F_i; a predecessor
+    // that F_{i-1} can block is blocked first (a CTG), which often lets the drop go through.
+    Cube drop_literals(Cube g, int i, int depth) {
+        // After a drop (whose core may take other literals with it) the remaining literals are
+        // tried again from the first: the smaller cube may no longer need one that was needed.
+        for (std::size_t j = 0; j < g.size();) {
+            Cube smaller = g;
+            smaller.erase(smaller.begin() + static_cast<std::ptrdiff_t>(j));
+            if (down(smaller, i, depth)) {
+                g = std::move(smaller);
+                j = 0;
+            } else {
+                ++j;
+            }
+        }
+        return g;
+    }
+
+    static constexpr int kCtgDepth = 1;
+    static constexpr int kCtgsPerDrop = 3;
+
+    // Shrinks c to a cube inside it whose negation is inductive relative to F_i, or says none.
+    bool down(Cube& c, int i, int depth) {
+        int ctgs = 0;
+        for (;;) {
+            if (c.empty() || meets_init(c)) {
+                return false;
+            }
+            Cube core;
+            if (relatively_inductive(c, i, &core)) {
+                if (!core.empty() && !meets_init(core)) {
+                    c = std::move(core);
+                }
+                return true;
+            }
+            if (depth >= kCtgDepth) {
+                return false;
+            }
+            const Cube ctg = predecessor_;
+            Cube ctg_core;
+            if (ctgs < kCtgsPerDrop && i > 0 && !meets_init(ctg) &&
+                relatively_inductive(ctg, i - 1, &ctg_core)) {
+                ++ctgs;
+                int level = i;
+                while (level < top() && relatively_inductive(ctg, level, nullptr)) {
+                    ++level;
+                }
+                Cube g = ctg_core.empty() || meets_init(ctg_core) ? ctg : ctg_core;
+                learn(drop_literals(std::move(g), level - 1, depth + 1), level);
+            } else {
+                ctgs = 0;
+                // Keep the literals of c the predecessor agrees with: it must stay outside.
+                Cube joined;
+                std::set_intersection(c.begin(), c.end(), ctg.begin(), ctg.end(),
+                                      std::back_inserter(joined));
+                if (joined.size() == c.size()) {
+                    return false;
+                }
+                c = std::move(joined);
+            }
+        }
+    }
+
+    // !g holds up to `level`: F_1..F_level learn it, and drop the clauses it subsumes.
+    void learn(const Cube& g, int level) {
+        const Packed packed = pack(g);
+        for (int i = 1; i <= level; ++i) {
+            std::erase_if(frames_[static_cast<std::size_t>(i)],
+                          [&](const Lemma& d) { return within(packed, d.packed); });
+            frame(i).add(negation(g));
+        }
+        frames_[static_cast<std::size_t>(level)].push_back({g, packed});
+    }
+
+    bool blocked_at(const Cube& c, int level) const { return blocked_at(pack(c), level); }
+    bool blocked_at(const Packed& c, int level) const {
+        for (std::size_t i = static_cast<std::size_t>(level); i < frames_.size(); ++i) {
+            for (const Lemma& d : frames_[i]) {
+                if (within(d.packed, c)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    struct Obligation {
+        Cube cube;
+        int level;
+        std::size_t order;
+        bool operator<(const Obligation& o) const {
+            // std::priority_queue pops the greatest: the lowest level, then the newest.
+            return level != o.level ? level > o.level : order < o.order;
+        }
+    };
+
+    // Blocks a bad cube at level k, or returns false when a chain of obligations reaches Init.
+    bool block(const Cube& bad, int k) {
+        std::priority_queue<Obligation> queue;
+        std::size_t order = 0;
+        queue.push({bad, k, order++});
+        while (!queue.empty()) {
+            Obligation ob = queue.top();
+            if (ob.level == 0 || meets_init(ob.cube)) {
+                return false;
+            }
+            if (blocked_at(ob.cube, ob.level)) {
+                queue.pop();
+                continue;
+            }
+            Cube core;
+            if (!relatively_inductive(ob.cube, ob.level - 1, &core)) {
+                queue.push({lift(ob.cube), ob.level - 1, order++});
+                continue;
+            }
+            queue.pop();
+            const Cube g = generalize(ob.cube, core, ob.level - 1);
+            int level = ob.level;
+            while (level < k && relatively_inductive(g, level, nullptr)) {
+                ++level;
+            }
+            learn(g, level);
+            if (level < k) {
+                queue.push({std::move(ob.cube), level + 1, order++});
+            }
+        }
+        return true;
+    }
+
+    // Moves every clause F_i && Trans keeps to F_{i+1}; true when some level empties.
+    bool propagate() {
+        for (int i = 1; i < top(); ++i) {
+            const std::vector<Lemma> lemmas = frames_[static_cast<std::size_t>(i)];
+            for (const Lemma& lemma : lemmas) {
+                if (relatively_inductive(lemma.cube, i, nullptr)) {
+                    std::erase(frames_[static_cast<std::size_t>(i)], lemma);
+                    frames_[static_cast<std::size_t>(i) + 1].push_back(lemma);
+                    frame(i + 1).add(negation(lemma.cube));
+                }
+            }
+            if (frames_[static_cast<std::size_t>(i)].empty()) {
+                fixpoint_ = i;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    const Lowering& low_;
+    const Deadline& deadline_;
+    const StateVars& s_;
+    StateVars t_;
+    z3::expr inv_expr_;
+    Cnf frame_cnf_, lift_cnf_, inv_cnf_;
+    std::vector<int> s_var_, t_var_, p_var_;
+    int domain_ = 0, inv_ = 0, guard_ = 0, step_ = 0, inv_domain_ = 0;
+    std::vector<Clause> trans_clauses_; // Trans, each clause with -step_
+    std::vector<Clause> next_clauses_;  // Next alone
+    std::vector<Cube> initial_;
+    Sat inv_solver_{inv_cnf_, deadline_};
+    std::unique_ptr<Sat> lift_solver_;
+    std::vector<std::unique_ptr<Sat>> solvers_;
+    std::vector<std::vector<Lemma>> frames_;
+    std::vector<Packed> initial_packed_;
+    Cube predecessor_;
+    std::vector<int> predecessor_step_;
+    std::array<Witness, kWitnesses> witnesses_;
+    std::size_t next_witness_ = 0;
+    int fixpoint_ = 0;
+    std::size_t queries_ = 0;
+};
+
+} // namespace
+
+Result run_ic3(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim) {
+    Result r;
+    r.version = std::string(low.interp().table().version);
+    r.invariant = std::string(inv.name);
+    r.engine = "ic3";
+    const Deadline deadline(lim.timeout);
+    try {
+        Ic3 ic3(low, inv, deadline);
+        const Ic3::Outcome outcome = ic3.run();
+        r.seconds = deadline.elapsed();
+        if (outcome == Ic3::Outcome::reached_init) {
+            r.verdict = Verdict::unknown;
+            r.detail = "IC3 found a path from an initial state to a violation (left to BMC)";
+            return r;
+        }
+        const z3::expr cover = ic3.invariant();
+        if (auto failure = certify(low, inv, cover)) {
+            r.bug = failure->find("sat (") != std::string::npos;
+            r.verdict = Verdict::unknown;
+            r.detail =
+                (r.bug ? "BUG: IC3 said safe but its invariant failed: " : "IC3 said safe but ") +
+                *failure;
+        } else {
+            r.verdict = Verdict::proved;
+            r.detail = "IC3's inductive invariant (" + std::to_string(ic3.clauses()) +
+                       " clauses, " + std::to_string(ic3.levels()) + " levels, " +
+                       std::to_string(ic3.queries()) +
+                       " SAT queries) certified by 3 Z3 queries (initial, preserved by every "
+                       "row, implies the invariant)";
+            r.certificate = print_formula(low, cover);
+        }
+        r.seconds = deadline.elapsed(); // the certificate included
+    } catch (const Interrupted&) {
+        r.verdict = Verdict::unknown;
+        r.detail = "timeout";
+        r.seconds = deadline.elapsed();
+    }
+    return r;
+}
+
+} // namespace handoff::proofs

@@ -1,0 +1,83 @@
+// IC3 (proofs/src/ic3.cpp): it proves what holds with a certificate, says nothing but "unknown"
+// about what does not, and stops at its deadline. Whether its proofs agree with the explicit
+// engine's is proofs_crosscheck's business (`auto` runs IC3 there).
+#include "handoff/proofs/engines.hpp"
+
+#include "handoff/model/versions.hpp"
+
+#include <gtest/gtest.h>
+
+namespace handoff::proofs {
+namespace {
+
+using namespace handoff::model;
+
+const InvariantData& invariant(std::string_view name) {
+    const InvariantData* inv = find_invariant(name);
+    if (inv == nullptr) {
+        throw std::logic_error("no invariant " + std::string(name));
+    }
+    return *inv;
+}
+
+Result ic3(std::string_view version, std::string_view inv, Instance instance,
+           double timeout = 120) {
+    z3::context ctx;
+    const Lowering low(ctx, *find_version(version), instance);
+    EngineLimits lim;
+    lim.timeout = timeout;
+    return run_ic3(low, invariant(inv), lim);
+}
+
+TEST(Ic3, ProvesV102HeadlineWithACertificate) {
+    const Result r = ic3("v10.2", "no-vm-start-while-inactive", Instance(2));
+    EXPECT_EQ(r.verdict, Verdict::proved) << r.detail;
+    EXPECT_EQ(r.engine, "ic3");
+    EXPECT_FALSE(r.bug);
+    EXPECT_NE(r.detail.find("certified"), std::string::npos) << r.detail;
+    EXPECT_FALSE(r.certificate.empty());
+}
+
+// The invariant Spacer, k-induction and Houdini could not prove (bench/README.md), on one
+// capability combination so that the test stays short.
+TEST(Ic3, ProvesValidRunstateTransitionsOnV800) {
+    Instance one(1);
+    one.fixed[static_cast<std::size_t>(Var::cap_postcopy)] = 1;
+    one.fixed[static_cast<std::size_t>(Var::cap_late_block_activate)] = 0;
+    const Result r = ic3("v8.0.0", "valid-runstate-transitions", one);
+    EXPECT_EQ(r.verdict, Verdict::proved) << r.detail;
+    EXPECT_FALSE(r.bug);
+}
+
+// A violated invariant: IC3 reaches an initial state and leaves the trace to BMC.
+TEST(Ic3, NeverProvesAViolatedInvariant) {
+    const Result r = ic3("v8.0.0", "no-vm-start-while-inactive", Instance(2));
+    EXPECT_EQ(r.verdict, Verdict::unknown) << r.detail;
+    EXPECT_NE(r.detail.find("left to BMC"), std::string::npos) << r.detail;
+    EXPECT_FALSE(r.trace.has_value());
+}
+
+TEST(Ic3, StopsAtItsDeadline) {
+    const Result r = ic3("v9.2", "valid-runstate-transitions", Instance(2), 0.05);
+    EXPECT_EQ(r.verdict, Verdict::unknown);
+    EXPECT_EQ(r.detail, "timeout");
+    EXPECT_LT(r.seconds, 5.0);
+}
+
+// The certificate is what makes "proved": a cover that is not an inductive strengthening of the
+// invariant (here `true`, for a violated invariant) must fail it.
+TEST(Ic3, CertifyRejectsAnInvariantThatDoesNotHold) {
+    z3::context ctx;
+    const Lowering low(ctx, *find_version("v8.0.0"), Instance(2));
+    const auto failure = certify(low, invariant("no-vm-start-while-inactive"), ctx.bool_val(true));
+    ASSERT_TRUE(failure.has_value());
+    EXPECT_NE(failure->find("it implies the invariant"), std::string::npos) << *failure;
+    const auto holds =
+        certify(low, invariant("no-vm-start-while-inactive"),
+                low.invariant(invariant("no-vm-start-while-inactive"), low.current()));
+    ASSERT_TRUE(holds.has_value()) << "the invariant alone is not inductive on v8.0.0";
+    EXPECT_NE(holds->find("every row preserves it"), std::string::npos) << *holds;
+}
+
+} // namespace
+} // namespace handoff::proofs
