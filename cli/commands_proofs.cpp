@@ -235,7 +235,7 @@ void register_check(CLI::App& app) {
     a->add_engine(cmd);
     cmd->add_flag("--json", a->json, "Write the results as JSON");
     cmd->add_flag("--certificate", a->certificates,
-                  "Print the inductive invariant behind each PDR proof (always in --json)");
+                  "Print the inductive invariant behind each IC3 or PDR proof (always in --json)");
     cmd->callback([a] {
         const CheckOptions o = a->options();
         const auto cells = a->cells();

@@ -414,9 +414,9 @@ class Ic3 {
         }
         for (;;) {
             const int k = top();
-            Sat& frontier = frame(k);
-            while (frontier.solve({-inv_})) {
-                if (!block(bad_cube(state_of(frontier)), k)) {
+            // frame(k) anew each time: blocking may rebuild its solver (retire()).
+            while (solve(frame(k), {-inv_})) {
+                if (!block(bad_cube(state_of(frame(k))), k)) {
                     return Outcome::reached_init;
                 }
             }
@@ -520,7 +520,7 @@ class Ic3 {
 
     void retire(Sat& sat, int act, int i) {
         sat.add({-act});
-        if (++sat.retired > kRetiredBeforeRebuild && i >= 0) {
+        if (++sat.retired > kRetiredBeforeRebuild) {
             solvers_[static_cast<std::size_t>(i)] = new_frame_solver(i);
         }
     }
