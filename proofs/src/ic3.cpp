@@ -85,6 +85,7 @@ class Cnf {
         return it->second;
     }
     int fresh_var() { return ++vars_; }
+    int vars() const { return vars_; }
 
     // A literal equivalent to e (definitions appended to definitions()). The formula is kept
     // alive: the memo is by Z3's ids, which a freed term gives back for reuse.
@@ -291,7 +292,8 @@ class Cnf {
 // its terminator.
 class Sat : CaDiCaL::Terminator {
   public:
-    Sat(const Cnf& cnf, const Deadline& deadline) : cnf_(cnf), deadline_(deadline) {
+    Sat(const Cnf& cnf, const Deadline& deadline)
+        : cnf_(cnf), deadline_(deadline), own_vars_from_(cnf.vars()), last_var_(cnf.vars()) {
         solver_.connect_terminator(this);
     }
     ~Sat() override { solver_.disconnect_terminator(); }
@@ -304,7 +306,16 @@ class Sat : CaDiCaL::Terminator {
         }
         solver_.add(0);
     }
+    // A variable of this solver alone (an activation literal). CaDiCaL decides every variable
+    // up to the largest it has seen, used in its clauses or not: variables shared by all solvers
+    // would have each of them decide the others' activation literals in every query.
+    int fresh_var() { return ++last_var_; }
+
     bool solve(const std::vector<int>& assumptions) {
+        if (cnf_.vars() != own_vars_from_) {
+            throw std::logic_error("IC3: a formula was encoded after a solver numbered its own "
+                                   "variables");
+        }
         const auto& defs = cnf_.definitions();
         for (; synced_ < defs.size(); ++synced_) {
             add(defs[synced_]);
@@ -329,6 +340,7 @@ class Sat : CaDiCaL::Terminator {
     const Deadline& deadline_;
     CaDiCaL::Solver solver_;
     std::size_t synced_ = 0;
+    int own_vars_from_, last_var_;
 };
 
 // A cube: literals over state bits, each 2 * bit + (1 if the bit is false), sorted.
@@ -394,7 +406,8 @@ class Ic3 {
         guard_ = lift_cnf_.encode(low.guard(s_, low.step()));
         lift_cnf_.constrain(low.next(s_, low.step(), t_), 0, next_clauses_);
         inv_domain_ = inv_cnf_.encode(low.domain(s_) && inv_expr_);
-        inv_solver_.add({inv_domain_});
+        inv_solver_ = std::make_unique<Sat>(inv_cnf_, deadline_);
+        inv_solver_->add({inv_domain_});
         initial_states(low);
         add_frame(); // F_0: Init
         add_frame(); // F_1
@@ -408,7 +421,7 @@ class Ic3 {
             for (int l : state) {
                 assumptions.push_back(s_lit(l));
             }
-            if (!solve(inv_solver_, assumptions)) {
+            if (!solve(*inv_solver_, assumptions)) {
                 return Outcome::reached_init;
             }
         }
@@ -534,7 +547,7 @@ class Ic3 {
         if (level == 0) {
             std::vector<int> choices;
             for (const Cube& state : initial_) {
-                const int chosen = frame_cnf_.fresh_var();
+                const int chosen = sat->fresh_var();
                 choices.push_back(chosen);
                 for (int l : state) {
                     sat->add({-chosen, s_lit(l)});
@@ -566,12 +579,12 @@ class Ic3 {
         for (int l : state) {
             assumptions.push_back(s_lit(l));
         }
-        if (solve(inv_solver_, assumptions)) {
+        if (solve(*inv_solver_, assumptions)) {
             throw std::logic_error("IC3: a violating state satisfies the invariant");
         }
         Cube out;
         for (int l : state) {
-            if (inv_solver_.failed(s_lit(l))) {
+            if (inv_solver_->failed(s_lit(l))) {
                 out.push_back(l);
             }
         }
@@ -594,7 +607,7 @@ class Ic3 {
             return false;
         }
         Sat& sat = frame(i);
-        const int act = frame_cnf_.fresh_var();
+        const int act = sat.fresh_var();
         Clause temporary = negation(c);
         temporary.push_back(-act);
         sat.add(temporary);
@@ -666,7 +679,7 @@ class Ic3 {
                 lift_solver_->add(c);
             }
         }
-        const int act = lift_cnf_.fresh_var();
+        const int act = lift_solver_->fresh_var();
         Clause escape{-act, -guard_};
         for (int l : target) {
             escape.push_back(-t_lit(l));
@@ -869,8 +882,7 @@ class Ic3 {
     std::vector<Clause> trans_clauses_; // Trans, each clause with -step_
     std::vector<Clause> next_clauses_;  // Next alone
     std::vector<Cube> initial_;
-    Sat inv_solver_{inv_cnf_, deadline_};
-    std::unique_ptr<Sat> lift_solver_;
+    std::unique_ptr<Sat> inv_solver_, lift_solver_;
     std::vector<std::unique_ptr<Sat>> solvers_;
     std::vector<std::vector<Lemma>> frames_;
     std::vector<Packed> initial_packed_;
