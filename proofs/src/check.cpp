@@ -77,7 +77,8 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
     std::vector<std::string> ic3_notes(invs.size());
     for (std::size_t i : open_after_shallow) {
         EngineLimits slice = lim;
-        slice.timeout = std::min(o.pdr_slice, std::max(0.1, lim.timeout - bmc.seconds()));
+        slice.timeout =
+            std::min(o.pdr_slice, std::max(0.1, lim.timeout - bmc.seconds() - ic3_seconds));
         Result r = run_ic3(low, *invs[i], slice);
         ic3_seconds += r.seconds;
         if (r.verdict == Verdict::proved || r.bug) {
