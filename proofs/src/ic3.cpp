@@ -113,6 +113,20 @@ class Cnf {
             }
             return;
         }
+        // A guard: act == a implies the row's condition, a clause per conjunct of it.
+        if (e.is_app() && e.decl().decl_kind() == Z3_OP_IMPLIES && when != 0) {
+            const z3::expr& body = e.arg(1);
+            kept_.push_back(e);
+            const int premise = lit(e.arg(0));
+            if (body.is_app() && body.decl().decl_kind() == Z3_OP_AND) {
+                for (unsigned i = 0; i < body.num_args(); ++i) {
+                    guarded({-premise, lit(body.arg(i))});
+                }
+            } else {
+                guarded({-premise, lit(body)});
+            }
+            return;
+        }
         if (e.is_app() && (e.decl().decl_kind() == Z3_OP_EQ || e.decl().decl_kind() == Z3_OP_IFF) &&
             e.num_args() == 2 && e.arg(0).is_const()) {
             std::vector<std::pair<z3::expr, z3::expr>> branches;
