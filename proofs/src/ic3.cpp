@@ -596,9 +596,15 @@ class Ic3 {
         if (solve(*inv_solver_, assumptions)) {
             throw std::logic_error("IC3: a violating state satisfies the invariant");
         }
+        return in_core(*inv_solver_, state, false);
+    }
+
+    // The literals of c (read at the current or the next state) that the last, unsatisfiable,
+    // query needed among its assumptions.
+    Cube in_core(Sat& sat, const Cube& c, bool next) const {
         Cube out;
-        for (int l : state) {
-            if (inv_solver_->failed(s_lit(l))) {
+        for (int l : c) {
+            if (sat.failed(next ? t_lit(l) : s_lit(l))) {
                 out.push_back(l);
             }
         }
@@ -643,12 +649,7 @@ class Ic3 {
             witnesses_[next_witness_++ % kWitnesses] = {pack(predecessor_), predecessor_,
                                                         predecessor_step_, pack(succ)};
         } else if (core != nullptr) {
-            core->clear();
-            for (int l : c) {
-                if (sat.failed(t_lit(l))) {
-                    core->push_back(l);
-                }
-            }
+            *core = in_core(sat, c, true);
         }
         retire(sat, act, i); // the temporary clause
         return !reachable;
@@ -707,12 +708,7 @@ class Ic3 {
         if (solve(*lift_solver_, assumptions)) {
             throw std::logic_error("IC3: a predecessor does not lead into its obligation");
         }
-        Cube out;
-        for (int l : predecessor_) {
-            if (lift_solver_->failed(s_lit(l))) {
-                out.push_back(l);
-            }
-        }
+        Cube out = in_core(*lift_solver_, predecessor_, false);
         lift_solver_->add({-act});
         if (++lift_solver_->retired > kRetiredBeforeRebuild) {
             lift_solver_.reset();
