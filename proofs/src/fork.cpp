@@ -83,7 +83,25 @@ Fork fork_counterexample(const Lowering& low, const InvariantData& inv, const Tr
         out.detail = watchdog.fired() ? "timeout" : "solver unknown: " + solver.reason_unknown();
         return out;
     }
-    const z3::model m = canonical(low, solver, z3::expr_vector(ctx), steps);
+    // canonical()'s queries on the Z3 solver that found the fork.
+    struct Z3Unrolling final : UnrollingSolver {
+        explicit Z3Unrolling(z3::solver& s) : solver(s) {}
+        bool sat(const std::vector<z3::expr>& assumptions) override {
+            z3::expr_vector v(solver.ctx());
+            for (const z3::expr& a : assumptions) {
+                v.push_back(a);
+            }
+            const z3::check_result answer = solver.check(v);
+            if (answer == z3::unknown) {
+                throw std::runtime_error("the solver could not decide a query: " +
+                                         solver.reason_unknown());
+            }
+            return answer == z3::sat;
+        }
+        z3::model model() override { return solver.get_model(); }
+        z3::solver& solver;
+    } unrolling(solver);
+    const z3::model m = canonical(low, unrolling, {}, states.front(), steps);
     Trace t = extract_trace(low, m, states, steps);
     if (auto error = replay_error(low.interp(), inv, t)) {
         out.bug = true;

@@ -4,8 +4,9 @@
 // but generalises through arithmetic, and times out on valid-runstate-transitions; the plain
 // propositional algorithm finds the short clauses (relations between the runstate, the
 // migration's status and the block layer of both hosts) such an invariant is made of. It asks
-// tens of thousands of small questions, which CaDiCaL answers in about 0.2 ms where a Z3 solver
-// took 0.7 ms (bench/README.md).
+// tens of thousands of small questions, which CaDiCaL answers in about 0.1 ms where a Z3 solver
+// took 0.7 ms: over a transition relation simplified once by CaDiCaL's preprocessing, which
+// leaves about 770 of its 3,400 variables (sat.hpp, bench/README.md).
 //
 //   frames    F_0 = Init; F_1..F_k, each a set of blocked cubes (F_i holds the clauses of every
 //             level >= i: a clause learnt at level j holds in every state at most j steps from
@@ -23,352 +24,41 @@
 // ends in "unknown" for BMC to settle, since only BMC's traces are replayed and printed.
 #include "handoff/proofs/engines.hpp"
 
-#include <cadical.hpp>
+#include "sat.hpp"
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstdint>
 #include <iterator>
 #include <memory>
 #include <queue>
 #include <stdexcept>
-#include <unordered_map>
 #include <utility>
 
 namespace handoff::proofs {
 
+using sat::Clause;
+using sat::Cnf;
+using sat::Deadline;
+using sat::Interrupted;
+using sat::Sat;
+
 namespace {
-
-struct Interrupted : std::runtime_error {
-    Interrupted() : std::runtime_error("interrupted") {}
-};
-
-// IC3's time limit. Z3 does no searching here (CaDiCaL does), so unlike the other engines it
-// needs no watchdog interrupting the context, which BMC goes on using afterwards.
-class Deadline {
-  public:
-    explicit Deadline(double seconds)
-        : start_(std::chrono::steady_clock::now()),
-          end_(start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(seconds))) {}
-    bool passed() const { return std::chrono::steady_clock::now() >= end_; }
-    double elapsed() const {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    }
-
-  private:
-    std::chrono::steady_clock::time_point start_, end_;
-};
-
-using Clause = std::vector<int>;
-
-// Tseitin's encoding of the lowering's propositional Z3 formulas into DIMACS literals. Every
-// subformula gets one variable, defined by equivalence clauses kept in one list for the solvers
-// that share this Cnf (a definition only names a subformula: it constrains nothing else).
-class Cnf {
-  public:
-    // `variables` get 1, 2, ... in this order.
-    explicit Cnf(const std::vector<z3::expr>& variables) {
-        for (const z3::expr& v : variables) {
-            var(v);
-        }
-    }
-
-    // The variable of a Boolean constant (a state, step or next-state bit).
-    int var(const z3::expr& constant) {
-        kept_.push_back(constant);
-        auto [it, fresh] = memo_.try_emplace(constant.id(), 0);
-        if (fresh) {
-            it->second = ++vars_;
-        }
-        return it->second;
-    }
-    int fresh_var() { return ++vars_; }
-    int vars() const { return vars_; }
-
-    // A literal equivalent to e (definitions appended to definitions()). The formula is kept
-    // alive: the memo is by Z3's ids, which a freed term gives back for reuse.
-    int encode(const z3::expr& e) {
-        kept_.push_back(e);
-        return lit(e);
-    }
-    const std::vector<Clause>& definitions() const { return defs_; }
-
-    // Clauses (each with -when added, unless when is 0) that together say e. Conjunctions are
-    // split, and a next-state bit defined by a chain ite(act == a1, v1, ite(act == a2, v2, ...
-    // default)) over distinct actions becomes two clauses per branch with no variable per ite:
-    // the lowering's transition is mostly such chains, and the solver then has far fewer
-    // variables to assign. Anything else is one Tseitin literal.
-    void constrain(const z3::expr& e, int when, std::vector<Clause>& out) {
-        auto guarded = [&](Clause c) {
-            if (when != 0) {
-                c.push_back(-when);
-            }
-            out.push_back(std::move(c));
-        };
-        if (e.is_app() && e.decl().decl_kind() == Z3_OP_AND) {
-            for (unsigned i = 0; i < e.num_args(); ++i) {
-                constrain(e.arg(i), when, out);
-            }
-            return;
-        }
-        // A guard: act == a implies the row's condition, a clause per conjunct of it.
-        if (e.is_app() && e.decl().decl_kind() == Z3_OP_IMPLIES && when != 0) {
-            const z3::expr& body = e.arg(1);
-            kept_.push_back(e);
-            const int premise = lit(e.arg(0));
-            if (body.is_app() && body.decl().decl_kind() == Z3_OP_AND) {
-                for (unsigned i = 0; i < body.num_args(); ++i) {
-                    guarded({-premise, lit(body.arg(i))});
-                }
-            } else {
-                guarded({-premise, lit(body)});
-            }
-            return;
-        }
-        if (e.is_app() && (e.decl().decl_kind() == Z3_OP_EQ || e.decl().decl_kind() == Z3_OP_IFF) &&
-            e.num_args() == 2 && e.arg(0).is_const()) {
-            std::vector<std::pair<z3::expr, z3::expr>> branches;
-            z3::expr rest = e.arg(1);
-            while (rest.is_app() && rest.decl().decl_kind() == Z3_OP_ITE) {
-                branches.emplace_back(rest.arg(0), rest.arg(1));
-                rest = rest.arg(2);
-            }
-            if (!branches.empty() && exclusive(branches)) {
-                kept_.push_back(e);
-                const int t = lit(e.arg(0));
-                Clause none_taken;
-                for (const auto& [cond, value] : branches) {
-                    const int c = lit(cond), v = lit(value);
-                    guarded({-c, -v, t});
-                    guarded({-c, v, -t});
-                    none_taken.push_back(c);
-                }
-                const int d = lit(rest);
-                Clause keep_low = none_taken, keep_high = none_taken;
-                keep_low.insert(keep_low.end(), {-d, t});
-                keep_high.insert(keep_high.end(), {d, -t});
-                guarded(keep_low);
-                guarded(keep_high);
-                return;
-            }
-        }
-        guarded({encode(e)});
-    }
-
-  private:
-    // The conditions are conjunctions of literals over the same constants (the action
-    // selector's bits), no two with the same signs: at most one holds.
-    static bool exclusive(const std::vector<std::pair<z3::expr, z3::expr>>& branches) {
-        std::vector<std::vector<std::pair<unsigned, bool>>> patterns;
-        for (const auto& branch : branches) {
-            const z3::expr& cond = branch.first;
-            std::vector<std::pair<unsigned, bool>> pattern;
-            auto literal = [&](const z3::expr& l) {
-                const bool negated = l.is_app() && l.decl().decl_kind() == Z3_OP_NOT;
-                const z3::expr atom = negated ? l.arg(0) : l;
-                if (!atom.is_const() || atom.is_true() || atom.is_false()) {
-                    return false;
-                }
-                pattern.emplace_back(atom.id(), !negated);
-                return true;
-            };
-            if (cond.is_app() && cond.decl().decl_kind() == Z3_OP_AND) {
-                for (unsigned i = 0; i < cond.num_args(); ++i) {
-                    if (!literal(cond.arg(i))) {
-                        return false;
-                    }
-                }
-            } else if (!literal(cond)) {
-                return false;
-            }
-            std::sort(pattern.begin(), pattern.end());
-            patterns.push_back(std::move(pattern));
-        }
-        for (std::size_t a = 0; a < patterns.size(); ++a) {
-            for (std::size_t b = 0; b < a; ++b) {
-                if (patterns[a].size() != patterns[b].size()) {
-                    return false;
-                }
-                bool differ = false;
-                for (std::size_t k = 0; k < patterns[a].size(); ++k) {
-                    if (patterns[a][k].first != patterns[b][k].first) {
-                        return false;
-                    }
-                    differ = differ || patterns[a][k].second != patterns[b][k].second;
-                }
-                if (!differ) {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
-    int lit(const z3::expr& e) {
-        if (auto it = memo_.find(e.id()); it != memo_.end()) {
-            return it->second;
-        }
-        const int l = define(e);
-        memo_.emplace(e.id(), l);
-        return l;
-    }
-
-    int define(const z3::expr& e) {
-        if (!e.is_app() || !e.is_bool()) {
-            throw std::logic_error("IC3: not a propositional formula: " + e.to_string());
-        }
-        const Z3_decl_kind kind = e.decl().decl_kind();
-        std::vector<int> args;
-        for (unsigned i = 0; i < e.num_args(); ++i) {
-            args.push_back(lit(e.arg(i)));
-        }
-        switch (kind) {
-        case Z3_OP_UNINTERPRETED:
-            if (!args.empty()) {
-                break;
-            }
-            return ++vars_;
-        case Z3_OP_TRUE:
-            return constant_true();
-        case Z3_OP_FALSE:
-            return -constant_true();
-        case Z3_OP_NOT:
-            return -args[0];
-        case Z3_OP_AND:
-            return gate(args, true);
-        case Z3_OP_OR:
-            return gate(args, false);
-        case Z3_OP_IMPLIES:
-            return gate({-args[0], args[1]}, false);
-        case Z3_OP_EQ:
-        case Z3_OP_IFF:
-            if (args.size() == 2) {
-                return equivalence(args[0], args[1]);
-            }
-            break;
-        case Z3_OP_XOR:
-            if (args.size() == 2) {
-                return -equivalence(args[0], args[1]);
-            }
-            break;
-        case Z3_OP_ITE: {
-            const int g = ++vars_, c = args[0], a = args[1], b = args[2];
-            defs_.push_back({-g, -c, a});
-            defs_.push_back({-g, c, b});
-            defs_.push_back({g, -c, -a});
-            defs_.push_back({g, c, -b});
-            return g;
-        }
-        default:
-            break;
-        }
-        throw std::logic_error("IC3: no CNF for the operator of " + e.to_string());
-    }
-
-    // g <-> AND(args) (conjunction) or g <-> OR(args).
-    int gate(const std::vector<int>& args, bool conjunction) {
-        const int g = ++vars_;
-        const int sign = conjunction ? 1 : -1;
-        Clause big{sign * g};
-        for (int a : args) {
-            defs_.push_back({-sign * g, sign * a});
-            big.push_back(-sign * a);
-        }
-        defs_.push_back(std::move(big));
-        return g;
-    }
-    int equivalence(int a, int b) {
-        const int g = ++vars_;
-        defs_.push_back({-g, -a, b});
-        defs_.push_back({-g, a, -b});
-        defs_.push_back({g, a, b});
-        defs_.push_back({g, -a, -b});
-        return g;
-    }
-    int constant_true() {
-        if (true_ == 0) {
-            true_ = ++vars_;
-            defs_.push_back({true_});
-        }
-        return true_;
-    }
-
-    std::vector<z3::expr> kept_;
-    std::unordered_map<unsigned, int> memo_;
-    std::vector<Clause> defs_;
-    int vars_ = 0;
-    int true_ = 0;
-};
-
-// CaDiCaL with the definitions it has not seen yet added before each query, and the deadline as
-// its terminator.
-class Sat : CaDiCaL::Terminator {
-  public:
-    Sat(const Cnf& cnf, const Deadline& deadline)
-        : cnf_(cnf), deadline_(deadline), own_vars_from_(cnf.vars()), last_var_(cnf.vars()) {
-        solver_.connect_terminator(this);
-    }
-    ~Sat() override { solver_.disconnect_terminator(); }
-    Sat(const Sat&) = delete;
-    Sat& operator=(const Sat&) = delete;
-
-    void add(const Clause& c) {
-        for (int l : c) {
-            solver_.add(l);
-        }
-        solver_.add(0);
-    }
-    // A variable of this solver alone (an activation literal). CaDiCaL decides every variable
-    // up to the largest it has seen, used in its clauses or not: variables shared by all solvers
-    // would have each of them decide the others' activation literals in every query.
-    int fresh_var() { return ++last_var_; }
-
-    bool solve(const std::vector<int>& assumptions) {
-        if (cnf_.vars() != own_vars_from_) {
-            throw std::logic_error("IC3: a formula was encoded after a solver numbered its own "
-                                   "variables");
-        }
-        const auto& defs = cnf_.definitions();
-        for (; synced_ < defs.size(); ++synced_) {
-            add(defs[synced_]);
-        }
-        for (int l : assumptions) {
-            solver_.assume(l);
-        }
-        const int answer = solver_.solve();
-        if (answer == 0) {
-            throw Interrupted();
-        }
-        return answer == 10;
-    }
-    bool value(int lit) { return solver_.val(lit) > 0; }
-    int retired = 0; // temporary clauses switched off
-    bool failed(int lit) { return solver_.failed(lit); }
-
-  private:
-    bool terminate() override { return deadline_.passed(); }
-
-    const Cnf& cnf_;
-    const Deadline& deadline_;
-    CaDiCaL::Solver solver_;
-    std::size_t synced_ = 0;
-    int own_vars_from_, last_var_;
-};
 
 // A cube: literals over state bits, each 2 * bit + (1 if the bit is false), sorted.
 using Cube = std::vector<int>;
 
 // A cube as bit masks, for the containment tests IC3 makes between its SAT queries (is an
-// obligation blocked, does a known step land in a cube, does a cube meet Init).
+// obligation blocked, does a known step land in a cube, does a cube meet Init): tens of millions
+// in a proof, so the masks are held in place rather than behind a pointer. Four words hold the
+// 154 state bits of 16 nodes with room to spare.
+constexpr std::size_t kPackedWords = 4;
 struct Packed {
-    std::vector<std::uint64_t> mask, value;
+    std::array<std::uint64_t, kPackedWords> mask{}, value{};
 };
 
-Packed pack(const Cube& c, std::size_t bits) {
-    Packed p{std::vector<std::uint64_t>((bits + 63) / 64),
-             std::vector<std::uint64_t>((bits + 63) / 64)};
+Packed pack(const Cube& c) {
+    Packed p;
     for (int l : c) {
         const auto bit = static_cast<std::size_t>(l >> 1);
         p.mask[bit / 64] |= std::uint64_t{1} << (bit % 64);
@@ -381,13 +71,12 @@ Packed pack(const Cube& c, std::size_t bits) {
 
 // Every literal of `small` is one of `big`'s (big's states are all in small).
 bool within(const Packed& small, const Packed& big) {
-    for (std::size_t w = 0; w < small.mask.size(); ++w) {
-        if ((small.mask[w] & ~big.mask[w]) != 0 ||
-            ((small.value[w] ^ big.value[w]) & small.mask[w]) != 0) {
-            return false;
-        }
+    std::uint64_t outside = 0;
+    for (std::size_t w = 0; w < kPackedWords; ++w) {
+        outside |=
+            (small.mask[w] & ~big.mask[w]) | ((small.value[w] ^ big.value[w]) & small.mask[w]);
     }
-    return true;
+    return outside == 0;
 }
 
 // A learnt clause, kept as the cube it blocks.
@@ -403,6 +92,11 @@ class Ic3 {
         : low_(low), deadline_(deadline), s_(low.current()), t_(low.make_state("'ic3")),
           inv_expr_(low.invariant(inv, s_)), frame_cnf_(variables()), lift_cnf_(variables()),
           inv_cnf_(variables()) {
+        if (s_.bits.size() > 64 * kPackedWords) {
+            throw std::runtime_error("IC3 handles at most " + std::to_string(64 * kPackedWords) +
+                                     " state bits; this instance has " +
+                                     std::to_string(s_.bits.size()));
+        }
         for (unsigned b = 0; b < s_.bits.size(); ++b) {
             s_var_.push_back(frame_cnf_.var(s_.bits[b]));
             t_var_.push_back(frame_cnf_.var(t_.bits[b]));
@@ -411,7 +105,8 @@ class Ic3 {
             p_var_.push_back(frame_cnf_.var(bit));
         }
         // Each solver holds the definitions of its own formulas only: a definition it never
-        // uses still costs it propagation.
+        // uses still costs it propagation. Simplified once, with every variable a query or a
+        // clause added later names kept, the formulas lose most of Tseitin's names.
         domain_ = frame_cnf_.encode(low.domain(s_));
         step_ = frame_cnf_.fresh_var();
         frame_cnf_.constrain(low.guard(s_, low.step()), step_, trans_clauses_);
@@ -419,6 +114,13 @@ class Ic3 {
         inv_ = frame_cnf_.encode(inv_expr_);
         guard_ = lift_cnf_.encode(low.guard(s_, low.step()));
         lift_cnf_.constrain(low.next(s_, low.step(), t_), 0, next_clauses_);
+        std::vector<int> interface = s_var_;
+        interface.insert(interface.end(), t_var_.begin(), t_var_.end());
+        interface.insert(interface.end(), p_var_.begin(), p_var_.end());
+        trans_clauses_.push_back({domain_});
+        trans_clauses_ =
+            sat::simplified(frame_cnf_, trans_clauses_, with(interface, {step_, inv_}));
+        next_clauses_ = sat::simplified(lift_cnf_, next_clauses_, with(interface, {guard_}));
         inv_domain_ = inv_cnf_.encode(low.domain(s_) && inv_expr_);
         inv_solver_ = std::make_unique<Sat>(inv_cnf_, deadline_);
         inv_solver_->add({inv_domain_});
@@ -482,8 +184,11 @@ class Ic3 {
     std::size_t queries() const { return queries_; }
 
   private:
+    static std::vector<int> with(std::vector<int> v, std::initializer_list<int> more) {
+        v.insert(v.end(), more);
+        return v;
+    }
     int top() const { return static_cast<int>(frames_.size()) - 1; }
-    Packed pack(const Cube& c) const { return handoff::proofs::pack(c, s_var_.size()); }
     Sat& frame(int i) { return *solvers_[static_cast<std::size_t>(i)]; }
 
     int s_lit(int l) const { return (l & 1) != 0 ? -s_var_[l >> 1] : s_var_[l >> 1]; }
@@ -553,8 +258,7 @@ class Ic3 {
     }
 
     std::unique_ptr<Sat> new_frame_solver(int level) {
-        auto sat = std::make_unique<Sat>(frame_cnf_, deadline_);
-        sat->add({domain_});
+        auto sat = std::make_unique<Sat>(frame_cnf_, deadline_, false);
         for (const Clause& c : trans_clauses_) {
             sat->add(c);
         }
@@ -689,7 +393,7 @@ class Ic3 {
     // takes that step into `target`.
     Cube lift(const Cube& target) {
         if (!lift_solver_) {
-            lift_solver_ = std::make_unique<Sat>(lift_cnf_, deadline_);
+            lift_solver_ = std::make_unique<Sat>(lift_cnf_, deadline_, false);
             for (const Clause& c : next_clauses_) {
                 lift_solver_->add(c);
             }

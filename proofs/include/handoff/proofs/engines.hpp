@@ -8,6 +8,7 @@
 #include "handoff/model/explore.hpp"
 #include "handoff/proofs/lowering.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,9 @@ class Bmc {
   public:
     Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs,
         bool partial_order = false);
+    ~Bmc();
+    Bmc(const Bmc&) = delete;
+    Bmc& operator=(const Bmc&) = delete;
     // Returns false when stopped by the timeout (or an undecided query).
     bool run(int max_depth, double timeout);
     // Stop working on invariant i (another engine decided it).
@@ -65,7 +69,8 @@ class Bmc {
     std::vector<const model::InvariantData*> invs_;
     std::vector<Result> results_;
     std::vector<std::size_t> open_;
-    z3::solver solver_;
+    struct Unrolling; // the unrolling's clauses and the SAT solver (bmc.cpp)
+    std::unique_ptr<Unrolling> unrolling_;
     std::vector<StateVars> states_;
     std::vector<StepVars> steps_;
     int next_depth_ = 0;
@@ -108,10 +113,20 @@ model::Trace extract_trace(const Lowering& low, const z3::model& m,
                            const std::vector<StateVars>& states,
                            const std::vector<StepVars>& steps);
 
-// The lexicographically least action sequence among the models of the solver's assertions under
-// `assumptions` (the solver's last check must have been sat).
-z3::model canonical(const Lowering& low, z3::solver& solver, z3::expr_vector assumptions,
-                    const std::vector<StepVars>& steps);
+// What canonical() asks of a solver that holds an unrolling: whether its formulas are
+// satisfiable under assumptions (throwing when it cannot tell), and the last model found.
+class UnrollingSolver {
+  public:
+    virtual ~UnrollingSolver() = default;
+    virtual bool sat(const std::vector<z3::expr>& assumptions) = 0;
+    virtual z3::model model() = 0;
+};
+
+// Among the models of the solver's formulas under `assumptions` (the last query must have been
+// sat), the one with the lexicographically least action sequence, then the least parameters,
+// then the least initial state: a counterexample that does not depend on the solver.
+z3::model canonical(const Lowering& low, UnrollingSolver& solver, std::vector<z3::expr> assumptions,
+                    const StateVars& initial, const std::vector<StepVars>& steps);
 
 // A formula over the lowering's template state, printed with our variable and value names.
 std::string print_formula(const Lowering& low, const z3::expr& e);
