@@ -6,7 +6,7 @@
 // prunes the deeper queries (as, optionally, does a partial-order reduction:
 // Lowering::commuted_order). The formulas are Z3's, from the lowering; the solver is CaDiCaL, and
 // each step of the unrolling a copy of one step's clauses simplified once by its preprocessing
-// (about 4 times faster than Z3's SAT core on the same unrolling, bench/README.md).
+// (3 to 20 times faster than Z3's SAT core on the same unrolling, bench/README.md).
 #include "handoff/proofs/engines.hpp"
 
 #include "sat.hpp"

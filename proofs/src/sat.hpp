@@ -293,6 +293,11 @@ class Sat : CaDiCaL::Terminator {
         : cnf_(cnf), deadline_(deadline), synced_(definitions ? 0 : cnf.definitions().size()),
           own_vars_from_(cnf.vars()), last_var_(cnf.vars()) {
         solver_.connect_terminator(this);
+        // No profiling, and the real-time clock where CaDiCaL still reads a time: the process
+        // time is a getrusage() system call, made six times a query with the defaults, and IC3's
+        // tens of thousands of queries spent 10-15 % of their time in it (bench/README.md).
+        solver_.set("profile", 0);
+        solver_.set("realtime", 1);
     }
     ~Sat() override { solver_.disconnect_terminator(); }
     Sat(const Sat&) = delete;
