@@ -5,6 +5,7 @@
 #include "handoff/model/explore.hpp"
 #include "handoff/model/spec.hpp"
 #include "handoff/model/versions.hpp"
+#include "handoff/proofs/trace_io.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -19,34 +20,6 @@ namespace handoff::cli {
 using namespace handoff::model;
 
 namespace {
-
-nlohmann::json trace_json(const Interpreter& interp, const Trace& trace) {
-    nlohmann::json steps = nlohmann::json::array();
-    for (const auto& ts : trace.steps) {
-        const RowData& row = interp.table().rows[static_cast<std::size_t>(ts.step.row)];
-        nlohmann::json params = nlohmann::json::object();
-        for (Param p : row.params) {
-            params[std::string(param_info(p).name)] = param_value_name(
-                p, ts.step.params[static_cast<std::size_t>(p)], interp.layout().nodes());
-        }
-        steps.push_back({{"row", row.name}, {"qemu", row.qemu}, {"params", params}});
-    }
-    nlohmann::json initial = nlohmann::json::object();
-    for (const auto& c : describe(interp, trace.initial)) {
-        initial[c.variable] = c.after;
-    }
-    // Changes per step, so that the JSON can be read without the model.
-    State before = trace.initial;
-    for (std::size_t i = 0; i < trace.steps.size(); ++i) {
-        nlohmann::json changed = nlohmann::json::object();
-        for (const auto& c : changes(interp, before, trace.steps[i].state)) {
-            changed[c.variable] = {c.before, c.after};
-        }
-        steps[i]["changes"] = changed;
-        before = trace.steps[i].state;
-    }
-    return {{"initial", initial}, {"steps", steps}};
-}
 
 std::vector<const InvariantData*> select_invariants(const TableData& table,
                                                     const std::vector<std::string>& names) {
@@ -189,7 +162,8 @@ void register_model_commands(CLI::App& app) {
                              {"seconds", e.seconds},           {"states", e.states},
                              {"violating_states", v.violating}};
             if (v.trace) {
-                r["trace"] = trace_json(interp, *v.trace);
+                // The trace file format of `handoff check --json` and `trace --json`: replayable.
+                r["trace"] = proofs::trace_to_json(interp, *v.trace, v.invariant);
             }
             results.push_back(r);
         }

@@ -74,6 +74,10 @@ check "replay the seed" 0 - "reaches the violation: the last state violates no-v
     "$handoff" replay "$tmp/seed.json"
 check "replay: another claim" 1 - "NO VIOLATION.*satisfies single-owner" \
     "$handoff" replay "$tmp/seed.json" --invariant single-owner
+"$handoff" explore "${seed[@]}" --json 2>/dev/null | jq '.results[0].trace' > "$tmp/explored.json"
+check "explore --json writes a replayable trace" 0 - \
+    "reaches the violation: the last state violates no-vm-start-while-inactive" \
+    "$handoff" replay "$tmp/explored.json"
 check "trace --fork" 1 - "another shortest counterexample of 7 steps, the same as the first before step 1" \
     "$handoff" trace "${seed[@]}" --fork 1
 check "trace --fork: none" 1 - "--fork 7: there is none" "$handoff" trace "${seed[@]}" --fork 7

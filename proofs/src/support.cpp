@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace handoff::proofs {
 
@@ -75,6 +76,20 @@ std::vector<z3::expr> operands(const z3::expr& e, Z3_decl_kind kind) {
     return out;
 }
 
+// The operands of nested `kind`s (and, or), left to right, or `e` itself.
+std::vector<z3::expr> flattened(const z3::expr& e, Z3_decl_kind kind) {
+    if (!e.is_app() || e.decl().decl_kind() != kind) {
+        return {e};
+    }
+    std::vector<z3::expr> out;
+    for (unsigned i = 0; i < e.num_args(); ++i) {
+        for (const z3::expr& part : flattened(e.arg(i), kind)) {
+            out.push_back(part);
+        }
+    }
+    return out;
+}
+
 // A clause (a disjunction of bit literals) as "slot in {values} or ...": each slot's literals
 // allow the values whose code makes one of them true. Nothing when `e` is not a clause over the
 // template state's bits.
@@ -137,11 +152,26 @@ std::string print_formula(const Lowering& low, const z3::expr& e) {
                 low.ctx(), low.current().bits[static_cast<unsigned>(c.first + j)])] = {slot, j};
         }
     }
-    const std::vector<z3::expr> conjuncts = operands(e, Z3_OP_AND);
+    // Nested conjunctions (the invariant itself, often) are flattened, and a negated conjunction
+    // of literals is read as the clause of their negations.
+    const std::vector<z3::expr> conjuncts = flattened(e, Z3_OP_AND);
     std::string out;
+    std::set<std::string> printed; // IC3's clauses may repeat the invariant's
     for (const z3::expr& c : conjuncts) {
-        const auto text = clause_text(low, c, bit_of);
-        out += (out.empty() ? "" : "\n  and ") + (text ? *text : raw_text(c));
+        auto text = clause_text(low, c, bit_of);
+        if (!text && c.is_app() && c.decl().decl_kind() == Z3_OP_NOT && c.arg(0).is_app() &&
+            c.arg(0).decl().decl_kind() == Z3_OP_AND) {
+            z3::expr_vector negated(low.ctx());
+            for (const z3::expr& l : flattened(c.arg(0), Z3_OP_AND)) {
+                const bool is_not = l.is_app() && l.decl().decl_kind() == Z3_OP_NOT;
+                negated.push_back(is_not ? l.arg(0) : !l);
+            }
+            text = clause_text(low, z3::mk_or(negated), bit_of);
+        }
+        const std::string line = text ? *text : raw_text(c);
+        if (printed.insert(line).second) {
+            out += (out.empty() ? "" : "\n  and ") + line;
+        }
     }
     return out;
 }
