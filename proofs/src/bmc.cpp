@@ -299,11 +299,12 @@ bool Bmc::run(int max_depth, double timeout) {
                 const std::vector<std::size_t> candidates = open_;
                 for (std::size_t j = 0; j < candidates.size(); ++j) {
                     if (u.sat_lits({bad[j]})) {
-                        seconds_ = before + u.deadline.elapsed();
                         const z3::expr failing =
                             !low_.invariant(*invs_[candidates[j]], states_.back());
-                        solved(candidates[j], k,
-                               canonical(low_, u, {failing}, states_.front(), steps_));
+                        const z3::model least =
+                            canonical(low_, u, {failing}, states_.front(), steps_);
+                        seconds_ = before + u.deadline.elapsed(); // the canonical trace included
+                        solved(candidates[j], k, least);
                         close(candidates[j]);
                     }
                 }

@@ -105,8 +105,11 @@ class Ic3 {
             p_var_.push_back(frame_cnf_.var(bit));
         }
         // Each solver holds the definitions of its own formulas only: a definition it never
-        // uses still costs it propagation. Simplified once, with every variable a query or a
-        // clause added later names kept, the formulas lose most of Tseitin's names.
+        // uses still costs it propagation. The frames' Trans is simplified once, with every
+        // variable a query or a clause added later names kept: it loses most of Tseitin's
+        // names. The lifting solver keeps Next as encoded: its unsat cores, the lifted
+        // predecessors, come out smaller that way (24 literals on average against 29 on
+        // v8.0.0's runstate proof; the four runstate proofs ask 50k queries, not 88k).
         domain_ = frame_cnf_.encode(low.domain(s_));
         step_ = frame_cnf_.fresh_var();
         frame_cnf_.constrain(low.guard(s_, low.step()), step_, trans_clauses_);
@@ -120,7 +123,6 @@ class Ic3 {
         trans_clauses_.push_back({domain_});
         trans_clauses_ =
             sat::simplified(frame_cnf_, trans_clauses_, with(interface, {step_, inv_}));
-        next_clauses_ = sat::simplified(lift_cnf_, next_clauses_, with(interface, {guard_}));
         inv_domain_ = inv_cnf_.encode(low.domain(s_) && inv_expr_);
         inv_solver_ = std::make_unique<Sat>(inv_cnf_, deadline_);
         inv_solver_->add({inv_domain_});
@@ -393,7 +395,7 @@ class Ic3 {
     // takes that step into `target`.
     Cube lift(const Cube& target) {
         if (!lift_solver_) {
-            lift_solver_ = std::make_unique<Sat>(lift_cnf_, deadline_, false);
+            lift_solver_ = std::make_unique<Sat>(lift_cnf_, deadline_);
             for (const Clause& c : next_clauses_) {
                 lift_solver_->add(c);
             }
