@@ -11,6 +11,8 @@
 
 #include "sat.hpp"
 
+#include <set>
+
 namespace handoff::proofs {
 
 namespace {
@@ -85,12 +87,22 @@ z3::model canonical(const Lowering& low, UnrollingSolver& solver, std::vector<z3
             }
         }
     }
-    // The steps are fixed; what the initial state leaves open (the capabilities, mostly) takes
-    // each slot's least value that still leads to the violation.
+    // The steps are fixed; what the initial states leave open (the capabilities, mostly) takes
+    // each slot's least value that still leads to the violation. Only the values some initial
+    // state has are tried.
+    const std::vector<model::State> initial_states = low.interp().initial_states();
     for (int slot = 0; slot < low.slot_count(); ++slot) {
-        const int current = static_cast<unsigned char>(
-            low.decode_state(solver.model(), initial)[static_cast<std::size_t>(slot)]);
-        for (int value = 0; value <= current; ++value) {
+        const auto at = static_cast<std::size_t>(slot);
+        const int current =
+            static_cast<unsigned char>(low.decode_state(solver.model(), initial)[at]);
+        std::set<int> possible;
+        for (const model::State& s : initial_states) {
+            possible.insert(static_cast<unsigned char>(s[at]));
+        }
+        if (possible.size() < 2) {
+            continue;
+        }
+        for (int value : possible) {
             if (value == current || check_with(low.slot_is(initial, slot, value))) {
                 fix(low.slot_is(initial, slot, value));
                 break;
