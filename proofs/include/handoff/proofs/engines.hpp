@@ -1,8 +1,9 @@
-// The proof engines, each one short function over the lowering: BMC, k-induction, PDR (Spacer)
-// and the explicit-state explorer of the model. Every engine returns a Result whose verdict obeys
-// DESIGN.md "Verdicts are honest": `proved` only from an unbounded engine whose answer was
-// certified by plain solver queries, or from a complete exploration of the instance; `violated`
-// only with a trace replayed on the interpreter; `bounded` for "no violation up to depth K".
+// The proof engines, each a short file over the lowering: BMC and IC3 (on CaDiCaL, through
+// proofs/src/sat.hpp), k-induction and PDR (Spacer, on Z3), and the explicit-state explorer of
+// the model. Every engine returns a Result whose verdict obeys DESIGN.md "Verdicts are honest":
+// `proved` only from an unbounded engine whose answer was certified by plain solver queries, or
+// from a complete exploration of the instance; `violated` only with a trace replayed on the
+// interpreter; `bounded` for "no violation up to depth K".
 #pragma once
 
 #include "handoff/model/explore.hpp"
@@ -23,7 +24,7 @@ struct Result {
     std::string version;
     std::string invariant;
     Verdict verdict = Verdict::unknown;
-    std::string engine; // bmc, kind, pdr, explicit
+    std::string engine; // bmc, kind, pdr, ic3, explicit, recovery
     double seconds = 0;
     int depth = -1;                    // bmc: deepest depth checked, or the trace's length; kind: k
     std::string detail;                // how it was certified, or why the answer is unknown
