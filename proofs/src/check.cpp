@@ -56,7 +56,7 @@ Result run_single(const Cell& cell, Engine engine, const CheckOptions& o) {
 }
 
 // `auto` on the state invariants of one version: BMC to a shallow depth first (most
-// counterexamples of the shipped tables are at most 12 steps long, and BMC finds those in about
+// counterexamples of the shipped tables are at most 12 steps long, and BMC finds those within
 // a second), then IC3 for a slice on each invariant BMC left open (a certified proof closes it),
 // then BMC deeper on what is left. IC3 also finds paths to violations, but only BMC's are the
 // shortest, and only a replayed trace is printed; so IC3 gets the invariants that may hold.
@@ -78,7 +78,7 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
     for (std::size_t i : open_after_shallow) {
         EngineLimits slice = lim;
         slice.timeout =
-            std::min(o.pdr_slice, std::max(0.1, lim.timeout - bmc.seconds() - ic3_seconds));
+            std::min(o.ic3_slice, std::max(0.1, lim.timeout - bmc.seconds() - ic3_seconds));
         Result r = run_ic3(low, *invs[i], slice);
         ic3_seconds += r.seconds;
         if (r.verdict == Verdict::proved || r.bug) {

@@ -117,12 +117,12 @@ class Ic3 {
         inv_ = frame_cnf_.encode(inv_expr_);
         guard_ = lift_cnf_.encode(low.guard(s_, low.step()));
         lift_cnf_.constrain(low.next(s_, low.step(), t_), 0, next_clauses_);
-        std::vector<int> interface = s_var_;
-        interface.insert(interface.end(), t_var_.begin(), t_var_.end());
-        interface.insert(interface.end(), p_var_.begin(), p_var_.end());
+        std::vector<int> kept = s_var_;
+        kept.insert(kept.end(), t_var_.begin(), t_var_.end());
+        kept.insert(kept.end(), p_var_.begin(), p_var_.end());
+        kept.insert(kept.end(), {step_, inv_});
         trans_clauses_.push_back({domain_});
-        trans_clauses_ =
-            sat::simplified(frame_cnf_, trans_clauses_, with(interface, {step_, inv_}));
+        trans_clauses_ = sat::simplified(frame_cnf_, trans_clauses_, kept);
         inv_domain_ = inv_cnf_.encode(low.domain(s_) && inv_expr_);
         inv_solver_ = std::make_unique<Sat>(inv_cnf_, deadline_);
         inv_solver_->add({inv_domain_});
@@ -186,10 +186,6 @@ class Ic3 {
     std::size_t queries() const { return queries_; }
 
   private:
-    static std::vector<int> with(std::vector<int> v, std::initializer_list<int> more) {
-        v.insert(v.end(), more);
-        return v;
-    }
     int top() const { return static_cast<int>(frames_.size()) - 1; }
     Sat& frame(int i) { return *solvers_[static_cast<std::size_t>(i)]; }
 
@@ -595,8 +591,9 @@ class Ic3 {
     Cnf frame_cnf_, lift_cnf_, inv_cnf_;
     std::vector<int> s_var_, t_var_, p_var_;
     int domain_ = 0, inv_ = 0, guard_ = 0, step_ = 0, inv_domain_ = 0;
-    std::vector<Clause> trans_clauses_; // Trans, each clause with -step_
-    std::vector<Clause> next_clauses_;  // Next alone
+    std::vector<Clause>
+        trans_clauses_; // Domain && (step_ -> Trans) with the definitions, simplified
+    std::vector<Clause> next_clauses_; // Next alone
     std::vector<Cube> initial_;
     std::unique_ptr<Sat> inv_solver_, lift_solver_;
     std::vector<std::unique_ptr<Sat>> solvers_;

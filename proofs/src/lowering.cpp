@@ -660,9 +660,8 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
         }
     }
     next_function_ = z3::mk_and(next_bits);
-    // The whole relation over cur_, step_ and nxt: guard && next as one flat conjunction, the
-    // formula BMC has always been given (a nested one makes Z3 pick other initial states for
-    // the same counterexamples).
+    // The whole relation over cur_, step_ and nxt: guard && next as one flat conjunction, which
+    // the SAT layer (sat.hpp) splits into a clause per conjunct.
     for (const auto& b : next_bits) {
         guards.push_back(b);
     }

@@ -87,7 +87,7 @@ TEST_P(CrossCheck, Z3AndExplicitAgree) {
     z3o.depth = std::max(kAutoDepthForTest, longest);
     // IC3 proves every pair that holds here in a few seconds (valid-runstate-transitions the
     // longest): so the comparison is of two proofs, not of a proof and a bound.
-    z3o.pdr_slice = 60;
+    z3o.ic3_slice = 60;
     const auto got = check(cells, z3o);
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const Result& e = expected[i];

@@ -21,7 +21,7 @@ struct CheckOptions {
     int jobs = 1;          // cells checked in parallel, each with its own Z3 context
     bool partial_order =
         false;               // BMC's partial-order reduction (measured: no gain; bench/README.md)
-    double pdr_slice = 30.0; // auto: seconds of IC3 per invariant that shallow BMC left open
+    double ic3_slice = 30.0; // auto: seconds of IC3 per invariant that shallow BMC left open
 };
 
 struct Cell {
