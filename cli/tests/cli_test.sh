@@ -55,8 +55,8 @@ check "explore json" 1 - "\"verdict\": \"violated\"" \
     "$handoff" explore --version v8.0.0 --nodes 1 --invariant no-vm-start-while-inactive --json \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
     --cap autostart=on --cap image-locking=off
-check "explore holds" 0 - "no-vm-start-while-inactive +holds +for this instance" \
-    "$handoff" explore --version v10.2 --nodes 1 --invariant no-vm-start-while-inactive \
+check "explore holds" 0 - "valid-runstate-transitions +holds +for this instance" \
+    "$handoff" explore --version v9.2 --nodes 1 --invariant valid-runstate-transitions \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
     --cap autostart=on --cap image-locking=on --starts 0
 # trace, replay, export, coverage (see the README). The seed at N = 1 with every capability fixed
@@ -86,7 +86,7 @@ check "trace --fork past the end" 2 1 "--fork must be between 1 and 7" \
 check "trace: no counterexample" 3 - "no counterexample \(bmc bounded: no violation up to depth 4\)" \
     "$handoff" trace "${seed[@]}" --depth 4
 check "trace: holds for the instance" 0 - "no counterexample \(explicit proved: for this instance" \
-    "$handoff" trace --version v10.2 --invariant no-vm-start-while-inactive --nodes 1 --engine explicit \
+    "$handoff" trace --version v9.2 --invariant valid-runstate-transitions --nodes 1 --engine explicit \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
     --cap autostart=on --cap image-locking=on --starts 0
 check "trace: unknown version" 2 1 "unknown version 'v9'" \

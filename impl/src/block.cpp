@@ -32,12 +32,12 @@ const BlockDriver& bdrv_find_format(BlockDriverKind kind) {
     return raw;
 }
 
-BlockConfig BlockConfig::qcow2_disks_on_nfs(int count) {
+BlockConfig BlockConfig::qcow2_disks_on_nfs(int count, bool busy) {
     BlockConfig config;
     for (int i = 0; i < count; ++i) {
         const std::string name(1, static_cast<char>('A' + i));
-        config.nodes.push_back({name + "-nfs", BlockDriverKind::nfs, {}});
-        config.nodes.push_back({name, BlockDriverKind::qcow2, {name + "-nfs"}});
+        config.nodes.push_back({name + "-nfs", BlockDriverKind::nfs, {}, false, !busy});
+        config.nodes.push_back({name, BlockDriverKind::qcow2, {name + "-nfs"}, busy, !busy});
         config.backends.push_back({"vd" + std::string(1, static_cast<char>('a' + i)), name});
     }
     return config;
@@ -61,7 +61,8 @@ void BlockLayer::open(const BlockConfig& config, bool inactive) {
         bs->driver_kind = nc.driver;
         bs->drv = &bdrv_find_format(nc.driver);
         bs->open_flags = BDRV_O_RDWR | (inactive ? BDRV_O_INACTIVE : 0);
-        bs->written_since_flush = !inactive;
+        bs->written_since_flush = !inactive && !nc.flushed;
+        bs->persistent_bitmaps = nc.persistent_bitmaps;
         for (const std::string& child_name : nc.children) {
             BlockDriverState* child = bdrv_find_node(child_name);
             if (!child) {
@@ -178,10 +179,17 @@ int BlockLayer::bdrv_inactivate_recurse(BlockDriverState& bs, bool top_level) {
         log(fmt::format("bdrv_inactivate_recurse({}): drv->bdrv_inactivate failed", bs.node_name));
         return -EIO;
     }
-    // A half-done fault says the driver step had nothing left to write (clean caches: its
-    // bdrv_flush() of the file returns early when flushed_gen == write_gen), so it succeeds even
-    // while the storage does not answer; the perm check fails next.
-    if (bs.drv->inactivate_does_io && !storage_answers(bs) && !(fault && fault->leave_half_done)) {
+    // qcow2_inactivate() writes only what it has to: its persistent dirty bitmaps, and what was
+    // written since the last flush (its caches' bdrv_flush() of the file returns early when
+    // flushed_gen == write_gen). A clean node without bitmaps is inactivated without I/O, so
+    // even while the storage does not answer. A half-done fault says the driver step had
+    // nothing left to write; the perm check fails next.
+    bool has_writes = bs.persistent_bitmaps || bs.written_since_flush;
+    for (const BlockDriverState* child : bs.children) {
+        has_writes = has_writes || child->written_since_flush;
+    }
+    if (bs.drv->inactivate_does_io && has_writes && !storage_answers(bs) &&
+        !(fault && fault->leave_half_done)) {
         log(fmt::format("bdrv_inactivate_recurse({}): qcow2_inactivate: cache flush failed (-EIO)",
                         bs.node_name));
         return -EIO;
@@ -282,17 +290,23 @@ int BlockLayer::bdrv_invalidate_cache(BlockDriverState& bs, std::string* errp) {
     return 0;
 }
 
-// block.c 8.0.5:6599.
+// block.c 8.0.5:6599 (10.2.0:6848). A node without a driver returns -ENOMEDIUM and sets no error
+// (8.0.5:6608-6610, 10.2.0:6848-6850): callers test the error pointer only, so to them the call
+// succeeded. The children are activated first and only their error stops the parent
+// (10.2.0:6852-6858 tests local_err), so a parent activates over a driverless child.
 int BlockLayer::bdrv_activate(BlockDriverState& bs, std::string* errp) {
     fault_point(bs, FaultOp::activate);
     if (!bs.drv) {
-        if (errp) {
-            *errp = fmt::format("{}: No medium found", bs.node_name);
-        }
+        log(fmt::format("bdrv_activate({}): no driver, -ENOMEDIUM without an error", bs.node_name));
         return -ENOMEDIUM;
     }
     for (BlockDriverState* child : bs.children) {
-        if (bdrv_activate(*child, errp) < 0) {
+        std::string local_err;
+        bdrv_activate(*child, &local_err);
+        if (!local_err.empty()) {
+            if (errp) {
+                *errp = local_err;
+            }
             return -EINVAL;
         }
     }
@@ -329,7 +343,8 @@ int BlockLayer::bdrv_activate(BlockDriverState& bs, std::string* errp) {
     return 0;
 }
 
-// block.c 8.0.5:6692.
+// block.c 8.0.5:6692 (10.2.0:6940-6947): stops at the first node that returns < 0, with errp set
+// only if that node set it (a driverless node does not).
 int BlockLayer::bdrv_activate_all(std::string* errp) {
     for (BlockDriverState* bs : bdrv_next_order()) {
         const int ret = bdrv_activate(*bs, errp);

@@ -125,7 +125,8 @@ CallResult QemuInstance::process_incoming_migration_bh() {
             // going to restart the guest; otherwise the block code will be started by the cont."
             if (!caps_.late_block_activate || (autostart_ && target_live)) {
                 std::string err;
-                if (block_.bdrv_activate_all(&err) < 0) {
+                block_.bdrv_activate_all(&err);
+                if (!err.empty()) {
                     log("process_incoming_migration_bh: " + err);
                     autostart_ = false;
                 }
@@ -165,7 +166,8 @@ CallResult QemuInstance::loadvm_postcopy_handle_run_bh() {
         // "Make sure all file formats throw away their mutable metadata. If we get an error
         // here, just don't restart the VM yet."
         std::string err;
-        if (block_.bdrv_activate_all(&err) < 0) {
+        block_.bdrv_activate_all(&err);
+        if (!err.empty()) {
             log("loadvm_postcopy_handle_run_bh: " + err);
             autostart_ = false;
         }

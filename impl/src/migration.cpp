@@ -135,7 +135,8 @@ void QemuInstance::migrate_fd_cancel() {
     if (policy_.has_block_inactive_field && s_.state == MigrationStatus::cancelling &&
         s_.block_inactive) {
         std::string err;
-        if (block_.bdrv_activate_all(&err) < 0) {
+        block_.bdrv_activate_all(&err);
+        if (!err.empty()) {
             log("migrate_fd_cancel: " + err);
         } else {
             s_.block_inactive = false;
@@ -503,7 +504,8 @@ void QemuInstance::migration_completion_fail() {
     }
     if (reactivate) {
         std::string err;
-        if (block_.bdrv_activate_all(&err) < 0) {
+        block_.bdrv_activate_all(&err);
+        if (!err.empty()) {
             log("migration_completion: " + err); // error_report_err()
         } else {
             s_.block_inactive = false;
@@ -600,7 +602,8 @@ void QemuInstance::postcopy_start() {
             // "A failure happened early enough that we know the destination hasn't accessed
             // block devices, so we're safe to recover."
             std::string err;
-            if (block_.bdrv_activate_all(&err) < 0) {
+            block_.bdrv_activate_all(&err);
+            if (!err.empty()) {
                 log("postcopy_start: " + err);
             }
         }

@@ -195,7 +195,8 @@ bool QemuInstance::migration_block_activate(std::string* errp) {
         return true;
     }
     std::string err;
-    if (block_.bdrv_activate_all(&err) < 0) {
+    block_.bdrv_activate_all(&err);
+    if (!err.empty()) {
         log("migration_block_activate: " + err);
         if (errp) {
             *errp = err;

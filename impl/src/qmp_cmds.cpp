@@ -34,7 +34,8 @@ CallResult QemuInstance::qmp_cont() {
         }
         // Before 10.0: activation even in INMIGRATE and even on a running VM.
         std::string err;
-        if (block_.bdrv_activate_all(&err) < 0) {
+        block_.bdrv_activate_all(&err);
+        if (!err.empty()) {
             return {CallStatus::error, err};
         }
         if (runstate_.runstate_check(RunState::inmigrate)) {
@@ -67,6 +68,16 @@ CallResult QemuInstance::qmp_savevm() {
         std::string err;
         if (!block_.bdrv_all_can_snapshot(&err)) {
             return {CallStatus::error, err};
+        }
+        // bdrv_all_find_vmstate_bs(): the VM state goes to the first node that can take a snapshot
+        // (bdrv_can_snapshot(): a driver, inserted); a node without a driver is skipped, and only
+        // when every node lacks one is there none.
+        bool vmstate_bs_found = false;
+        for (BlockDriverState* bs : block_.bdrv_next_order()) {
+            vmstate_bs_found = vmstate_bs_found || (bs->drv && !bs->blk_parents.empty());
+        }
+        if (!vmstate_bs_found) {
+            return {CallStatus::error, "No block device can accept snapshots"};
         }
         const bool saved_vm_running = runstate_.runstate_is_running();
         vm_stop(RunState::save_vm);
@@ -108,7 +119,8 @@ CallResult QemuInstance::qmp_blockdev_set_active(std::optional<std::string> node
         std::string err;
         if (!node_name) {
             if (active) {
-                if (block_.bdrv_activate_all(&err) < 0) {
+                block_.bdrv_activate_all(&err);
+                if (!err.empty()) {
                     return {CallStatus::error, err};
                 }
             } else if (const int ret = block_.bdrv_inactivate_all(); ret < 0) {
@@ -121,9 +133,12 @@ CallResult QemuInstance::qmp_blockdev_set_active(std::optional<std::string> node
             return {CallStatus::error,
                     fmt::format("Failed to find node with node-name='{}'", *node_name)};
         }
-        const int ret =
-            active ? block_.bdrv_activate(*bs, &err) : block_.bdrv_inactivate(*bs, &err);
-        if (ret < 0) {
+        if (active) {
+            block_.bdrv_activate(*bs, &err);
+        } else {
+            block_.bdrv_inactivate(*bs, &err);
+        }
+        if (!err.empty()) {
             return {CallStatus::error, err};
         }
         return {};

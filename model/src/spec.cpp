@@ -146,7 +146,52 @@ const char* kLeftOut =
   SUSPENDED, WATCHDOG, COLO, PRELAUNCH, RESTORE_VM) and the transient SAVE_VM of `savevm`.
 - **Causes of failure other than the storage**: a flush, inactivation or activation fails only while
   the storage does not answer, or (activation) while the other process holds the image under image
-  locking; a BlockBackend of a block job refusing inactivation (-EPERM) is not modelled apart.
+  locking; a BlockBackend of a block job refusing inactivation (-EPERM) is not modelled apart (see
+  the next section).
+)";
+
+// The domain reference's section 9 ("More code facts a faithful table must follow"), item by
+// item: where each is modelled, or why it is left out.
+const char* kCodeFacts =
+    R"(- **`savevm` and nodes without a driver**: modelled (row `savevm`). A node without a driver is
+  left out of the snapshot, not a reason to refuse (`bdrv_all_snapshots_includes_bs()` is false
+  when `!bdrv_is_inserted()`: block/snapshot.c 8.0.5:497-506, 10.2.0:516-523); `savevm` is refused
+  only when no node has a driver (`bdrv_all_find_vmstate_bs()` finds none). From 7.2.9 and 9.0
+  (d3007d348a) an included inactive node refuses the snapshot; in 8.0 and 8.1 the snapshot writes
+  to it and asserts. (This is HMP `savevm`; QMP `snapshot-save` names its devices, and a named
+  device without a driver is refused.)
+- **A half-inactivated node still holds its write lock**: modelled (`locked_by_peer`). Its flag is
+  clear, so `bdrv_default_perms_for_storage()` still takes WRITE on the file child and unshares it
+  (block.c 10.2.0:2203, :2840-2854); only an INACTIVE node shares WRITE. With image locking the
+  other process cannot activate that image while the node is ACTIVE or HALF_INACTIVE.
+- **Inactivation failing without a storage fault**: left out. `blk_root_inactivate()` returns
+  -EPERM for a BlockBackend that is not a guest device and holds write permission, such as a block
+  job's (block/block-backend.c 10.2.0:251-260). The model has no block jobs; the failure such a job
+  causes takes the same paths as a storage failure during inactivation (the same `fail` node,
+  rolled back nowhere, the same labels), so each story it allows is told here with the storage
+  going away before the inactivation and coming back after it.
+- **8.0's completion without a return path**: left out. Without the `return-path` capability
+  (`rp_thread_created` false, 8.0.5 :3487) the source goes COMPLETED as soon as the stream is
+  flushed, whatever the destination does next. The model, like the conformance harness, runs with
+  a return path: the source completes only after the destination loaded the stream
+  (`await_return_path_close_on_source()` / `close_return_path_on_source()`).
+- **10.x postcopy with a return path and POSTCOPY_DEVICE** (10.2.0 :2897-2900): left out. The
+  model's postcopy switchover is one step to POSTCOPY_ACTIVE; failures after the package was sent
+  (Peter Xu's comment at 10.2.0 :3580-3593: the source re-activates while the destination may
+  already run) lead to POSTCOPY_PAUSED and recovery, which are left out (above). 10.0.2 has no
+  POSTCOPY_DEVICE (its successful `postcopy_start()` goes DEVICE -> POSTCOPY_ACTIVE).
+- **`exit-on-error=false`** (10.x `migrate-incoming` option): left out. A destination whose load
+  fails then stays in INMIGRATE with its nodes inactive (`process_incoming_migration_co()`
+  10.2.0:922) and does nothing more on its own; the model's destination exits
+  (`incoming_load_fails`, `incoming_load_error`; the default, and what `-incoming` sets), which
+  holds no image either. What the surviving process could still do is what management tells it.
+- **`migrate` from FINISH_MIGRATE is accepted**: modelled (row `qmp_migrate`). `migrate_prepare()`
+  refuses only a running migration, INMIGRATE and POSTMIGRATE (10.2.0 :2100-2114), and
+  `migrate_init()` resets `vm_old_state` to -1 (UNSET, :1830) from 8.1 on.
+- **What the caller of `bdrv_activate_all()` sees** (section 2.4): modelled
+  (`no_activation_error`). Every caller tests the error pointer only, and a node without a driver
+  stops the walk with -ENOMEDIUM and no error, so to the caller such a walk succeeded while the
+  nodes after it keep their state.
 )";
 
 } // namespace
@@ -183,6 +228,10 @@ std::string render_spec_markdown(const TableData& t) {
           "the run (every row's guard implicitly requires `crash == NONE`). `assume` restricts "
           "the parameters to outcomes that are possible at that point.\n\n";
     md << "## What is left out, and why\n\n" << kLeftOut << "\n";
+    md << "## QEMU's code facts, item by item\n\n"
+          "The domain reference's section 9 lists facts of QEMU's code a faithful table must "
+          "follow; each is modelled here, or left out for the reason given.\n\n"
+       << kCodeFacts << "\n";
 
     md << "## State variables\n\n"
           "Only the variables this version's rows read or write.\n\n"

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # handoff export --format smt2 read by independent solvers: on v8.0.0 the headline invariant's
-# shortest counterexample has 7 steps (N = 2, every capability combination), so the BMC query is
-# sat at depth 7 and unsat at depth 6, for the z3 program and, where installed, for cvc5.
+# shortest counterexample has K steps (N = 2, every capability combination; K is the length the
+# manifest proofs/expected.json records), so the BMC query is sat at depth K and unsat at depth
+# K - 1, for the z3 program and, where installed, for cvc5.
 # Usage: export_test.sh path/to/handoff
 set -uo pipefail
 handoff=$1
+manifest=$(dirname "$0")/../expected.json
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 failures=0
-for depth in 6 7; do
+k=$(jq -r '.results[] | select(.version == "v8.0.0" and .invariant == "no-vm-start-while-inactive")
+           | .steps' "$manifest")
+case "$k" in
+    '' | *[!0-9]* | 0) echo "FAIL the manifest has no counterexample length for v8.0.0: '$k'"; exit 1 ;;
+esac
+for depth in $((k - 1)) "$k"; do
     if ! "$handoff" export --version v8.0.0 --invariant no-vm-start-while-inactive --format smt2 \
         --query bmc --depth "$depth" --out "$dir/d$depth.smt2"; then
         echo "FAIL export at depth $depth"; exit 1
@@ -32,8 +39,8 @@ for solver in z3 cvc5; do
         continue
     fi
     solvers=$((solvers + 1))
-    expect "$solver" 6 unsat
-    expect "$solver" 7 sat
+    expect "$solver" $((k - 1)) unsat
+    expect "$solver" "$k" sat
 done
 [ "$solvers" -gt 0 ] || { echo "FAIL neither z3 nor cvc5 is installed"; exit 1; }
 echo "$failures failed"

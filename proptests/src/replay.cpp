@@ -371,7 +371,7 @@ std::optional<OpKind> command_for_row(const std::string& row) {
 ReplayOutcome replay(const CheckerTrace& trace) {
     const m::TableData* table = m::find_version(trace.version);
     if (!table) {
-        return {false, false, {}, "no model version " + trace.version};
+        return {false, false, {}, "no model version " + trace.version, {}};
     }
     m::Instance instance(trace.nodes);
     instance.starts = trace.starts;
@@ -435,15 +435,29 @@ ReplayOutcome replay(const CheckerTrace& trace) {
                         {},
                         fmt::format("the trace needs image locking (step {} {}({}) differs "
                                     "without it), which impl/ does not model",
-                                    i + 1, ts.row, ts.params_text)};
+                                    i + 1, ts.row, ts.params_text),
+                        {}};
             }
         }
     }
+    // The disks are busy first (persistent dirty bitmaps, unflushed guest writes: a flush or an
+    // inactivation writes to the storage, so a storage outage can fail it); a trace that flushes
+    // or inactivates a disk while the storage does not answer needs idle disks, which write
+    // nothing then.
     try {
-        Replayer r(trace, interp, config, std::move(states));
-        return r.run();
+        ReplayOutcome outcome = Replayer(trace, interp, config, states).run();
+        if (!outcome.replayed) {
+            config.busy_disks = false;
+            ReplayOutcome idle = Replayer(trace, interp, config, std::move(states)).run();
+            if (idle.replayed) {
+                idle.disks = "idle disks (flushed, no persistent dirty bitmap)";
+                return idle;
+            }
+        }
+        outcome.disks = "busy disks (persistent dirty bitmaps, unflushed writes)";
+        return outcome;
     } catch (const std::exception& e) {
-        return {false, false, {}, e.what()};
+        return {false, false, {}, e.what(), {}};
     }
 }
 

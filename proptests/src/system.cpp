@@ -165,7 +165,7 @@ std::unique_ptr<im::QemuInstance> System::make_instance(int h, bool incoming) {
     im::QemuOptions o;
     o.name = fmt::format("host{}", h);
     o.version = config_.version;
-    o.block = im::BlockConfig::qcow2_disks_on_nfs(config_.nodes);
+    o.block = im::BlockConfig::qcow2_disks_on_nfs(config_.nodes, config_.busy_disks);
     o.incoming = incoming;
     o.autostart = incoming ? config_.caps.autostart_policy : true;
     o.capabilities.late_block_activate = config_.caps.late_block_activate;
@@ -355,23 +355,6 @@ std::string System::run_impl(const Op& op) {
             // FAILED/CANCELLED and before migration_iteration_finish(). impl/ follows QEMU.
             return "skipped: savevm while the migration thread has not finished (model "
                    "disagreement)";
-        }
-        if (live) {
-            // model_nodes() points into the observation: keep it alive for the loop (a temporary
-            // in a range-for's initializer dies before the body runs).
-            const im::Observation seen = q->observe();
-            for (const auto* n : model_nodes(seen)) {
-                if (n->activity == im::NodeActivity::broken) {
-                    // Open model disagreement (classified, reported; the model is not ours to
-                    // change): the model's savevm row does nothing while some node is BROKEN
-                    // ("if every node can snapshot (none lacks its driver)"), but QEMU's
-                    // bdrv_all_can_snapshot() and bdrv_all_create_snapshot() skip a node without
-                    // a driver (bdrv_all_snapshots_includes_bs(): !bdrv_is_inserted() when
-                    // bs->drv == NULL) and snapshot the others, so before 9.0 the write to an
-                    // inactive sibling still asserts. impl/ follows QEMU; not generated.
-                    return "skipped: savevm with a broken disk (model disagreement)";
-                }
-            }
         }
         return live ? result(q->qmp_savevm()) : "no process";
     case OpKind::set_active: {

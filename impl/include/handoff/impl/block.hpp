@@ -56,6 +56,10 @@ struct BlockDriverState {
     // bs->write_gen != bs->flushed_gen): a running guest's disk starts dirty, a node opened
     // inactive starts clean; bdrv_co_flush() returns at once for a clean node.
     bool written_since_flush = false;
+    // The qcow2 image has a persistent dirty bitmap (an incremental-backup checkpoint):
+    // qcow2_inactivate() stores it (qcow2_store_persistent_dirty_bitmaps()), which writes to the
+    // storage whether or not anything was written since the last flush.
+    bool persistent_bitmaps = false;
 
     bool inactive() const { return (open_flags & BDRV_O_INACTIVE) != 0; }
 };
@@ -74,6 +78,8 @@ struct NodeConfig {
     std::string node_name;
     BlockDriverKind driver;
     std::vector<std::string> children; // node names opened earlier (file, backing)
+    bool persistent_bitmaps = false;   // qcow2 only: see BlockDriverState
+    bool flushed = false;              // opened active with nothing written since a flush
 };
 struct BackendConfig {
     std::string device; // -device ...,id=<device>,drive=<root>
@@ -84,8 +90,10 @@ struct BlockConfig {
     std::vector<BackendConfig> backends; // created in this order (blk_all_next order)
 
     // n disks named A, B, ...: each a qcow2 node over an nfs protocol node, used by device vda,
-    // vdb, ... The seed bug's machine has two.
-    static BlockConfig qcow2_disks_on_nfs(int count);
+    // vdb, ... The seed bug's machine has two. Busy disks (the default) have persistent dirty
+    // bitmaps and guest writes not yet flushed, so that flushing or inactivating them writes to
+    // the storage; idle ones have neither, and are flushed and inactivated without I/O.
+    static BlockConfig qcow2_disks_on_nfs(int count, bool busy = true);
 };
 
 // Where a write or flush failed without killing QEMU.
@@ -115,7 +123,9 @@ class BlockLayer {
     int bdrv_inactivate(BlockDriverState& bs, std::string* errp);
     // block.c bdrv_activate(): bottom-up, a no-op on active nodes except for parent callbacks.
     int bdrv_activate(BlockDriverState& bs, std::string* errp);
-    // block.c bdrv_activate_all(): bdrv_next order, stop at the first failure.
+    // block.c bdrv_activate_all(): bdrv_next order, stop at the first failure. QEMU's callers
+    // test only the error pointer, never the result: a node without a driver stops the walk with
+    // -ENOMEDIUM and no error, which its caller takes for success.
     int bdrv_activate_all(std::string* errp);
     // block/io.c bdrv_flush_all(): called by do_vm_stop() and vm_stop_force_state().
     int bdrv_flush_all();

@@ -19,6 +19,7 @@ struct ReplayOutcome {
     bool violation = false;         // and the implementation shows the trace's violation
     std::vector<std::string> steps; // per model step: "row(params) -> impl commands"
     std::string failure;            // why not (the step and both states)
+    std::string disks;              // the disks' configuration impl/ ran with
 };
 
 ReplayOutcome replay(const CheckerTrace& trace);

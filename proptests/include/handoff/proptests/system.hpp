@@ -77,6 +77,9 @@ struct RunConfig {
     // Run migrate_cancel in postcopy too (the replay of a checker trace that does it; random runs
     // leave it out: see run_impl()).
     bool cancel_in_postcopy = false;
+    // Busy disks (persistent dirty bitmaps, unflushed guest writes) or idle ones, which are
+    // flushed and inactivated without I/O (impl::BlockConfig::qcow2_disks_on_nfs()).
+    bool busy_disks = true;
 };
 
 // Row coverage and counts, accumulated over the test cases of one property.

@@ -25,7 +25,7 @@ constexpr auto migration_block_activate(H host, F failing, B breaks) {
         "on success, migration_block_active = true. Its result is the flag.",
         when_else(migration_block_active(host), block(assume(failing == none && !breaks)),
                   block(bdrv_activate_all(host, failing, breaks),
-                        set(migration_block_active(host), activation_ok(host, failing)))));
+                        set(migration_block_active(host), no_activation_error(host, failing)))));
 }
 
 // migration_block_inactivate() (8597af76): skipped while the flag is clear; otherwise
@@ -202,7 +202,7 @@ inline constexpr auto postcopy_start_package_fails = row<"postcopy_start_package
            set(mig(h), MS::FAILED),
            when_else(migration_block_active(h),
                      block(inactivate_then_reactivate(h),
-                           set(migration_block_active(h), activation_ok(h, refail))),
+                           set(migration_block_active(h), no_activation_error(h, refail))),
                      block(migration_block_activate(h, refail, broken)))));
 
 inline constexpr auto process_incoming_migration_bh = row<"process_incoming_migration_bh">(

@@ -21,10 +21,10 @@ inline constexpr auto qmp_cont = row<"qmp_cont">(
     "migration_block_activate() (now always bdrv_activate_all()) and vm_start() if it succeeded.",
     "qmp_cont() (monitor/qmp-cmds.c, v10.2; c2a189976e)",
     alive(h) && runstate(h) != RS::FINISH_MIGRATE && runstate(h) != RS::SAVE_VM,
-    effect(when_else(
-        runstate(h) == RS::INMIGRATE,
-        block(set(autostart(h), true), assume(fail == none && !broken)),
-        block(bdrv_activate_all(h, fail, broken), when(activation_ok(h, fail), vm_start(h))))));
+    effect(when_else(runstate(h) == RS::INMIGRATE,
+                     block(set(autostart(h), true), assume(fail == none && !broken)),
+                     block(bdrv_activate_all(h, fail, broken),
+                           when(no_activation_error(h, fail), vm_start(h))))));
 
 // migration_switchover_start() (10.2:2979) after migration_switchover_prepare() put the state in
 // DEVICE: bdrv_inactivate_all() (10.x semantics), then the device state and QEMU_VM_EOF.
@@ -110,7 +110,7 @@ inline constexpr auto migration_iteration_finish_resume = row<"migration_iterati
         (mig(h) == MS::FAILED || mig(h) == MS::CANCELLED || mig(h) == MS::CANCELLING) &&
         vm_old_state(h) == RS::RUNNING,
     effect(bdrv_activate_all(h, fail, broken),
-           when(activation_ok(h, fail) && runstate(h) != RS::SHUTDOWN, vm_start(h)),
+           when(no_activation_error(h, fail) && runstate(h) != RS::SHUTDOWN, vm_start(h)),
            migrate_fd_cleanup(h)));
 
 inline constexpr auto migration_iteration_finish_stopped =
@@ -124,7 +124,7 @@ inline constexpr auto migration_iteration_finish_stopped =
             (mig(h) == MS::FAILED || mig(h) == MS::CANCELLED || mig(h) == MS::CANCELLING) &&
             vm_old_state(h) != RS::RUNNING,
         effect(bdrv_activate_all(h, fail, broken),
-               when(activation_ok(h, fail) && runstate(h) == RS::FINISH_MIGRATE,
+               when(no_activation_error(h, fail) && runstate(h) == RS::FINISH_MIGRATE,
                     runstate_set(h, vm_old_state(h))),
                migrate_fd_cleanup(h)));
 
@@ -194,12 +194,12 @@ inline constexpr auto process_incoming_migration_bh = row<"process_incoming_migr
     "run state. The disks stay inactive until the guest starts.",
     "process_incoming_migration_bh() (migration.c:814, v10.2)",
     alive(h) && incoming(h) == IN::LOADED,
-    effect(when_else(
-               source_was_running(h) && autostart(h),
-               block(bdrv_activate_all(h, fail, broken), when(activation_ok(h, fail), vm_start(h))),
-               block(assume(fail == none && !broken),
-                     when_else(source_was_running(h), block(runstate_set(h, RS::PAUSED)),
-                               block(runstate_set(h, received_state(h)))))),
+    effect(when_else(source_was_running(h) && autostart(h),
+                     block(bdrv_activate_all(h, fail, broken),
+                           when(no_activation_error(h, fail), vm_start(h))),
+                     block(assume(fail == none && !broken),
+                           when_else(source_was_running(h), block(runstate_set(h, RS::PAUSED)),
+                                     block(runstate_set(h, received_state(h)))))),
            set(incoming(h), IN::DONE), set(received_state(h), RS::UNSET)));
 
 inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
@@ -208,10 +208,10 @@ inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
     "vm_start() only if it succeeded; without autostart, PAUSED with the disks still inactive.",
     "loadvm_postcopy_handle_run_bh() (migration/savevm.c, v10.2)",
     alive(h) && incoming(h) == IN::POSTCOPY,
-    effect(when_else(
-               autostart(h),
-               block(bdrv_activate_all(h, fail, broken), when(activation_ok(h, fail), vm_start(h))),
-               block(assume(fail == none && !broken), runstate_set(h, RS::PAUSED))),
+    effect(when_else(autostart(h),
+                     block(bdrv_activate_all(h, fail, broken),
+                           when(no_activation_error(h, fail), vm_start(h))),
+                     block(assume(fail == none && !broken), runstate_set(h, RS::PAUSED))),
            set(incoming(h), IN::DONE)));
 
 // blockdev-set-active (blockdev.c:3529, Kevin Wolf 10.0): no run-state or migration guard.

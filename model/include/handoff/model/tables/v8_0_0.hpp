@@ -65,7 +65,7 @@ inline constexpr auto qmp_migrate_cancel = row<"qmp_migrate_cancel">(
            set(mig(h), MS::CANCELLING), set(file_error(h), true),
            when_else(block_inactive(h),
                      block(bdrv_activate_all(h, fail, broken),
-                           set(block_inactive(h), !activation_ok(h, fail))),
+                           set(block_inactive(h), !no_activation_error(h, fail))),
                      block(no_block_operation()))));
 
 inline constexpr auto qmp_migrate_continue = row<"qmp_migrate_continue">(
@@ -82,7 +82,7 @@ inline constexpr auto qmp_cont = row<"qmp_cont">(
     "qmp_cont() (monitor/qmp-cmds.c 8.0.5:66)",
     alive(h) && runstate(h) != RS::FINISH_MIGRATE && runstate(h) != RS::SAVE_VM,
     effect(bdrv_activate_all(h, fail, broken),
-           when(activation_ok(h, fail),
+           when(no_activation_error(h, fail),
                 when_else(runstate(h) == RS::INMIGRATE, block(set(autostart(h), true)),
                           block(vm_start(h))))));
 
@@ -97,15 +97,17 @@ inline constexpr auto qmp_stop = row<"qmp_stop">(
 
 inline constexpr auto savevm = row<"savevm">(
     Actor::qmp, with_params<P::host>{},
-    "`savevm`/`snapshot-save` with no migration running, in any run state: if every node can "
-    "snapshot (none lacks its driver), migrate_init() resets vm_was_running and the VM state and "
-    "snapshots are written to every node, asserting that each is active; s->state ends COMPLETED, "
-    "or FAILED if the storage does not answer. The transient SAVE_VM run state is not visible "
-    "outside the step.",
-    "save_snapshot(), bdrv_all_can_snapshot() (migration/savevm.c 8.0.5), qemu_savevm_state(), "
-    "bdrv_co_write_req_prepare()",
+    "`savevm`/`snapshot-save` with no migration running, in any run state: a node without a "
+    "driver is left out of the snapshot (refused only if every node lacks one: no node takes the "
+    "VM state); migrate_init() resets vm_was_running and the VM state and snapshots are written "
+    "to every other node, asserting that each is active; s->state ends COMPLETED, or FAILED if "
+    "the storage does not answer. The transient SAVE_VM run state is not visible outside the "
+    "step.",
+    "save_snapshot(), bdrv_all_find_vmstate_bs() (migration/savevm.c 8.0.5), "
+    "bdrv_all_snapshots_includes_bs() (block/snapshot.c 8.0.5:497-506: !bdrv_is_inserted() "
+    "when bs->drv == NULL), qemu_savevm_state(), bdrv_co_write_req_prepare()",
     alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE,
-    effect(when(forall(n, node(h, n) != NS::BROKEN),
+    effect(when(exists(n, node(h, n) != NS::BROKEN),
                 qemu_assert(forall(n, node(h, n) != NS::INACTIVE), Crash::WRITE_TO_INACTIVE),
                 set(vm_was_running(h), false),
                 set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
@@ -269,7 +271,7 @@ inline constexpr auto migration_completion_fail_invalidate =
             (file_error(h) || rp_error(h) || !alive(peer(h))),
         effect(when_else(mig(h) == MS::ACTIVE || mig(h) == MS::DEVICE,
                          block(bdrv_activate_all(h, fail, broken),
-                               when(activation_ok(h, fail), set(block_inactive(h), false))),
+                               when(no_activation_error(h, fail), set(block_inactive(h), false))),
                          block(no_block_operation())),
                set(mig(h), ite(mig(h) == active_state(h), MS::FAILED, mig(h))),
                set(pc(h), PC::FINISH)));
@@ -474,7 +476,7 @@ inline constexpr auto process_incoming_migration_bh = row<"process_incoming_migr
     alive(h) && incoming(h) == IN::LOADED,
     effect(when_else(!late_block_activate || (autostart(h) && source_was_running(h)),
                      block(bdrv_activate_all(h, fail, broken),
-                           when(!activation_ok(h, fail), set(autostart(h), false))),
+                           when(!no_activation_error(h, fail), set(autostart(h), false))),
                      block(no_block_operation())),
            when_else(source_was_running(h),
                      block(when_else(autostart(h), block(vm_start(h)),
@@ -489,7 +491,7 @@ inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
     "loadvm_postcopy_handle_run_bh() (migration/savevm.c 8.0.5:2037)",
     alive(h) && incoming(h) == IN::POSTCOPY,
     effect(bdrv_activate_all(h, fail, broken),
-           when(!activation_ok(h, fail), set(autostart(h), false)),
+           when(!no_activation_error(h, fail), set(autostart(h), false)),
            when_else(autostart(h), block(vm_start(h)), block(runstate_set(h, RS::PAUSED))),
            set(incoming(h), IN::DONE)));
 

@@ -17,12 +17,14 @@ namespace v9_2 {
 inline constexpr auto savevm = row<"savevm">(
     Actor::qmp, with_params<P::host>{},
     "`savevm`/`snapshot-save` with no migration running, in any run state: bdrv_can_snapshot() "
-    "tests bdrv_is_writable() (d3007d348a), so an inactive node or a node without a driver "
-    "refuses the snapshot before anything is written; otherwise migrate_init() resets "
-    "vm_old_state and s->state ends COMPLETED, or FAILED if the storage does not answer.",
-    "save_snapshot(), bdrv_can_snapshot() (block/snapshot.c, 9.0+; d3007d348a)",
+    "tests bdrv_is_writable() (d3007d348a), so an inactive node refuses the snapshot before "
+    "anything is written; a node without a driver is left out (refused only if every node lacks "
+    "one); otherwise migrate_init() resets vm_old_state and s->state ends COMPLETED, or FAILED if "
+    "the storage does not answer.",
+    "save_snapshot(), bdrv_can_snapshot() (block/snapshot.c, 9.0+; d3007d348a), "
+    "bdrv_all_snapshots_includes_bs() (!bdrv_is_inserted() when bs->drv == NULL)",
     alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE,
-    effect(when(forall(n, node(h, n) != NS::INACTIVE && node(h, n) != NS::BROKEN),
+    effect(when(exists(n, node(h, n) != NS::BROKEN) && forall(n, node(h, n) != NS::INACTIVE),
                 set(vm_old_state(h), RS::UNSET),
                 set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
 
