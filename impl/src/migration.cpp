@@ -107,6 +107,7 @@ CallResult QemuInstance::qmp_migrate(MigrationStream& stream) {
         s_.start_postcopy = false;
         s_.pause_sem = 0;
         s_.to_dst_file_error = 0;
+        s_.error_recorded = false;
         s_.to_dst = &stream;
         s_.postcopy_started = false;
         migrate_set_state(s_.state, MigrationStatus::none, MigrationStatus::setup);
@@ -146,6 +147,12 @@ void QemuInstance::migrate_fd_cancel() {
 
 CallResult QemuInstance::qmp_migrate_cancel() {
     return guarded("qmp_migrate_cancel", [&]() -> CallResult {
+        // "After postcopy migration has started, the source machine is not recoverable in case of
+        // a migration error. This also means the cancel command cannot be used as cancel should
+        // allow the machine to continue operation." (10.0; migration_in_postcopy())
+        if (policy_.cancel_refused_in_postcopy && s_.state == MigrationStatus::postcopy_active) {
+            return {CallStatus::error, "Postcopy migration in progress, cannot cancel."};
+        }
         migrate_fd_cancel();
         return {};
     });
@@ -464,10 +471,13 @@ void QemuInstance::migration_completion_checks() {
     // thread (source_return_path_thread()) reads the destination's messages; when the destination
     // process is gone its read fails and mark_source_rp_bad() sets rp_state.error, which the
     // await returns: the completion fails (v8.0.0: fail_invalidate).
+    // 10.x close_return_path_on_source() ends in `return migrate_has_error(ms);`: an error a
+    // failed postcopy_start() recorded fails this completion too.
     const bool rp_open = caps_.return_path || caps_.postcopy_ram;
     const bool rp_fault = faults_.take(&FaultPlan::return_path_error);
     const bool rp_error =
-        rp_open && (rp_fault || (s_.to_dst != nullptr && s_.to_dst->destination_closed));
+        rp_open &&
+        (rp_fault || (s_.to_dst != nullptr && s_.to_dst->destination_closed) || s_.error_recorded);
     if (faults_.take(&FaultPlan::file_error_after_completion)) {
         qemu_file_set_error(-EIO);
     }
@@ -590,11 +600,19 @@ void QemuInstance::postcopy_start() {
     }
     s_.postcopy_started = true;
     auto fail = [&] {
-        if (!switchover) {
+        if (policy_.postcopy_fail_from_any_state_but_cancelling) {
+            if (s_.state != MigrationStatus::cancelling) {
+                migrate_set_state_any(s_.state, MigrationStatus::failed);
+            }
+        } else {
+            // A compare-and-swap: until 10.x the state is POSTCOPY_ACTIVE here; with the
+            // switchover restructuring it is ACTIVE (a failed flush) or DEVICE, and nothing
+            // changes (725a9e5f78 fixed it).
             migrate_set_state(s_.state, MigrationStatus::postcopy_active, MigrationStatus::failed);
-        } else if (s_.state != MigrationStatus::cancelling) {
-            migrate_set_state_any(s_.state, MigrationStatus::failed);
         }
+        // 10.x migration_iteration_run(): `if (postcopy_start(s, &local_err))
+        // migrate_set_error(s, local_err);`
+        s_.error_recorded = policy_.postcopy_start_error_fails_completion;
         // 8597af76: migration_block_activate(NULL) unconditionally (restart_block removed).
         if (policy_.postcopy_fail_always_reactivates) {
             migration_block_activate(nullptr);

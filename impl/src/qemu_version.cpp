@@ -14,6 +14,8 @@ std::string_view to_string(QemuVersion v) {
         return "v9.2";
     case QemuVersion::v10_0_dev:
         return "v10.0-dev";
+    case QemuVersion::v10_0:
+        return "v10.0";
     case QemuVersion::v10_2:
         return "v10.2";
     }
@@ -41,9 +43,12 @@ constexpr MigrationPolicy v8_0_0_policy{
     .iteration_finish_activates = false,
     .iteration_finish_skips_restart_if_activation_fails = false,
     .postcopy_fail_always_reactivates = false,
+    .postcopy_fail_from_any_state_but_cancelling = false,
+    .postcopy_start_error_fails_completion = false,
     .switchover_start_inactivates = false,
     .completion_fail_from_any_state_but_cancelling = false,
     .cont_activates_only_outside_inmigrate = false,
+    .cancel_refused_in_postcopy = false,
     .destination_always_late_block_activate = false,
 };
 
@@ -98,16 +103,27 @@ constexpr MigrationPolicy v10_0_dev_policy = [] {
     return p;
 }();
 
-// v10.2: Kevin Wolf's series (c2a189976e removes the global flag; inactive nodes may be
-// inactivated again at top level; blockdev-set-active) and migration_switchover_start().
-constexpr MigrationPolicy v10_2_policy = [] {
+// v10.0 (10.0.2): Kevin Wolf's series (c2a189976e removes the global flag; inactive nodes may be
+// inactivated again at top level; blockdev-set-active), migration_switchover_start(), and
+// migrate_cancel refused in postcopy.
+constexpr MigrationPolicy v10_0_policy = [] {
     MigrationPolicy p = v10_0_dev_policy;
     p.inactivate_inactive_node_allowed_at_top_level = true;
     p.has_blockdev_set_active = true;
     p.has_migration_block_active_flag = false;
     p.switchover_start_inactivates = true;
-    p.iteration_finish_skips_restart_if_activation_fails = true;
     p.completion_fail_from_any_state_but_cancelling = true;
+    p.postcopy_start_error_fails_completion = true;
+    p.cancel_refused_in_postcopy = true;
+    return p;
+}();
+
+// v10.2: 26f65c01 (no restart after a failed activation) and 725a9e5f78 (postcopy_start()'s
+// fail: moves ACTIVE or DEVICE to FAILED).
+constexpr MigrationPolicy v10_2_policy = [] {
+    MigrationPolicy p = v10_0_policy;
+    p.iteration_finish_skips_restart_if_activation_fails = true;
+    p.postcopy_fail_from_any_state_but_cancelling = true;
     return p;
 }();
 
@@ -125,6 +141,8 @@ const MigrationPolicy& policy_for(QemuVersion v) {
         return v9_2_policy;
     case QemuVersion::v10_0_dev:
         return v10_0_dev_policy;
+    case QemuVersion::v10_0:
+        return v10_0_policy;
     case QemuVersion::v10_2:
         return v10_2_policy;
     }

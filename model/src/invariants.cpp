@@ -18,8 +18,8 @@ const Built& built() {
     static const Built b = [] {
         Built out;
         AstBuilder bld{out.ast};
-        const std::vector<std::string_view> all{"v7.2", "v8.0.0",    "v8.1",
-                                                "v9.2", "v10.0-dev", "v10.2"};
+        const std::vector<std::string_view> all{"v7.2",      "v8.0.0", "v8.1", "v9.2",
+                                                "v10.0-dev", "v10.0",  "v10.2"};
 
         out.list.push_back(
             {"no-vm-start-while-inactive",
@@ -54,7 +54,7 @@ const Built& built() {
              "Kevin Wolf, \"block: Allow inactivating already inactive nodes\" (10.0)",
              InvariantKind::StatePredicate,
              (crash != Crash::INACTIVE_CHILD).emit(bld),
-             {"v10.2"},
+             {"v10.0", "v10.2"},
              "Every node of this model is the root of its disk's tree (a format node with its "
              "protocol child inactivated and activated together), so no step of the table can "
              "reach the assertion: the invariant holds by construction of the abstraction."});

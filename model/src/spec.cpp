@@ -188,6 +188,11 @@ const char* kCodeFacts =
 - **`migrate` from FINISH_MIGRATE is accepted**: modelled (row `qmp_migrate`). `migrate_prepare()`
   refuses only a running migration, INMIGRATE and POSTMIGRATE (10.2.0 :2100-2114), and
   `migrate_init()` resets `vm_old_state` to -1 (UNSET, :1830) from 8.1 on.
+- **10.0.x and 10.1.x are not 10.2**: modelled (the table `v10.0`, read from 10.0.2's source, which
+  Debian ships in bookworm-backports). `handoff diff v10.0 v10.2` shows what came later: 26f65c01
+  (in 10.0.2 `migration_iteration_finish()` starts the VM whatever its activation did) and
+  725a9e5f78 (in 10.0.2 a failed `postcopy_start()` leaves the state ACTIVE or DEVICE, because its
+  `fail:` label swaps from POSTCOPY_ACTIVE only).
 - **What the caller of `bdrv_activate_all()` sees** (section 2.4): modelled
   (`no_activation_error`). Every caller tests the error pointer only, and a node without a driver
   stops the walk with -ENOMEDIUM and no error, so to the caller such a walk succeeded while the

@@ -8,13 +8,14 @@ const TableData& table_v8_0_0();
 const TableData& table_v8_1();
 const TableData& table_v9_2();
 const TableData& table_v10_0_dev();
+const TableData& table_v10_0();
 const TableData& table_v10_2();
 
 const std::vector<const TableData*>& all_versions() {
     // v7.2 first: the oldest code (Debian 12's QEMU), although its table is derived from v8.0.0's.
-    static const std::vector<const TableData*> versions{&table_v7_2(),      &table_v8_0_0(),
-                                                        &table_v8_1(),      &table_v9_2(),
-                                                        &table_v10_0_dev(), &table_v10_2()};
+    static const std::vector<const TableData*> versions{
+        &table_v7_2(),      &table_v8_0_0(), &table_v8_1(), &table_v9_2(),
+        &table_v10_0_dev(), &table_v10_0(),  &table_v10_2()};
     return versions;
 }
 

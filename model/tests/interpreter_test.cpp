@@ -10,7 +10,9 @@
 namespace handoff::model::testing {
 namespace {
 
-const InvariantData& inv(const char* name) { return *find_invariant(name); }
+const InvariantData& inv(const char* name) {
+    return *find_invariant(name);
+}
 
 TEST(Interpreter, InitialStatesCoverEveryCapabilityCombinationAndBothRunStates) {
     const Interpreter all(*find_version("v8.0.0"), Instance(2));
@@ -57,12 +59,15 @@ TEST(Interpreter, InactivationFailsOnlyWhileTheStorageIsAway) {
     s = step(i, s, "qmp_migrate", {{Param::host, host0}});
     s = step(i, s, "migration_thread_setup", {{Param::host, host0}});
     s = step(i, s, "migration_completion_begin", {{Param::host, host0}});
-    EXPECT_FALSE(enabled(i, s, "migration_completion_save", {{Param::host, host0}, {Param::fail, 0}}));
+    EXPECT_FALSE(
+        enabled(i, s, "migration_completion_save", {{Param::host, host0}, {Param::fail, 0}}));
     EXPECT_TRUE(enabled(i, s, "migration_completion_save", {{Param::host, host0}}));
     s = step(i, s, "storage_lost");
-    EXPECT_TRUE(enabled(i, s, "migration_completion_save", {{Param::host, host0}, {Param::fail, 0}}));
+    EXPECT_TRUE(
+        enabled(i, s, "migration_completion_save", {{Param::host, host0}, {Param::fail, 0}}));
     // A half-inactivated node needs a failure.
-    EXPECT_FALSE(enabled(i, s, "migration_completion_save", {{Param::host, host0}, {Param::half, 1}}));
+    EXPECT_FALSE(
+        enabled(i, s, "migration_completion_save", {{Param::host, host0}, {Param::half, 1}}));
 }
 
 // bdrv_activate() (block.c 8.0.5:6599) on a half-inactivated node (flag clear) only runs the
@@ -137,7 +142,7 @@ TEST(Interpreter, ContOnAnIncomingDestinationActivatesBefore10_0ButNotAfter) {
         EXPECT_EQ(i.get(s, Var::node, host1, 0), static_cast<int>(NodeState::ACTIVE)) << version;
         EXPECT_FALSE(holds(i, inv("single-owner"), s)) << version;
     }
-    for (const char* version : {"v10.0-dev", "v10.2"}) {
+    for (const char* version : {"v10.0-dev", "v10.0", "v10.2"}) {
         const Interpreter i(*find_version(version), fixed_instance(2));
         State s = step(i, initial_state(i), "qmp_cont", {{Param::host, host1}});
         EXPECT_EQ(i.get(s, Var::node, host1, 0), static_cast<int>(NodeState::INACTIVE)) << version;
@@ -146,7 +151,8 @@ TEST(Interpreter, ContOnAnIncomingDestinationActivatesBefore10_0ButNotAfter) {
 }
 
 TEST(Interpreter, ImageLockingMakesContOnTheDestinationFail) {
-    const Interpreter i(*find_version("v8.0.0"), fixed_instance(2, false, false, false, true, true));
+    const Interpreter i(*find_version("v8.0.0"),
+                        fixed_instance(2, false, false, false, true, true));
     const State s = initial_state(i);
     EXPECT_FALSE(enabled(i, s, "qmp_cont", {{Param::host, host1}}));
     EXPECT_TRUE(enabled(i, s, "qmp_cont", {{Param::host, host1}, {Param::fail, 0}}));
@@ -182,7 +188,8 @@ State paused_vm_migrated_twice(const Interpreter& i) {
 
 TEST(GitLab2395, PausedVmMigratedTwiceAssertsBefore10_0) {
     for (const char* version : {"v8.0.0", "v8.1", "v9.2"}) {
-        const Interpreter i(*find_version(version), fixed_instance(1, /*late_block_activate=*/true));
+        const Interpreter i(*find_version(version),
+                            fixed_instance(1, /*late_block_activate=*/true));
         const State s = paused_vm_migrated_twice(i);
         EXPECT_EQ(i.get(s, Var::crash), static_cast<int>(Crash::DOUBLE_INACTIVATE)) << version;
         EXPECT_EQ(i.get(s, Var::crash_host), host1) << version;
@@ -190,11 +197,13 @@ TEST(GitLab2395, PausedVmMigratedTwiceAssertsBefore10_0) {
 }
 
 TEST(GitLab2395, PausedVmMigratedTwiceCompletesFrom10_0) {
-    for (const char* version : {"v10.0-dev", "v10.2"}) {
-        const Interpreter i(*find_version(version), fixed_instance(1, /*late_block_activate=*/true));
+    for (const char* version : {"v10.0-dev", "v10.0", "v10.2"}) {
+        const Interpreter i(*find_version(version),
+                            fixed_instance(1, /*late_block_activate=*/true));
         const State s = paused_vm_migrated_twice(i);
         EXPECT_EQ(i.get(s, Var::crash), static_cast<int>(Crash::NONE)) << version;
-        EXPECT_EQ(i.get(s, Var::pc, host1), static_cast<int>(ThreadPc::COMPLETION_SAVED)) << version;
+        EXPECT_EQ(i.get(s, Var::pc, host1), static_cast<int>(ThreadPc::COMPLETION_SAVED))
+            << version;
     }
 }
 

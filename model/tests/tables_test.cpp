@@ -12,9 +12,9 @@
 namespace handoff::model {
 namespace {
 
-TEST(Tables, SixVersionsEachDerivedFromThePreviousOne) {
+TEST(Tables, SevenVersionsEachDerivedFromThePreviousOne) {
     const auto& versions = all_versions();
-    ASSERT_EQ(versions.size(), 6u);
+    ASSERT_EQ(versions.size(), 7u);
     // v7.2 (Debian 12's QEMU) is listed first, as the oldest code, but its table is v8.0.0's with
     // the 2023 fix's backported rows: the rest form a chain from v8.0.0.
     EXPECT_EQ(versions[0]->version, "v7.2");
@@ -61,10 +61,31 @@ TEST(Tables, DiffShowsThe2023FixAsChangedRows) {
               std::string::npos);
 }
 
-TEST(Tables, V10_2AddsBlockdevSetActiveAndDropsTheFlag) {
-    const std::string diff = render_diff(*find_version("v10.0-dev"), *find_version("v10.2"));
+TEST(Tables, V10_0AddsBlockdevSetActiveAndDropsTheFlag) {
+    const std::string diff = render_diff(*find_version("v10.0-dev"), *find_version("v10.0"));
     EXPECT_NE(diff.find("added row blockdev_set_inactive_all"), std::string::npos);
+    EXPECT_NE(diff.find("added row migration_iteration_finish_unknown_state"), std::string::npos);
     EXPECT_NE(diff.find("-  migration_block_active[h] := false"), std::string::npos);
+    EXPECT_NE(diff.find("changed row qmp_migrate_cancel"), std::string::npos);
+}
+
+// `handoff diff v10.0 v10.2` is what 10.1 and 10.2 changed: 26f65c01 and 725a9e5f78, nothing else.
+TEST(Tables, V10_2Is10_0With26f65c01And725a9e5f78) {
+    const std::string diff = render_diff(*find_version("v10.0"), *find_version("v10.2"));
+    EXPECT_NE(diff.find("changed row migration_iteration_finish_resume"), std::string::npos);
+    EXPECT_NE(diff.find("changed row migration_iteration_finish_stopped"), std::string::npos);
+    EXPECT_NE(diff.find("26f65c01"), std::string::npos);
+    EXPECT_NE(diff.find("changed row postcopy_start_fails"), std::string::npos);
+    EXPECT_NE(diff.find("changed row postcopy_start_package_fails"), std::string::npos);
+    EXPECT_NE(diff.find("725a9e5f78"), std::string::npos);
+    std::size_t rows = 0;
+    for (const char* header : {"\nchanged row ", "\nadded row ", "\nremoved row "}) {
+        for (std::size_t at = diff.find(header); at != std::string::npos;
+             at = diff.find(header, at + 1)) {
+            ++rows;
+        }
+    }
+    EXPECT_EQ(rows, 4U) << diff;
 }
 
 std::string read_file(const std::string& path) {

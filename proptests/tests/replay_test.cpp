@@ -46,6 +46,7 @@ TEST_P(Replay, EveryCheckerTraceReachesTheSameViolationOnTheImplementation) {
             "{} / {} ({} steps): {}\n", version, t.invariant, t.steps.size(),
             out.replayed ? (out.violation ? "replayed, same violation" : "replayed, NO violation")
                          : "NOT replayed");
+        std::cerr << "  on " << out.disks << "\n";
         for (std::size_t i = 0; i < out.steps.size(); ++i) {
             std::cerr << fmt::format("  {:>2}. {}\n", i + 1, out.steps[i]);
         }

@@ -98,6 +98,8 @@ struct MigrationState {
     int pause_sem = 0; // posts of s->pause_sem (migrate-continue, cancel)
     // s->to_dst_file: its error (qemu_file_get_error), 0 if none.
     int to_dst_file_error = 0;
+    // s->error (migrate_set_error(), migrate_has_error()): cleared by migrate_init().
+    bool error_recorded = false;
     MigrationStream* to_dst = nullptr;
 
     // The migration thread between steps.

@@ -18,12 +18,14 @@ enum class QemuVersion {
     v9_2,      // last release with MigrationState.block_inactive; migration_stop_vm()
     v10_0_dev, // Peter Xu's rewrite (migration-20250110) without Kevin Wolf's "Managing inactive
                // nodes": the global migration_block_active flag
+    v10_0,     // 10.0.2 as Debian ships it (bookworm-backports): per-node BDRV_O_INACTIVE, before
+               // 26f65c01 and 725a9e5f78
     v10_2,     // current design: per-node BDRV_O_INACTIVE is the only truth
 };
 
-inline constexpr std::array all_qemu_versions{QemuVersion::v7_2,      QemuVersion::v8_0_0,
-                                              QemuVersion::v8_1,      QemuVersion::v9_2,
-                                              QemuVersion::v10_0_dev, QemuVersion::v10_2};
+inline constexpr std::array all_qemu_versions{
+    QemuVersion::v7_2,      QemuVersion::v8_0_0, QemuVersion::v8_1, QemuVersion::v9_2,
+    QemuVersion::v10_0_dev, QemuVersion::v10_0,  QemuVersion::v10_2};
 
 std::string_view to_string(QemuVersion v);
 
@@ -87,6 +89,15 @@ struct MigrationPolicy {
     // 8597af76: postcopy_start()'s fail: calls migration_block_activate(NULL) unconditionally
     // (restart_block is gone).
     bool postcopy_fail_always_reactivates;
+    // 725a9e5f78 "migration: Fix state transition in postcopy_start() error handling" (10.2;
+    // 10.0.5): `fail:` moves any state but CANCELLING to FAILED. Before, with the switchover
+    // restructuring, it was a compare-and-swap from POSTCOPY_ACTIVE, a state postcopy_start()
+    // never leaves the migration in: ACTIVE after a failed flush, DEVICE after the switchover.
+    bool postcopy_fail_from_any_state_but_cancelling;
+    // 10.x: migration_iteration_run() records a failed postcopy_start()'s error
+    // (migrate_set_error()), and close_return_path_on_source() returns migrate_has_error(), so a
+    // later completion of the same migration fails.
+    bool postcopy_start_error_fails_completion;
     // 10.2: migration_switchover_prepare() always enters DEVICE; migration_switchover_start()
     // does the inactivation; the completion's fail path sets FAILED from any state but
     // CANCELLING.
@@ -99,6 +110,9 @@ struct MigrationPolicy {
     // e4e5e89b "qmp/cont: Only activate disks if migration completed": activation moved into
     // the non-INMIGRATE branch.
     bool cont_activates_only_outside_inmigrate;
+    // Fabiano Rosas, "migration: Reject qmp_migrate_cancel after postcopy" (10.0):
+    // "Postcopy migration in progress, cannot cancel."
+    bool cancel_refused_in_postcopy;
 
     // --- destination (migration/migration.c, migration/savevm.c) ---
     // fca9aef1 + 61f2b489: activation always waits until the VM starts (late-block-activate is

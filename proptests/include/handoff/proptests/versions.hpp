@@ -7,7 +7,8 @@
 namespace handoff::proptests {
 
 inline const std::vector<std::string>& test_versions() {
-    static const std::vector<std::string> v{"v7.2", "v8.0.0", "v8.1", "v9.2", "v10.0-dev", "v10.2"};
+    static const std::vector<std::string> v{"v7.2",      "v8.0.0", "v8.1", "v9.2",
+                                            "v10.0-dev", "v10.0",  "v10.2"};
     return v;
 }
 
