@@ -1,9 +1,12 @@
-// `handoff replay-qemu TRACE.json`: replays a model trace on the real QEMU installed on this
-// machine (Debian 12's 7.2.22) and ends in one verdict. Exit codes: 0 reproduced, 1 diverged,
-// 2 bad input (unreadable file, malformed trace, unknown version), 3 not replayable, 4 the harness
-// failed (QEMU missing, a process that would not start or answer).
+// `handoff replay-qemu TRACE.json`: replays a model trace on a real QEMU (the binary the trace's
+// version maps to: Debian 12's 7.2.22 for v7.2, the fetched 10.0.x for v10.0; or --qemu DIR) and
+// ends in one verdict. Exit codes: 0 reproduced, 1 diverged, 2 bad input (unreadable file,
+// malformed trace, unknown version, no binary for the version, a --qemu folder without QEMU),
+// 3 not replayable, 4 the harness failed (QEMU missing or not running, a process that would not
+// start or answer).
 #include "commands.hpp"
 
+#include "handoff/conformance/binaries.hpp"
 #include "handoff/conformance/replay.hpp"
 #include "handoff/conformance/report.hpp"
 
@@ -22,6 +25,7 @@ namespace {
 
 struct ReplayArgs {
     std::string file;
+    std::string qemu;
     int timeout_ms = 10000;
     bool keep = false;
     bool json = false;
@@ -47,10 +51,19 @@ nlohmann::json read_trace(const std::string& file) {
 
 int run_replay(const ReplayArgs& a) {
     namespace c = handoff::conformance;
+    if (!a.qemu.empty()) {
+        try {
+            c::qemu_at(a.qemu); // a bad option is named before the trace is read
+        } catch (const c::BinaryError& e) {
+            throw UsageError(e.what());
+        }
+    }
     const nlohmann::json trace = read_trace(a.file);
     c::ReplayOptions opt;
     opt.timeout = c::milliseconds(a.timeout_ms);
     opt.keep_dir = a.keep;
+    opt.qemu_dir = a.qemu;
+    opt.on_warning = [](const std::string& w) { std::fprintf(stderr, "warning: %s\n", w.c_str()); };
     if (!a.json) {
         opt.on_step = [](const c::StepRecord& r) {
             fmt::print("{:>3}. {}{}\n", r.index, r.row,
@@ -74,6 +87,8 @@ int run_replay(const ReplayArgs& a) {
         r = c::replay(trace, opt);
     } catch (const c::TraceError& e) {
         throw UsageError(a.file + ": " + e.what());
+    } catch (const c::BinaryError& e) {
+        throw UsageError(e.what());
     } catch (const c::HarnessError& e) {
         std::fprintf(stderr, "handoff: harness failure: %s\n", e.what());
         return 4;
@@ -99,6 +114,9 @@ int run_replay(const ReplayArgs& a) {
                                     {"qemu_final", r.qemu_behaviour},
                                     {"violated", r.violated},
                                     {"qemu_version", r.qemu_version},
+                                    {"qemu_binary", r.qemu_binary},
+                                    {"qemu_expected", r.qemu_expected},
+                                    {"version_warning", r.version_warning},
                                     {"notes", r.notes},
                                     {"seconds", r.seconds},
                                     {"steps", steps}}
@@ -147,10 +165,25 @@ void register_conformance_commands(CLI::App& app) {
         "whether QEMU did what the model predicted");
     cmd->add_option("TRACE", a->file, "The trace file (a trace object, or a check result)")
         ->required();
+    cmd->add_option("--qemu", a->qemu,
+                    "Run this QEMU instead of the one the trace's version maps to (v7.2: the "
+                    "system's qemu-system-x86_64; v10.0: the 10.0.x conformance/fetch-qemu "
+                    "unpacks; no other version has one): a folder with bin/ or usr/bin/ "
+                    "qemu-system-x86_64 (an installed tree), or a QEMU build directory "
+                    "(qemu-system-x86_64, qemu-img, qemu-nbd at its top). Its --version is "
+                    "compared with the trace's version; a difference is one warning")
+        ->type_name("DIR");
     cmd->add_option("--timeout-ms", a->timeout_ms, "Deadline of every wait (default 10000)")
         ->check(CLI::Range(100, 600000));
     cmd->add_flag("--keep", a->keep, "Keep the temporary folder with QEMU's logs");
     cmd->add_flag("--json", a->json, "Write the result as JSON");
+    cmd->footer("Binaries: v7.2 -> qemu-system-x86_64, qemu-img, qemu-nbd on PATH (Debian 12's "
+                "7.2.22); v10.0 -> " +
+                handoff::conformance::fetched_qemu_dir() +
+                " (conformance/fetch-qemu; the folder follows HANDOFF_QEMU_CACHE). The "
+                "version line goes into the result.\nExit codes: 0 reproduced, 1 diverged, 2 bad "
+                "input (no binary for the trace's version, a --qemu folder without QEMU, ...), 3 "
+                "not replayable, 4 the harness failed (QEMU missing or not answering).");
     cmd->callback([a] { exit_code() = run_replay(*a); });
 
     struct ReportArgs {
@@ -199,6 +232,8 @@ void register_conformance_commands(CLI::App& app) {
                     std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());
                 });
         } catch (const c::TraceError& e) {
+            throw UsageError(e.what());
+        } catch (const c::BinaryError& e) {
             throw UsageError(e.what());
         } catch (const std::filesystem::filesystem_error& e) {
             throw UsageError(e.what());

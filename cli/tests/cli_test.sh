@@ -72,6 +72,9 @@ check "trace finds the seed" 1 - "^ +6\. migration_completion_fail " "$handoff" 
 check "trace --json --out" 1 0 "" "$handoff" trace "${seed[@]}" --json --out "$tmp/seed.json"
 check "replay the seed" 0 - "reaches the violation: the last state violates no-vm-start-while-inactive" \
     "$handoff" replay "$tmp/seed.json"
+# No real QEMU models v8.0.0 on this machine: refused before anything starts.
+check "replay-qemu: no binary for the version" 2 1 "no real QEMU for v8.0.0 on this machine" \
+    "$handoff" replay-qemu "$tmp/seed.json"
 check "replay: another claim" 1 - "NO VIOLATION.*satisfies single-owner" \
     "$handoff" replay "$tmp/seed.json" --invariant single-owner
 "$handoff" explore "${seed[@]}" --json 2>/dev/null | jq '.results[0].trace' > "$tmp/explored.json"
@@ -144,6 +147,10 @@ check "replay-qemu unknown version" 2 1 "unknown version 'v6.0'" \
     "$handoff" replay-qemu "$tmp_trace"
 echo 'not json' > "$tmp_trace"
 check "replay-qemu not json" 2 1 "is not JSON" "$handoff" replay-qemu "$tmp_trace"
+check "replay-qemu --help" 0 - "--qemu" "$handoff" replay-qemu --help
+check "replay-qemu --qemu without QEMU" 2 1 \
+    "--qemu /nonexistent: no executable qemu-system-x86_64 there" \
+    "$handoff" replay-qemu --qemu /nonexistent "$tmp_trace"
 rm -f "$tmp_trace"
 rm -f /tmp/handoff_cli_err.$$
 echo "$failures failed"

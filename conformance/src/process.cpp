@@ -81,7 +81,7 @@ void install_cleanup_handler() {
 }
 
 Process::Process(std::string name, const std::vector<std::string>& argv,
-                 const std::string& log_path)
+                 const std::string& log_path, const std::vector<std::string>& env)
     : name_(std::move(name)), log_path_(log_path) {
     install_cleanup_handler();
     std::vector<char*> args;
@@ -89,6 +89,26 @@ Process::Process(std::string name, const std::vector<std::string>& argv,
         args.push_back(const_cast<char*>(a.c_str()));
     }
     args.push_back(nullptr);
+    // The child's environment is built here: after fork() in a process with threads (the relay's)
+    // only async-signal-safe calls are allowed, and setenv() is not one.
+    std::vector<std::string> entries;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string entry(*e);
+        bool replaced = false;
+        for (const auto& extra : env) {
+            const std::string key = extra.substr(0, extra.find('=') + 1);
+            replaced = replaced || entry.rfind(key, 0) == 0;
+        }
+        if (!replaced) {
+            entries.push_back(entry);
+        }
+    }
+    entries.insert(entries.end(), env.begin(), env.end());
+    std::vector<char*> envp;
+    for (auto& e : entries) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
         throw HarnessError("cannot open " + log_path + ": " + std::strerror(errno));
@@ -108,7 +128,7 @@ Process::Process(std::string name, const std::vector<std::string>& argv,
         ::dup2(fd, STDERR_FILENO);
         const int null_fd = ::open("/dev/null", O_RDONLY);
         ::dup2(null_fd, STDIN_FILENO);
-        ::execvp(args[0], args.data());
+        ::execvpe(args[0], args.data(), envp.data());
         const std::string msg = std::string("exec ") + args[0] + " failed\n";
         (void)!::write(STDERR_FILENO, msg.data(), msg.size());
         ::_exit(127);

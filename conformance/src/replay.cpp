@@ -419,7 +419,8 @@ std::string clean(std::string text, const std::string& dir) {
 
 class Replayer {
   public:
-    Replayer(const ModelTrace& t, const ReplayOptions& opt) : t_(t), opt_(opt) {}
+    Replayer(const ModelTrace& t, const ReplayOptions& opt, QemuBinaries qemu)
+        : t_(t), opt_(opt), qemu_(std::move(qemu)) {}
 
     ReplayResult run();
 
@@ -438,6 +439,7 @@ class Replayer {
 
     const ModelTrace& t_;
     const ReplayOptions& opt_;
+    const QemuBinaries qemu_;
     std::unique_ptr<World> world_;
 };
 
@@ -450,6 +452,7 @@ WorldConfig Replayer::config() const {
     c.autostart = get(t_, t_.initial, m::Var::cap_autostart) != 0;
     c.timeout = opt_.timeout;
     c.keep_dir = opt_.keep_dir;
+    c.qemu = qemu_;
     return c;
 }
 
@@ -562,6 +565,12 @@ std::string Replayer::control(const m::Step& step, int index) {
         world_->relay()->cut();
         return "relay cut (the destination's stream ends before EOF)";
     }
+    if (name == "blockdev_set_active_all" || name == "blockdev_set_inactive_all") {
+        // QEMU 10.0's blockdev-set-active without node-name: bdrv_activate_all() or
+        // bdrv_inactivate_all(). A QEMU without it (7.2) answers that the command does not exist.
+        return reply_text(world_->qmp(h).execute("blockdev-set-active",
+                                                 {{"active", name == "blockdev_set_active_all"}}));
+    }
     if (name == "savevm") {
         const std::string out = world_->qmp(h).hmp("savevm conformance", opt_.timeout);
         return out.empty() ? "ok" : out;
@@ -617,7 +626,6 @@ std::string Replayer::violated_by(const m::State& s) const {
 
 ReplayResult Replayer::run() {
     ReplayResult res;
-    res.qemu_version = World::qemu_version();
     const auto t0 = Clock::now();
     auto finish = [&](ReplayResult& r) -> ReplayResult {
         r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -947,10 +955,27 @@ std::string reorder_for_replay(ModelTrace& t) {
 
 ReplayResult replay(const nlohmann::json& trace, const ReplayOptions& options) {
     ModelTrace t = parse(trace);
+    const std::string version(t.table->version);
+    QemuBinaries qemu = select_qemu(version, options.qemu_dir);
+    const std::string line = qemu_version(qemu);
+    const std::string expected = expected_version(version);
+    std::string warning;
+    if (!version_matches(line, expected)) {
+        // Replaying on another version is how one asks whether it behaves as the trace's does.
+        warning = "the trace models " + version + " (QEMU " + expected + ") but " + qemu.system +
+                  " is \"" + line + "\"; replaying on it anyway";
+        if (options.on_warning) {
+            options.on_warning(warning);
+        }
+    }
     const std::string notes = reorder_for_replay(t);
-    Replayer r(t, options);
+    Replayer r(t, options, qemu);
     ReplayResult res = r.run();
     res.notes = notes;
+    res.qemu_version = line;
+    res.qemu_binary = qemu.system;
+    res.qemu_expected = expected;
+    res.version_warning = warning;
     return res;
 }
 

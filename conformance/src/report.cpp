@@ -216,7 +216,7 @@ std::string conformance_report(const TraceSet& primary, const TraceSet& alternat
            "`handoff replay-qemu`. The test "
            "`conformance.Qemu.ReportIsCurrent` (label `qemu`) replays them again and fails "
            "when this page differs.\n\n"
-        << "Real QEMU: **" << (version_line.empty() ? World::qemu_version() : version_line)
+        << "Real QEMU: **" << (version_line.empty() ? qemu_version(QemuBinaries{}) : version_line)
         << "** (Debian 12's `qemu-system-x86`, `qemu-utils`).\n\n"
         << "States are written as the harness observes them: run state (query-status), "
            "migration status (query-migrate; the model's NONE accepts the incoming status a "

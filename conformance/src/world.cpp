@@ -24,9 +24,18 @@ std::string upper(std::string s) {
     return s;
 }
 
+// The environment of every QEMU program the harness starts.
+std::vector<std::string> qemu_env(const QemuBinaries& q) {
+    if (q.module_dir.empty()) {
+        return {};
+    }
+    return {"QEMU_MODULE_DIR=" + q.module_dir};
+}
+
 // Runs a short command to completion (qemu-img, truncate), with the harness's deadline.
-void run_tool(const std::vector<std::string>& argv, const std::string& log, milliseconds timeout) {
-    Process p(argv[0], argv, log);
+void run_tool(const std::vector<std::string>& argv, const std::string& log, milliseconds timeout,
+              const std::vector<std::string>& env) {
+    Process p(argv[0], argv, log, env);
     const auto st = p.wait_for(timeout);
     if (!st) {
         p.kill_now();
@@ -79,8 +88,8 @@ World::World(WorldConfig config) : config_(config) {
     }
     dir_ = tmpl;
     for (int i = 0; i < config_.nodes; ++i) {
-        run_tool({"qemu-img", "create", "-q", "-f", "qcow2", image(i), "16M"}, dir_ + "/tools.log",
-                 config_.timeout);
+        run_tool({config_.qemu.img, "create", "-q", "-f", "qcow2", image(i), "16M"},
+                 dir_ + "/tools.log", config_.timeout, qemu_env(config_.qemu));
         // An NBD export has a fixed size: without slack, qcow2 cluster allocation fails.
         fs::resize_file(image(i), 64u << 20);
         if (!config_.local_files) {
@@ -121,8 +130,9 @@ void World::start_nbd(int i) {
     fs::remove(sock, ec);
     nbd_[static_cast<std::size_t>(i)] = std::make_unique<Process>(
         "qemu-nbd" + std::to_string(i),
-        std::vector<std::string>{"qemu-nbd", "-f", "raw", "-t", "-e", "16", "-k", sock, image(i)},
-        dir_ + "/nbd" + std::to_string(i) + ".log");
+        std::vector<std::string>{config_.qemu.nbd, "-f", "raw", "-t", "-e", "16", "-k", sock,
+                                 image(i)},
+        dir_ + "/nbd" + std::to_string(i) + ".log", qemu_env(config_.qemu));
     const auto deadline = Clock::now() + config_.timeout;
     while (!socket_accepts(sock)) {
         if (nbd_[static_cast<std::size_t>(i)]->poll() || Clock::now() > deadline) {
@@ -174,7 +184,7 @@ void World::start_host(int h, bool incoming, bool paused) {
     ++host.generation;
     const std::string tag = "host" + std::to_string(h) + "-" + std::to_string(host.generation);
     const std::string qmp_sock = dir_ + "/" + tag + ".qmp";
-    std::vector<std::string> argv{"qemu-system-x86_64",
+    std::vector<std::string> argv{config_.qemu.system,
                                   "-accel",
                                   "tcg",
                                   "-M",
@@ -192,6 +202,9 @@ void World::start_host(int h, bool incoming, bool paused) {
                                   "enable=migrate_set_state",
                                   "-trace",
                                   "enable=runstate_set"};
+    if (!config_.qemu.firmware.empty()) {
+        argv.insert(argv.end(), {"-L", config_.qemu.firmware});
+    }
     for (int i = 0; i < config_.nodes; ++i) {
         const std::string node = node_name(i);
         if (config_.local_files) {
@@ -212,9 +225,15 @@ void World::start_host(int h, bool incoming, bool paused) {
     if (paused || (incoming && !config_.autostart)) {
         argv.push_back("-S");
     }
-    host.process = std::make_unique<Process>(tag, argv, dir_ + "/" + tag + ".log");
+    host.process =
+        std::make_unique<Process>(tag, argv, dir_ + "/" + tag + ".log", qemu_env(config_.qemu));
     host.qmp = std::make_unique<QmpClient>(qmp_sock, config_.timeout);
     ++starts_;
+    // Every node has its driver now, so the command answers; whether its entries carry `active`
+    // tells QEMU 10.x (feature, not version: a patched build may have it or not).
+    const auto nodes = host.qmp->execute("query-named-block-nodes", {{"flat", true}});
+    host.activity_field = nodes.contains("return") && nodes["return"].is_array() &&
+                          !nodes["return"].empty() && nodes["return"][0].contains("active");
     set_capabilities(h);
     if (paused && !incoming) {
         // -S leaves the VM in PRELAUNCH; the model's PAUSED is a VM that ran and was stopped.
@@ -307,6 +326,80 @@ std::string World::probe(int h, int i) {
     }
 }
 
+std::vector<std::string> World::queried_states(int h) {
+    const std::size_t n = static_cast<std::size_t>(config_.nodes);
+    std::vector<std::string> out(n);
+    auto reply = qmp(h).execute("query-named-block-nodes", {{"flat", true}});
+    if (reply.contains("return")) {
+        for (const auto& b : reply["return"]) {
+            for (std::size_t i = 0; i < n; ++i) {
+                if (b.value("node-name", "") == node_name(static_cast<int>(i))) {
+                    out[i] = b.value("active", true) ? "" : "INACTIVE";
+                }
+            }
+        }
+    } else {
+        // One node without a driver (a failed qcow2 re-open) fails that whole command ("Block
+        // device X is ejected"); query-block goes by device and leaves such a device without
+        // `inserted`.
+        reply = qmp(h).execute("query-block");
+        if (!reply.contains("return")) {
+            const std::string why = "?(query-block: " + reply.dump() + ")";
+            return std::vector<std::string>(n, why);
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::string device = "/vd" + std::to_string(i) + "/";
+            for (const auto& b : reply["return"]) {
+                if (b.value("qdev", "").find(device) != std::string::npos) {
+                    out[i] = !b.contains("inserted")               ? "BROKEN"
+                             : b["inserted"].value("active", true) ? ""
+                                                                   : "INACTIVE";
+                }
+            }
+        }
+    }
+    // An active node: ACTIVE when a parent (the guest device's BlockBackend) does not share WRITE,
+    // which is exactly when the probe's request for WRITE meets "Permission conflict"; OPEN when
+    // every parent shares it (a BlockBackend with its permissions disabled shares everything).
+    const auto reply_graph = qmp(h).execute("x-debug-query-block-graph");
+    const auto& graph = reply_graph.contains("return") ? reply_graph["return"] : reply_graph;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!out[i].empty()) {
+            continue;
+        }
+        if (!reply_graph.contains("return")) {
+            out[i] = "?(x-debug-query-block-graph: " + reply_graph.dump() + ")";
+            continue;
+        }
+        out[i] = "OPEN";
+        for (const auto& node : graph["nodes"]) {
+            if (node.value("type", "") != "block-driver" ||
+                node.value("name", "") != node_name(static_cast<int>(i))) {
+                continue;
+            }
+            for (const auto& e : graph["edges"]) {
+                const auto& shared = e["shared-perm"];
+                if (e.value("child", -1) == node.value("id", -2) &&
+                    std::find(shared.begin(), shared.end(), "write") == shared.end()) {
+                    out[i] = "ACTIVE";
+                }
+            }
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> World::node_states(int h) {
+    if (hosts_[h].activity_field) {
+        return queried_states(h);
+    }
+    std::vector<std::string> out;
+    for (int i = 0; i < config_.nodes; ++i) {
+        out.push_back(probe(h, i));
+    }
+    return out;
+}
+
 HostObservation World::observe(int h) {
     HostObservation o;
     Host& host = hosts_[h];
@@ -319,9 +412,7 @@ HostObservation World::observe(int h) {
             o.runstate = upper(qmp(h).execute_ok("query-status")["status"].get<std::string>());
             const auto m = qmp(h).execute_ok("query-migrate");
             o.mig = m.contains("status") ? upper(m["status"].get<std::string>()) : "NONE";
-            for (int i = 0; i < config_.nodes; ++i) {
-                o.nodes.push_back(probe(h, i));
-            }
+            o.nodes = node_states(h);
             o.alive = true;
         } catch (const HarnessError&) {
             // The process died while we asked: report it as gone.
@@ -338,29 +429,6 @@ HostObservation World::observe(int h) {
         o.assertion = assertion_line(read_file(host.process->log_path()));
     }
     return o;
-}
-
-std::string World::qemu_version() {
-    static const std::string version = [] {
-        char tmpl[] = "/tmp/handoff-qemu-version-XXXXXX";
-        const int fd = ::mkstemp(tmpl);
-        if (fd < 0) {
-            return std::string("unknown");
-        }
-        ::close(fd);
-        std::string line = "unknown";
-        try {
-            Process p("qemu-system-x86_64", {"qemu-system-x86_64", "--version"}, tmpl);
-            if (p.wait_for(milliseconds(10000))) {
-                const std::string out = read_file(tmpl);
-                line = out.substr(0, out.find('\n'));
-            }
-        } catch (const HarnessError&) {
-        }
-        ::unlink(tmpl);
-        return line.empty() ? std::string("unknown") : line;
-    }();
-    return version;
 }
 
 } // namespace handoff::conformance

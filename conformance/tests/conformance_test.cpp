@@ -1,5 +1,7 @@
 // The harness against the real QEMU (label `qemu`): normal migrations match the model step by
-// step, bad traces are refused, and docs/conformance.md is current.
+// step, bad traces are refused, and docs/conformance.md is current; each trace's version picks its
+// binary, and the 10.0.x that conformance/fetch-qemu unpacks runs through the same harness.
+#include "handoff/conformance/binaries.hpp"
 #include "handoff/conformance/report.hpp"
 
 #include "handoff/model/explore.hpp"
@@ -8,9 +10,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 
 namespace handoff::conformance {
 namespace {
@@ -21,8 +29,9 @@ namespace m = handoff::model;
 // on named rows (parameters not given are `none`/host 0).
 class TraceBuilder {
   public:
-    TraceBuilder(const char* version, int nodes, bool pause_before_switchover, bool local_files)
-        : table_(*m::find_version(version)), interp_(table_, m::Instance(nodes)) {
+    TraceBuilder(const char* version, int nodes, bool pause_before_switchover, bool local_files,
+                 int set_active_calls = 1)
+        : table_(*m::find_version(version)), interp_(table_, instance(nodes, set_active_calls)) {
         for (const m::State& s : interp_.initial_states()) {
             if (get(s, m::Var::cap_late_block_activate) == 0 &&
                 get(s, m::Var::cap_pause_before_switchover) == (pause_before_switchover ? 1 : 0) &&
@@ -39,7 +48,8 @@ class TraceBuilder {
                   {"steps", nlohmann::json::array()}};
     }
 
-    TraceBuilder& step(const std::string& row, int host = 0) {
+    TraceBuilder& step(const std::string& row, int host = 0,
+                       const std::vector<std::pair<m::Param, int>>& outcome = {}) {
         m::Step st;
         for (std::size_t r = 0; r < table_.rows.size(); ++r) {
             if (table_.rows[r].name == row) {
@@ -53,6 +63,9 @@ class TraceBuilder {
                 interp_.param_default(static_cast<m::Param>(p));
         }
         st.params[static_cast<std::size_t>(m::Param::host)] = host;
+        for (const auto& [p, v] : outcome) {
+            st.params[static_cast<std::size_t>(p)] = v;
+        }
         for (m::Param p : table_.rows[static_cast<std::size_t>(st.row)].params) {
             params[std::string(m::param_info(p).name)] = st.params[static_cast<std::size_t>(p)];
         }
@@ -69,6 +82,11 @@ class TraceBuilder {
     const nlohmann::json& json() const { return trace_; }
 
   private:
+    static m::Instance instance(int nodes, int set_active_calls) {
+        m::Instance i(nodes);
+        i.set_active_calls = set_active_calls;
+        return i;
+    }
     int get(const m::State& s, m::Var v) const { return interp_.get(s, v, 0, 0); }
     nlohmann::json state_json(const m::State& s) const {
         nlohmann::json out = nlohmann::json::object();
@@ -95,7 +113,7 @@ void expect_reproduced(const ReplayResult& r) {
 }
 
 // The normal case: a running VM migrates over NBD storage and the destination takes over.
-TEST(Qemu, NormalMigrationMatchesTheModelStepByStep) {
+nlohmann::json normal_migration_v72() {
     TraceBuilder b("v7.2", 2, false, false);
     b.step("qmp_migrate")
         .step("migration_thread_setup")
@@ -106,7 +124,11 @@ TEST(Qemu, NormalMigrationMatchesTheModelStepByStep) {
         .step("process_incoming_migration_bh", 1)
         .step("migration_iteration_finish_completed")
         .step("quit_after_handover");
-    const ReplayResult r = replay(b.json());
+    return b.json();
+}
+
+TEST(Qemu, NormalMigrationMatchesTheModelStepByStep) {
+    const ReplayResult r = replay(normal_migration_v72());
     expect_reproduced(r);
     int compared = 0;
     for (const auto& s : r.steps) {
@@ -158,6 +180,239 @@ TEST(Qemu, BadTracesAreRefused) {
     nlohmann::json disabled = b.json();
     disabled["steps"].push_back({{"row", "qmp_migrate_continue"}, {"params", {{"h", 0}}}});
     EXPECT_THROW(replay(disabled), TraceError);
+}
+
+// The version table: v7.2 is the system's QEMU, v10.0 the fetched folder, anything else needs
+// --qemu; the version check accepts a release series and nothing that merely starts like it.
+TEST(Binaries, EachVersionPicksItsBinary) {
+    const QemuBinaries system = select_qemu("v7.2");
+    EXPECT_EQ(system.system, "qemu-system-x86_64");
+    EXPECT_EQ(system.nbd, "qemu-nbd");
+    EXPECT_TRUE(system.firmware.empty());
+    EXPECT_TRUE(version_matches(qemu_version(system), expected_version("v7.2")))
+        << qemu_version(system);
+
+    const std::string dir = fetched_qemu_dir();
+    const QemuBinaries q10 = select_qemu("v10.0"); // run conformance/fetch-qemu if this throws
+    EXPECT_EQ(q10.system, dir + "/usr/bin/qemu-system-x86_64");
+    EXPECT_EQ(q10.nbd, dir + "/usr/bin/qemu-nbd");
+    EXPECT_EQ(q10.firmware, dir + "/usr/share/qemu");
+    EXPECT_EQ(q10.module_dir, dir + "/usr/lib/x86_64-linux-gnu/qemu");
+    EXPECT_TRUE(version_matches(qemu_version(q10), expected_version("v10.0"))) << qemu_version(q10);
+    EXPECT_FALSE(version_matches(qemu_version(q10), expected_version("v7.2")));
+
+    // No binary for the other tables, unless a folder is named.
+    EXPECT_THROW(select_qemu("v8.1"), BinaryError);
+    EXPECT_THROW(select_qemu("v10.2"), BinaryError);
+    EXPECT_EQ(select_qemu("v10.2", dir).system, q10.system);
+    EXPECT_EQ(select_qemu("v7.2", "/usr").system, "/usr/bin/qemu-system-x86_64");
+    EXPECT_THROW(select_qemu("v7.2", "/nonexistent"), BinaryError);
+
+    EXPECT_EQ(expected_version("v8.1"), "8.1");
+    EXPECT_EQ(expected_version("v8.0.0"), "8.0.0");
+    EXPECT_EQ(expected_version("v10.0-dev"), "10.0");
+    EXPECT_TRUE(version_matches("QEMU emulator version 8.1.5 (Debian 1:8.1.5)", "8.1"));
+    EXPECT_TRUE(version_matches("QEMU emulator version 8.0.0", "8.0.0"));
+    EXPECT_FALSE(version_matches("QEMU emulator version 8.10.0", "8.1"));
+    EXPECT_FALSE(version_matches("qemu-img version 8.1.0", "8.1"));
+
+    // A maintainer's QEMU build directory: the programs at its top, the firmware in pc-bios/.
+    namespace fs = std::filesystem;
+    const fs::path tree =
+        fs::temp_directory_path() / ("handoff-build-tree-" + std::to_string(::getpid()));
+    fs::create_directories(tree / "pc-bios");
+    fs::create_symlink(q10.system, tree / "qemu-system-x86_64");
+    const auto built = qemu_in(tree.string());
+    ASSERT_TRUE(built.has_value());
+    EXPECT_EQ(built->system, (tree / "qemu-system-x86_64").string());
+    EXPECT_EQ(built->img, (tree / "qemu-img").string());
+    EXPECT_EQ(built->firmware, (tree / "pc-bios").string());
+    EXPECT_TRUE(built->module_dir.empty());
+    fs::remove_all(tree);
+
+    // The cache folder follows HANDOFF_QEMU_CACHE, as conformance/fetch-qemu does.
+    const char* old = std::getenv("HANDOFF_QEMU_CACHE");
+    const std::string saved = old != nullptr ? old : "";
+    ::setenv("HANDOFF_QEMU_CACHE", "/elsewhere", 1);
+    EXPECT_EQ(fetched_qemu_dir(), "/elsewhere/qemu-10.0");
+    EXPECT_THROW(select_qemu("v10.0"), HarnessError);
+    if (old != nullptr) {
+        ::setenv("HANDOFF_QEMU_CACHE", saved.c_str(), 1);
+    } else {
+        ::unsetenv("HANDOFF_QEMU_CACHE");
+    }
+}
+
+// Polls host h until its run state is `want` (or the deadline).
+std::string wait_runstate(World& w, int h, const std::string& want) {
+    std::string now;
+    for (int i = 0; i < 100; ++i) {
+        now = w.observe(h).runstate;
+        if (now == want) {
+            break;
+        }
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    return now;
+}
+
+// QEMU 10.0 through the harness's world: one host runs, migrates to a fresh destination, and the
+// node states read from QMP (`active`, the parents' shared permissions) agree with the probe
+// wherever the probe is safe to use (an active node).
+TEST(Qemu10, WorldMigratesAndItsQueriesAgreeWithTheProbe) {
+    WorldConfig cfg;
+    cfg.nodes = 2;
+    cfg.qemu = select_qemu("v10.0");
+    World w(cfg);
+    w.start_host(0, false);
+    w.start_host(1, true);
+    EXPECT_EQ(w.node_states(0), (std::vector<std::string>{"ACTIVE", "ACTIVE"}));
+    EXPECT_EQ(w.probe(0, 0), "ACTIVE");
+    EXPECT_EQ(w.node_states(1), (std::vector<std::string>{"INACTIVE", "INACTIVE"}));
+    w.migrate(0, false);
+    EXPECT_EQ(wait_runstate(w, 1, "RUNNING"), "RUNNING");
+    EXPECT_EQ(wait_runstate(w, 0, "POSTMIGRATE"), "POSTMIGRATE");
+    const HostObservation src = w.observe(0);
+    EXPECT_EQ(src.mig, "COMPLETED");
+    EXPECT_EQ(src.nodes, (std::vector<std::string>{"INACTIVE", "INACTIVE"}));
+    EXPECT_EQ(w.node_states(1), (std::vector<std::string>{"ACTIVE", "ACTIVE"}));
+    EXPECT_EQ(w.probe(1, 1), "ACTIVE");
+}
+
+// The same into a destination without autostart (-S). 10.0 activates a destination's nodes only
+// when its VM starts, so it ends PAUSED with them INACTIVE (7.2.22 activates them at the end of
+// the migration: see the next test); blockdev-set-active or cont activates them.
+TEST(Qemu10, PausedDestinationKeepsItsNodesInactive) {
+    WorldConfig cfg;
+    cfg.nodes = 1;
+    cfg.autostart = false;
+    cfg.qemu = select_qemu("v10.0");
+    World w(cfg);
+    w.start_host(0, false);
+    w.start_host(1, true);
+    w.migrate(0, false);
+    EXPECT_EQ(wait_runstate(w, 0, "POSTMIGRATE"), "POSTMIGRATE");
+    EXPECT_EQ(wait_runstate(w, 1, "PAUSED"), "PAUSED");
+    EXPECT_EQ(w.node_states(1), std::vector<std::string>{"INACTIVE"});
+    w.qmp(1).execute_ok("blockdev-set-active", {{"active", true}});
+    ASSERT_EQ(w.node_states(1), std::vector<std::string>{"ACTIVE"});
+    EXPECT_EQ(w.probe(1, 0), "ACTIVE"); // only on an active node: on an inactive one QEMU aborts
+    w.qmp(1).execute_ok("cont");
+    EXPECT_EQ(wait_runstate(w, 1, "RUNNING"), "RUNNING");
+    EXPECT_EQ(w.node_states(1), std::vector<std::string>{"ACTIVE"});
+}
+
+// The permission rule 10.x's observation uses for an active node (x-debug-query-block-graph:
+// ACTIVE when a parent does not share write) against the probe, on 7.2, where both exist and a
+// paused destination's active node is OPEN (its BlockBackend shares everything until it runs).
+TEST(Qemu, PermissionRuleAgreesWithTheProbeOnActiveNodes) {
+    WorldConfig cfg;
+    cfg.nodes = 1;
+    cfg.autostart = false;
+    World w(cfg);
+    w.start_host(0, false);
+    w.start_host(1, true);
+    EXPECT_EQ(w.queried_states(0), std::vector<std::string>{"ACTIVE"});
+    EXPECT_EQ(w.probe(0, 0), "ACTIVE");
+    w.migrate(0, false);
+    EXPECT_EQ(wait_runstate(w, 1, "PAUSED"), "PAUSED");
+    EXPECT_EQ(w.queried_states(1), std::vector<std::string>{"OPEN"});
+    EXPECT_EQ(w.probe(1, 0), "OPEN");
+    w.qmp(1).execute_ok("cont");
+    EXPECT_EQ(wait_runstate(w, 1, "RUNNING"), "RUNNING");
+    EXPECT_EQ(w.queried_states(1), std::vector<std::string>{"ACTIVE"});
+    EXPECT_EQ(w.probe(1, 0), "ACTIVE");
+}
+
+// A v7.2 trace replayed on 10.0 (the --qemu of `handoff replay-qemu`): the mismatch is reported
+// once, before QEMU starts, and the version line is in the result.
+TEST(Qemu10, V72TraceOnQemu10ReportsTheVersionMismatch) {
+    ReplayOptions opt;
+    opt.qemu_dir = fetched_qemu_dir();
+    std::vector<std::string> warnings;
+    opt.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+    const ReplayResult r = replay(normal_migration_v72(), opt);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("models v7.2 (QEMU 7.2)"), std::string::npos) << warnings[0];
+    EXPECT_EQ(r.version_warning, warnings[0]);
+    EXPECT_TRUE(version_matches(r.qemu_version, "10.0")) << r.qemu_version;
+    EXPECT_EQ(r.qemu_binary, opt.qemu_dir + "/usr/bin/qemu-system-x86_64");
+    EXPECT_EQ(r.qemu_expected, "7.2");
+    expect_reproduced(r);
+
+    // The system's binary for the same trace: no warning.
+    ReplayOptions plain;
+    plain.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+    const ReplayResult r72 = replay(normal_migration_v72(), plain);
+    EXPECT_EQ(warnings.size(), 1u);
+    EXPECT_TRUE(r72.version_warning.empty());
+    EXPECT_TRUE(version_matches(r72.qemu_version, "7.2")) << r72.qemu_version;
+}
+
+// blockdev-set-active without node-name (10.0) on a running guest: every node inactive, then
+// active again, as v10.2's rows blockdev_set_inactive_all / blockdev_set_active_all say.
+TEST(Qemu10, BlockdevSetActiveAllOnARunningGuest) {
+    TraceBuilder b("v10.2", 2, false, false, 2);
+    b.step("blockdev_set_inactive_all").step("blockdev_set_active_all");
+    ReplayOptions opt;
+    opt.qemu_dir = fetched_qemu_dir();
+    const ReplayResult r = replay(b.json(), opt);
+    expect_reproduced(r);
+    ASSERT_EQ(r.steps.size(), 2u);
+    EXPECT_EQ(r.steps[0].reply, "ok");
+    EXPECT_NE(r.steps[0].observed.find("RUNNING, migration NONE, nodes INACTIVE INACTIVE"),
+              std::string::npos)
+        << r.steps[0].observed;
+    EXPECT_NE(r.steps[1].observed.find("nodes ACTIVE ACTIVE"), std::string::npos)
+        << r.steps[1].observed;
+}
+
+// Re-activation while the NBD server is gone: qcow2's re-open fails and leaves the node without
+// its driver, so query-named-block-nodes fails as a whole and the harness reads BROKEN from
+// query-block instead.
+TEST(Qemu10, ReactivationOverDeadStorageLeavesTheNodeBroken) {
+    TraceBuilder b("v10.2", 1, false, false, 2);
+    b.step("blockdev_set_inactive_all")
+        .step("storage_lost")
+        .step("blockdev_set_active_all", 0, {{m::Param::fail, 0}, {m::Param::broken, 1}});
+    ReplayOptions opt;
+    opt.qemu_dir = fetched_qemu_dir();
+    const ReplayResult r = replay(b.json(), opt);
+    expect_reproduced(r);
+    ASSERT_EQ(r.steps.size(), 3u);
+    EXPECT_NE(r.steps[2].reply.find("error"), std::string::npos) << r.steps[2].reply;
+    EXPECT_NE(r.steps[2].observed.find("RUNNING, migration NONE, nodes BROKEN"), std::string::npos)
+        << r.steps[2].observed;
+}
+
+// Runs `handoff ARGS`, returning the exit code and stderr.
+std::pair<int, std::string> handoff(const std::string& args) {
+    const std::string err = std::string(HANDOFF_BINARY_DIR) + "/conformance-test-stderr.txt";
+    const int st = std::system(
+        (std::string(HANDOFF_BINARY_DIR) + "/handoff " + args + " >/dev/null 2>" + err).c_str());
+    std::string text;
+    std::ifstream in(err);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    std::remove(err.c_str());
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, ss.str()};
+}
+
+// A --qemu folder without QEMU, or a version without a binary: one line, exit code 2, nothing
+// started.
+TEST(ReplayQemu, NoBinaryIsBadInput) {
+    const std::string file = std::string(HANDOFF_BINARY_DIR) + "/conformance-test-trace.json";
+    std::ofstream(file) << normal_migration_v72().dump();
+    auto [code, err] = handoff("replay-qemu --qemu /nonexistent/qemu " + file);
+    EXPECT_EQ(code, 2);
+    EXPECT_EQ(err, "handoff: --qemu /nonexistent/qemu: no executable qemu-system-x86_64 there, "
+                   "in bin/ or in usr/bin/\n");
+    std::ofstream(file) << TraceBuilder("v8.1", 1, false, false).json().dump();
+    std::tie(code, err) = handoff("replay-qemu " + file);
+    EXPECT_EQ(code, 2);
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_NE(err.find("no real QEMU for v8.1"), std::string::npos) << err;
+    std::remove(file.c_str());
 }
 
 std::string slurp(const std::string& path) {

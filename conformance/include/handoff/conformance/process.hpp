@@ -30,8 +30,10 @@ struct ExitStatus {
 
 class Process {
   public:
-    // Starts argv[0] with stdout and stderr appended to `log_path`.
-    Process(std::string name, const std::vector<std::string>& argv, const std::string& log_path);
+    // Starts argv[0] with stdout and stderr appended to `log_path`, and `env` ("NAME=value")
+    // added to the harness's environment.
+    Process(std::string name, const std::vector<std::string>& argv, const std::string& log_path,
+            const std::vector<std::string>& env = {});
     ~Process(); // kills (SIGKILL) and reaps the child if it is still running
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;

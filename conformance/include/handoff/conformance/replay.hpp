@@ -47,7 +47,10 @@ struct ReplayResult {
     std::string predicted, observed; // both states at `step` for a divergence
     std::string qemu_behaviour;      // what the real QEMU ended in (final observation)
     std::string violated;            // invariants the model's last state violates
-    std::string qemu_version;
+    std::string qemu_version;        // the binary's `--version` line
+    std::string qemu_binary;         // the qemu-system-x86_64 that ran (a path, or the PATH name)
+    std::string qemu_expected;       // the version the trace models ("7.2", "10.0", ...)
+    std::string version_warning;     // why the binary is not that version ("" when it is)
     std::string notes; // how the trace was adapted (a storage fault applied later, ...)
     std::vector<StepRecord> steps;
     double seconds = 0;
@@ -56,11 +59,16 @@ struct ReplayResult {
 struct ReplayOptions {
     milliseconds timeout{10000};
     bool keep_dir = false;
+    // A folder with the QEMU to run instead of the one the trace's version maps to (binaries.hpp).
+    std::string qemu_dir;
     // Called after every step (progress output of `handoff replay-qemu`).
     std::function<void(const StepRecord&)> on_step;
+    // Called once before QEMU starts when the binary is not the version the trace models.
+    std::function<void(const std::string&)> on_warning;
 };
 
-// Throws TraceError for a trace that cannot be read as one.
+// Throws TraceError for a trace that cannot be read as one, BinaryError when no binary can be
+// named for it (select_qemu()), HarnessError when the binary does not run.
 ReplayResult replay(const nlohmann::json& trace, const ReplayOptions& options = {});
 
 } // namespace handoff::conformance

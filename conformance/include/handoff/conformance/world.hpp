@@ -5,6 +5,7 @@
 // World is destroyed.
 #pragma once
 
+#include "handoff/conformance/binaries.hpp"
 #include "handoff/conformance/process.hpp"
 #include "handoff/conformance/qmp.hpp"
 #include "handoff/conformance/relay.hpp"
@@ -24,6 +25,7 @@ struct WorldConfig {
     bool autostart = true; // false: destinations start with -S
     milliseconds timeout{10000};
     bool keep_dir = false; // keep the temporary folder (logs) after the run
+    QemuBinaries qemu;     // qemu-system-x86_64, qemu-img, qemu-nbd (default: the system's)
 };
 
 // What one process shows from outside.
@@ -33,7 +35,7 @@ struct HostObservation {
     std::string assertion;          // the assertion / abort line from its log, if any
     std::string runstate;           // query-status, upper case (RUNNING, POSTMIGRATE, ...)
     std::string mig;                // query-migrate status, upper case (NONE when absent)
-    std::vector<std::string> nodes; // the probe per node: ACTIVE, INACTIVE, BROKEN or ?(text)
+    std::vector<std::string> nodes; // per node: ACTIVE, OPEN, INACTIVE, BROKEN or ?(text)
     bool operator==(const HostObservation&) const = default;
 };
 
@@ -66,14 +68,24 @@ class World {
     void restore_storage(int i);
 
     // The non-destructive activity probe of real-qemu.md: a qemu-io write through a temporary
-    // BlockBackend asking for WRITE permission on the node.
+    // BlockBackend asking for WRITE permission on the node. On QEMU 10.x it must not be used on an
+    // inactive node: the temporary BlockBackend then leaves its permissions disabled (10.0's
+    // blk_insert_bs() does so for inactive nodes) and the write reaches
+    // bdrv_co_write_req_prepare()'s assertion, which aborts QEMU.
     std::string probe(int h, int i);
+    // Every node's state. QEMU 7.2 (no `active` field): the probe. QEMU 10.x: read-only queries
+    // only, since a probe racing an inactivation would abort QEMU: `active` from
+    // query-named-block-nodes (query-block when a node without a driver, BROKEN, makes that
+    // command fail) and, for an active node, ACTIVE or OPEN from the permissions its parents share
+    // (x-debug-query-block-graph), the condition the probe's "Permission conflict" tests.
+    std::vector<std::string> node_states(int h);
+    // The queries node_states() uses on QEMU 10.x. On a QEMU without the `active` field every node
+    // counts as active, which the test comparing the permission rule with the probe relies on.
+    std::vector<std::string> queried_states(int h);
     HostObservation observe(int h);
 
     std::string node_name(int i) const { return "disk" + std::to_string(i); }
     std::string device_backend(int i) const { return "vd" + std::to_string(i) + "/virtio-backend"; }
-    // QEMU's own version line (qemu-system-x86_64 --version, first line).
-    static std::string qemu_version();
 
   private:
     struct Host {
@@ -82,7 +94,9 @@ class World {
         std::string incoming_uri; // where it listens, when it was started as a destination
         std::optional<ExitStatus> ended;
         int generation = 0;
+        bool activity_field = false; // query-named-block-nodes reports `active` (QEMU 10.x)
     };
+
     std::string image(int i) const;
     std::string nbd_socket(int i) const;
     void start_nbd(int i);
