@@ -187,7 +187,8 @@ void register_conformance_commands(CLI::App& app) {
     cmd->callback([a] { exit_code() = run_replay(*a); });
 
     struct ReportArgs {
-        std::string primary, alternative, split, command, out;
+        std::vector<std::string> primary, alternative;
+        std::string split, command, out;
         int timeout_ms = 10000;
     };
     auto r = std::make_shared<ReportArgs>();
@@ -196,10 +197,11 @@ void register_conformance_commands(CLI::App& app) {
         "Write the conformance page (Markdown, to stdout): replay every trace of a folder on the "
         "real QEMU; or, with --split, store the traces of a `handoff check --json` output "
         "(conformance/regenerate runs both)");
-    rep->add_option("--traces", r->primary, "Folder of traces (conformance/traces/v7.2)");
+    rep->add_option("--traces", r->primary,
+                    "Folder of traces (conformance/traces/v7.2); repeat it for each version");
     rep->add_option("--alternative", r->alternative,
                     "Folder of traces from a replayable sub-instance, used where the first "
-                    "trace is not replayable");
+                    "trace is not replayable; the i-th goes with the i-th --traces");
     rep->add_option("--split", r->split, "A `handoff check --json` output to store as traces");
     rep->add_option("--command", r->command, "With --split: the check command line");
     rep->add_option("--out", r->out, "With --split: the folder to write");
@@ -221,16 +223,21 @@ void register_conformance_commands(CLI::App& app) {
         if (r->primary.empty()) {
             throw UsageError("give --traces DIR (or --split CHECK.json --out DIR)");
         }
+        if (r->alternative.size() > r->primary.size()) {
+            throw UsageError("more --alternative folders than --traces folders");
+        }
         c::ReplayOptions opt;
         opt.timeout = c::milliseconds(r->timeout_ms);
         try {
-            const c::TraceSet primary = c::read_trace_set(r->primary);
-            const c::TraceSet alternative =
-                r->alternative.empty() ? c::TraceSet{} : c::read_trace_set(r->alternative);
-            std::cout << c::conformance_report(
-                primary, alternative, opt, [](const std::string& what) {
-                    std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());
-                });
+            std::vector<c::ReportGroup> groups;
+            for (std::size_t i = 0; i < r->primary.size(); ++i) {
+                groups.push_back({c::read_trace_set(r->primary[i]),
+                                  i < r->alternative.size() ? c::read_trace_set(r->alternative[i])
+                                                            : c::TraceSet{}});
+            }
+            std::cout << c::conformance_report(groups, opt, [](const std::string& what) {
+                std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());
+            });
         } catch (const c::TraceError& e) {
             throw UsageError(e.what());
         } catch (const c::BinaryError& e) {

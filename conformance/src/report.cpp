@@ -138,112 +138,171 @@ void write_trace_set(const nlohmann::json& check, const std::string& command,
     std::ofstream(dir + "/command.txt") << command << "\n";
 }
 
-std::string conformance_report(const TraceSet& primary, const TraceSet& alternative,
-                               const ReplayOptions& options,
+std::string conformance_report(const std::vector<ReportGroup>& groups, const ReplayOptions& options,
                                const std::function<void(const std::string&)>& progress) {
-    std::ostringstream table, detail;
-    std::string version_line;
-    // invariant -> where the real QEMU was seen in a state that violates it
-    std::map<std::string, std::vector<std::string>> seen_violated;
-    table << "| version | invariant | steps | replayable | what the real QEMU did | verdict |\n"
-          << "|---|---|---|---|---|---|\n";
-    auto run = [&](const std::string& label, const nlohmann::json& trace) {
-        if (progress) {
-            progress(label);
-        }
-        ReplayResult rr = replay(trace, options);
-        version_line = rr.qemu_version;
-        for (const auto& st : rr.steps) {
-            std::string rest = st.violations;
-            while (!rest.empty()) {
-                const std::size_t comma = rest.find(", ");
-                const std::string inv = rest.substr(0, comma);
-                rest = comma == std::string::npos ? "" : rest.substr(comma + 2);
-                auto& where = seen_violated[inv];
-                const std::string at = label + ", step " + std::to_string(st.index);
-                if (std::find(where.begin(), where.end(), at) == where.end()) {
-                    where.push_back(at);
-                }
-            }
-        }
-        return rr;
+    std::ostringstream summary, body;
+    struct Tally {
+        int reproduced = 0, diverged = 0, not_replayable = 0;
     };
-    for (const auto& [invariant, trace] : primary.traces) {
-        const ReplayResult rr = run(primary.name + " " + invariant, trace);
-        const model::InvariantData* inv = model::find_invariant(invariant);
-        if (inv == nullptr) {
-            throw TraceError(primary.name + "/" + invariant + ".json: no such invariant");
-        }
-        if (inv->kind == model::InvariantKind::StatePredicate &&
-            rr.violated.find(invariant) == std::string::npos) {
-            throw TraceError(primary.name + "/" + invariant +
-                             ".json: its last state no longer violates " + invariant +
-                             " on the model (regenerate the traces)");
-        }
-        const std::string version = trace.value("version", "?");
-        auto row = [&](const std::string& name, const nlohmann::json& t, const ReplayResult& r) {
-            table << "| " << version << " | [" << invariant << "](#" << invariant << ") "
-                  << (name == primary.name ? "" : "(" + name + ")") << " | " << t["steps"].size()
-                  << " | "
-                  << (r.verdict == Verdict::not_replayable
-                          ? "no (step " + std::to_string(r.step) + ")"
-                          : "yes")
-                  << " | " << cell(r.qemu_behaviour.empty() ? "-" : r.qemu_behaviour) << " | "
-                  << verdict_text(r) << " |\n";
-        };
-        row(primary.name, trace, rr);
-        detail << "\n## " << invariant << "\n";
-        write_replay(detail, "Instance " + primary.name, primary.command, trace, rr);
-        if (rr.verdict == Verdict::not_replayable) {
-            for (const auto& [inv2, trace2] : alternative.traces) {
-                if (inv2 == invariant && trace2 != trace) {
-                    const ReplayResult r2 = run(alternative.name + " " + invariant, trace2);
-                    row(alternative.name, trace2, r2);
-                    write_replay(detail, "Instance " + alternative.name, alternative.command,
-                                 trace2, r2);
+    std::vector<std::string> stories; // one line per reproduced pair, for the summary
+    for (const ReportGroup& group : groups) {
+        const TraceSet& primary = group.primary;
+        const TraceSet& alternative = group.alternative;
+        std::ostringstream table, detail;
+        std::string version_line;
+        Tally tally;
+        // invariant -> where the real QEMU was seen in a state that violates it
+        std::map<std::string, std::vector<std::string>> seen_violated;
+        table << "| version | invariant | steps | replayable | what the real QEMU did | verdict |\n"
+              << "|---|---|---|---|---|---|\n";
+        auto run = [&](const std::string& label, const nlohmann::json& trace) {
+            if (progress) {
+                progress(label);
+            }
+            ReplayResult rr = replay(trace, options);
+            version_line = rr.qemu_version;
+            for (const auto& st : rr.steps) {
+                std::string rest = st.violations;
+                while (!rest.empty()) {
+                    const std::size_t comma = rest.find(", ");
+                    const std::string inv = rest.substr(0, comma);
+                    rest = comma == std::string::npos ? "" : rest.substr(comma + 2);
+                    auto& where = seen_violated[inv];
+                    const std::string at = label + ", step " + std::to_string(st.index);
+                    if (std::find(where.begin(), where.end(), at) == where.end()) {
+                        where.push_back(at);
+                    }
                 }
             }
+            return rr;
+        };
+        for (const auto& [invariant, trace] : primary.traces) {
+            const ReplayResult rr = run(primary.name + " " + invariant, trace);
+            const model::InvariantData* inv = model::find_invariant(invariant);
+            if (inv == nullptr) {
+                throw TraceError(primary.name + "/" + invariant + ".json: no such invariant");
+            }
+            if (inv->kind == model::InvariantKind::StatePredicate &&
+                rr.violated.find(invariant) == std::string::npos) {
+                throw TraceError(primary.name + "/" + invariant +
+                                 ".json: its last state no longer violates " + invariant +
+                                 " on the model (regenerate the traces)");
+            }
+            const std::string version = trace.value("version", "?");
+            const std::string anchor = version + "-" + invariant;
+            // The pair's verdict is its best replay: the primary trace's, or where that is not
+            // replayable, the alternative's.
+            Verdict best = rr.verdict;
+            std::string best_line;
+            auto row = [&](const std::string& name, const nlohmann::json& t,
+                           const ReplayResult& r) {
+                table << "| " << version << " | [" << invariant << "](#" << anchor << ") "
+                      << (name == primary.name ? "" : "(" + name + ")") << " | "
+                      << t["steps"].size() << " | "
+                      << (r.verdict == Verdict::not_replayable
+                              ? "no (step " + std::to_string(r.step) + ")"
+                              : "yes")
+                      << " | " << cell(r.qemu_behaviour.empty() ? "-" : r.qemu_behaviour) << " | "
+                      << verdict_text(r) << " |\n";
+                if (r.verdict == Verdict::reproduced && best_line.empty()) {
+                    best_line = "- " + version + " " + invariant + " (" +
+                                std::to_string(t["steps"].size()) + " steps, instance " + name +
+                                "): " + (r.qemu_behaviour.empty() ? "-" : r.qemu_behaviour);
+                }
+            };
+            row(primary.name, trace, rr);
+            detail << "\n<a id=\"" << anchor << "\"></a>\n\n## " << version << ": " << invariant
+                   << "\n";
+            write_replay(detail, "Instance " + primary.name, primary.command, trace, rr);
+            if (rr.verdict == Verdict::not_replayable) {
+                for (const auto& [inv2, trace2] : alternative.traces) {
+                    if (inv2 == invariant && trace2 != trace) {
+                        const ReplayResult r2 = run(alternative.name + " " + invariant, trace2);
+                        row(alternative.name, trace2, r2);
+                        write_replay(detail, "Instance " + alternative.name, alternative.command,
+                                     trace2, r2);
+                        if (r2.verdict != Verdict::not_replayable) {
+                            best = r2.verdict;
+                        }
+                    }
+                }
+            }
+            switch (best) {
+            case Verdict::reproduced:
+                ++tally.reproduced;
+                break;
+            case Verdict::diverged:
+                ++tally.diverged;
+                break;
+            case Verdict::not_replayable:
+                ++tally.not_replayable;
+                break;
+            }
+            if (!best_line.empty()) {
+                stories.push_back(best_line);
+            }
         }
+        const std::string binary = version_line.empty() ? "(no trace replayed)" : version_line;
+        summary << "| " << primary.name << " | " << binary << " | " << primary.traces.size()
+                << " | " << tally.reproduced << " | " << tally.diverged << " | "
+                << tally.not_replayable << " |\n";
+        body << "\n# " << primary.name << " on " << binary << "\n\n"
+             << "Instance `" << primary.name << "` is `" << primary.command << "`";
+        if (!alternative.traces.empty()) {
+            body << "; for a pair whose trace is not replayable, instance `" << alternative.name
+                 << "` (`" << alternative.command
+                 << "`: no postcopy, local files) gives a second trace";
+        }
+        body << ". " << primary.traces.size() << " violated pair(s).\n\n" << table.str();
+        body << "\nInvariants the real QEMU was observed violating (a compared step whose "
+                "matching model state violates them):\n\n";
+        if (seen_violated.empty()) {
+            body << "- none\n";
+        }
+        for (const auto& [inv, where] : seen_violated) {
+            body << "- " << inv << ":";
+            for (std::size_t i = 0; i < where.size(); ++i) {
+                body << (i == 0 ? " " : "; ") << where[i];
+            }
+            body << "\n";
+        }
+        body << detail.str();
     }
     std::ostringstream out;
-    out << "# Conformance: the model's counterexamples replayed on a real QEMU\n\n"
-        << "Generated by `conformance/regenerate` (do not edit by hand). The traces are the "
-           "checker's shortest counterexamples, kept in `conformance/traces/<instance>/`: "
-           "instance `"
-        << primary.name << "` is `" << primary.command << "`; for a pair whose trace is not "
-        << "replayable, instance `" << alternative.name << "` (`" << alternative.command
-        << "`: no postcopy, local files) gives a second trace. Each trace is replayed with "
-           "`handoff replay-qemu`. The test "
-           "`conformance.Qemu.ReportIsCurrent` (label `qemu`) replays them again and fails "
-           "when this page differs.\n\n"
-        << "Real QEMU: **" << (version_line.empty() ? qemu_version(QemuBinaries{}) : version_line)
-        << "** (Debian 12's `qemu-system-x86`, `qemu-utils`).\n\n"
-        << "States are written as the harness observes them: run state (query-status), "
+    out << "# Conformance: the model's counterexamples replayed on real QEMU binaries\n\n"
+        << "Generated by `conformance/regenerate` (do not edit by hand). For each table that "
+           "models a QEMU Debian ships, the checker's shortest counterexamples (kept in "
+           "`conformance/traces/<instance>/`) are replayed with `handoff replay-qemu` on that "
+           "binary. The test `conformance.Qemu.ReportIsCurrent` (label `qemu`) replays them "
+           "again and fails when this page differs.\n\n"
+        << "## Summary\n\n"
+        << "Per pair the verdict of its best replay (the checker's trace, or where that is not "
+           "replayable the restricted instance's):\n\n"
+        << "| instance | real QEMU | violated pairs | reproduced | diverged | not replayable |\n"
+        << "|---|---|---|---|---|---|\n"
+        << summary.str() << "\nReproduced on the real binary:\n\n";
+    if (stories.empty()) {
+        out << "- none\n";
+    }
+    for (const auto& line : stories) {
+        out << cell(line) << "\n";
+    }
+    out << "\nStates are written as the harness observes them: run state (query-status), "
            "migration status (query-migrate; the model's NONE accepts the incoming status a "
-           "destination shows), then each node as the probe sees it: ACTIVE (the device holds "
-           "the write permission), OPEN (active, but no device holds the write permission: a "
+           "destination shows), then each node: ACTIVE (the device holds the write "
+           "permission), OPEN (active, but no device holds the write permission: a "
            "half-inactivated node, or an incoming VM that has not run), INACTIVE, BROKEN; or "
-           "how the process ended. Steps QEMU takes by itself are compared only where the "
+           "how the process ended (7.2: the qemu-io probe; 10.x: `query-named-block-nodes`, "
+           "`query-block` and the block graph's permissions, never the probe, which aborts "
+           "10.0.2 on an inactive node). Steps QEMU takes by itself are compared only where the "
            "real system stops (see conformance/README.md). Verdicts: *reproduced* (QEMU "
            "reached the trace's violating state), *diverged* (QEMU reached a state the model "
            "does not allow: a model or harness bug to fix), *not replayable* (a step has no "
            "real control, or QEMU took another outcome the model also allows and the harness "
            "cannot force the trace's).\n\n"
-        << primary.traces.size() << " violated pair(s) in instance " << primary.name << ".\n\n"
-        << table.str();
-    out << "\nInvariants the real QEMU was observed violating (a compared step whose matching "
-           "model state violates them):\n\n";
-    if (seen_violated.empty()) {
-        out << "- none\n";
-    }
-    for (const auto& [inv, where] : seen_violated) {
-        out << "- " << inv << ":";
-        for (std::size_t i = 0; i < where.size(); ++i) {
-            out << (i == 0 ? " " : "; ") << where[i];
-        }
-        out << "\n";
-    }
-    out << detail.str();
+           "Regenerate with `conformance/regenerate` (new traces from the checker, then the "
+           "page) or `conformance/regenerate --report-only` (the stored traces only).\n"
+        << body.str();
     return out.str();
 }
 

@@ -26,11 +26,18 @@ TraceSet read_trace_set(const std::string& dir);
 void write_trace_set(const nlohmann::json& check, const std::string& command,
                      const std::string& dir);
 
-// Replays every trace of `primary` (and, for a pair whose primary trace is not replayable, the
-// same invariant's trace in `alternative`, an instance restricted to what the harness can drive)
-// and renders the page. `progress` gets one line per replay.
-std::string conformance_report(const TraceSet& primary, const TraceSet& alternative,
-                               const ReplayOptions& options,
+// The traces of one version: `primary`, the checker's instance, and `alternative`, an instance
+// restricted to what the harness drives furthest, used where the primary trace is not
+// replayable (empty when there is none). The version picks the real binary (binaries.hpp).
+struct ReportGroup {
+    TraceSet primary;
+    TraceSet alternative;
+};
+
+// Replays every trace of every group (and, for a pair whose primary trace is not replayable, the
+// same invariant's trace in the group's alternative) and renders the page: a summary for the
+// reader first, then per group the table and each replay. `progress` gets one line per replay.
+std::string conformance_report(const std::vector<ReportGroup>& groups, const ReplayOptions& options,
                                const std::function<void(const std::string&)>& progress = {});
 
 } // namespace handoff::conformance
