@@ -176,10 +176,14 @@ const char* kCodeFacts =
   a return path: the source completes only after the destination loaded the stream
   (`await_return_path_close_on_source()` / `close_return_path_on_source()`).
 - **10.x postcopy with a return path and POSTCOPY_DEVICE** (10.2.0 :2897-2900): left out. The
-  model's postcopy switchover is one step to POSTCOPY_ACTIVE; failures after the package was sent
-  (Peter Xu's comment at 10.2.0 :3580-3593: the source re-activates while the destination may
-  already run) lead to POSTCOPY_PAUSED and recovery, which are left out (above). 10.0.2 has no
-  POSTCOPY_DEVICE (its successful `postcopy_start()` goes DEVICE -> POSTCOPY_ACTIVE).
+  model's postcopy switchover is one step to POSTCOPY_ACTIVE (10.0.2 has no POSTCOPY_DEVICE: its
+  successful `postcopy_start()` goes DEVICE -> POSTCOPY_ACTIVE). A stream error found after
+  `qemu_savevm_send_packaged()` sent the package (10.0.2 :2822, 10.2.0 Peter Xu's comment at
+  :3580-3593) takes `fail:`, which re-activates the source's disks while the destination, holding
+  the package, may already run; the model's package failures (`postcopy_start_package_fails`)
+  end before the package reaches the destination, because what the destination does without its
+  source (POSTCOPY_PAUSED, recovery) is left out (above). This is a known gap for single-owner on
+  10.x, not a verdict.
 - **`exit-on-error=false`** (10.x `migrate-incoming` option): left out. A destination whose load
   fails then stays in INMIGRATE with its nodes inactive (`process_incoming_migration_co()`
   10.2.0:922) and does nothing more on its own; the model's destination exits
