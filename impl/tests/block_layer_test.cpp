@@ -164,6 +164,47 @@ TEST_F(BlockLayerTest, FailedQcow2ReopenLeavesABrokenNode) {
     EXPECT_EQ(block.blk_pwrite(blk("vda")).ret, -ENOMEDIUM);
 }
 
+// Domain reference 2.4: bdrv_activate() of a node without a driver returns -ENOMEDIUM and sets no
+// error, so the walk stops there while its caller, which tests only the error pointer, sees
+// success; the nodes after it keep their state.
+TEST_F(BlockLayerTest, AWalkThatReachesADriverlessNodeStopsWithoutAnError) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(2), true);
+    faults.arm({"A", FaultOp::reopen, false});
+    std::string err;
+    ASSERT_EQ(block.bdrv_activate_all(&err), -EIO);
+    ASSERT_EQ(node("A").drv, nullptr);
+    std::string second;
+    EXPECT_EQ(block.bdrv_activate_all(&second), -ENOMEDIUM);
+    EXPECT_EQ(second, "");
+    EXPECT_TRUE(node("B").inactive()); // never reached
+}
+
+// A parent tests only its child's error, so it activates over a driverless child.
+TEST_F(BlockLayerTest, AParentActivatesOverADriverlessChild) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1), true);
+    node("A-nfs").drv = nullptr;
+    std::string err;
+    EXPECT_EQ(block.bdrv_activate(node("A"), &err), 0) << err;
+    EXPECT_EQ(err, "");
+    EXPECT_FALSE(node("A").inactive());
+}
+
+// qcow2_inactivate() writes only its persistent bitmaps and what was written since the last
+// flush: an idle disk is inactivated while the storage does not answer, a busy one is not.
+TEST_F(BlockLayerTest, AnIdleDiskIsInactivatedWhileTheStorageIsDown) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1, /*busy=*/false), false);
+    storage.stop_answering();
+    EXPECT_EQ(block.bdrv_inactivate_all(), 0);
+    EXPECT_TRUE(node("A").inactive());
+}
+TEST_F(BlockLayerTest, ABusyDiskFailsInactivationWhileTheStorageIsDown) {
+    block.open(BlockConfig::qcow2_disks_on_nfs(1, /*busy=*/true), false);
+    ASSERT_EQ(block.bdrv_flush_all(), 0); // clean, but its persistent bitmap is still to store
+    storage.stop_answering();
+    EXPECT_EQ(block.bdrv_inactivate_all(), -EIO);
+    EXPECT_FALSE(node("A").inactive());
+}
+
 TEST_F(BlockLayerTest, ActivationWhileTheStorageIsDownBreaksQcow2ButNotNfs) {
     block.open(BlockConfig::qcow2_disks_on_nfs(1), true);
     storage.stop_answering();

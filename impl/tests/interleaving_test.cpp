@@ -184,6 +184,29 @@ TEST(SeedScenarioLater, V10_2_ReactivationFailsWhileNfsIsDown_VmStaysInFinishMig
     EXPECT_EQ(src.qmp_cont().status, CallStatus::error); // "Migration is not finalized yet"
 }
 
+// The silent -ENOMEDIUM on 10.x, as docs/conformance.md reproduces it on QEMU 10.0.2: with the
+// storage gone, `cont` fails re-opening disk A (drv = NULL), and a second `cont` walks into the
+// driverless A, gets no error and starts the guest with disk B still inactive.
+class SecondContTest : public ::testing::TestWithParam<QemuVersion> {};
+
+TEST_P(SecondContTest, StartsTheGuestOverADriverlessDisk) {
+    SharedStorage storage;
+    QemuOptions o = source_options(GetParam());
+    o.autostart = false; // -S: the guest is paused
+    QemuInstance q(o, storage);
+    ASSERT_TRUE(q.qmp_blockdev_set_active(std::nullopt, false).ok());
+    storage.stop_answering();
+    EXPECT_EQ(q.qmp_cont().status, CallStatus::error);
+    EXPECT_EQ(q.observe().node("A").activity, NodeActivity::broken);
+    EXPECT_TRUE(q.qmp_cont().ok());
+    const Observation o2 = q.observe();
+    EXPECT_EQ(o2.runstate, RunState::running);
+    EXPECT_EQ(o2.node("B").activity, NodeActivity::inactive);
+}
+INSTANTIATE_TEST_SUITE_P(Versions, SecondContTest,
+                         ::testing::Values(QemuVersion::v10_0, QemuVersion::v10_2),
+                         version_test_name);
+
 // savevm on a source whose disks are inactive after a completed migration (POSTMIGRATE).
 TEST(Savevm, V8_1_SnapshotOfInactiveDisksHitsTheWriteAssertion) {
     SharedStorage storage;
