@@ -1,0 +1,116 @@
+#include "handoff/conformance/transcript.hpp"
+
+namespace handoff::conformance {
+
+std::string Transcript::placeholders(std::string text) const {
+    for (std::size_t p; !dir_.empty() && (p = text.find(dir_)) != std::string::npos;) {
+        text.replace(p, dir_.size(), "$DIR");
+    }
+    return text;
+}
+
+void Transcript::add(const std::string& kind, int host, const std::string& text) {
+    if (muted()) {
+        return;
+    }
+    entries_.push_back({section_, kind, host, placeholders(text)});
+}
+
+std::string shell_word(const std::string& arg) {
+    static const std::string safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                    "_@%+=:,./-";
+    bool plain = !arg.empty();
+    for (std::size_t i = 0; i < arg.size() && plain; ++i) {
+        // `$DIR` is the one expansion a transcript line relies on.
+        plain = safe.find(arg[i]) != std::string::npos || arg.compare(i, 4, "$DIR") == 0;
+    }
+    if (plain) {
+        return arg;
+    }
+    std::string out = "\"";
+    for (std::size_t i = 0; i < arg.size(); ++i) {
+        const char c = arg[i];
+        if ((c == '$' && arg.compare(i, 4, "$DIR") != 0) || c == '"' || c == '\\' || c == '`') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+void Transcript::command(int host, const std::vector<std::string>& env,
+                         const std::vector<std::string>& argv, const std::string& suffix) {
+    std::string line;
+    for (const auto& e : env) {
+        line += shell_word(placeholders(e)) + " ";
+    }
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        line += (i == 0 ? "" : " ") + shell_word(placeholders(argv[i]));
+    }
+    add("shell", host, line + suffix);
+}
+
+void Transcript::qmp_sent(int host, const std::string& command, const nlohmann::json& arguments) {
+    // "execute" first, as QMP's own documentation writes a command (a json object sorts its keys).
+    std::string line = "{\"execute\":" + nlohmann::json(command).dump();
+    if (!arguments.empty()) {
+        line += ",\"arguments\":" + arguments.dump();
+    }
+    add("qmp", host, line + "}");
+}
+
+void Transcript::qmp_reply(int host, const nlohmann::json& reply) {
+    nlohmann::json r = reply;
+    if (r.is_object()) {
+        r.erase("id"); // the harness's own numbering
+    }
+    add("reply", host, r.dump());
+}
+
+std::string transcript_text(const std::vector<TranscriptEntry>& entries) {
+    std::string out;
+    const std::string* section = nullptr;
+    for (const auto& e : entries) {
+        if (section == nullptr || *section != e.section) {
+            section = &e.section;
+            if (e.kind == "qemu") {
+                // A step QEMU takes by itself has nothing to send: its heading says so.
+                out += "# " + e.section + ": " + e.text + "\n";
+                continue;
+            }
+            out += "# " + e.section + "\n";
+        }
+        const std::string host = "host " + std::to_string(e.host);
+        if (e.kind == "shell") {
+            out += "$ " + e.text;
+        } else if (e.kind == "qmp") {
+            out += host + " -> " + e.text;
+        } else if (e.kind == "reply") {
+            out += host + " <- " + e.text;
+        } else if (e.kind == "observed") {
+            out += "(" + e.text + ")";
+        } else if (e.kind == "qemu") {
+            out += "(" + e.text + ")";
+        } else if (e.kind == "outcome") {
+            out += e.text;
+        } else {
+            out += e.kind + ": " + e.text; // relay, storage, note
+        }
+        out += "\n";
+    }
+    return out;
+}
+
+nlohmann::json transcript_json(const std::vector<TranscriptEntry>& entries) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries) {
+        nlohmann::json j{{"section", e.section}, {"kind", e.kind}, {"text", e.text}};
+        if (e.host >= 0) {
+            j["host"] = e.host;
+        }
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+} // namespace handoff::conformance
