@@ -578,6 +578,27 @@ TEST(ReplayQemu, TranscriptInTextAndJson) {
     EXPECT_TRUE(sent) << j["transcript"].dump(1);
 }
 
+// The report shows the reproducer under a reproduced story, and none under one that is not.
+TEST(Qemu, ReportShowsTheReproducerOfAReproducedStory) {
+    TraceSet set;
+    set.name = "v7.2";
+    set.command = "handoff check --version v7.2 --nodes 1 --json";
+    // Not replayable before QEMU starts (postcopy), then reproduced in one step.
+    set.traces = {
+        {"block-inactive-tracks-nodes", stored_trace("v7.2", "block-inactive-tracks-nodes")},
+        {"single-owner", stored_trace("v7.2", "single-owner")}};
+    const std::string page = conformance_report(set, TraceSet{}, ReplayOptions{});
+    const std::size_t story = page.find("\n## single-owner\n");
+    ASSERT_NE(story, std::string::npos) << page;
+    const std::size_t block = page.find("```text\n# storage\n$ DIR=$(mktemp -d)\n");
+    ASSERT_NE(block, std::string::npos) << page;
+    EXPECT_GT(block, story);
+    EXPECT_EQ(page.find("```text"), block) << "only the reproduced story has one";
+    const std::size_t cont = page.find("host 1 -> {\"execute\":\"cont\"}\n", block);
+    const std::size_t end = page.find("\n```\n", block);
+    EXPECT_LT(cont, end) << page.substr(block);
+}
+
 // docs/conformance.md is what conformance/regenerate writes today from the stored traces: every
 // trace must still replay on the current model and still violate its invariant, and every replay
 // on the real QEMU must give the verdict and states the page shows.
