@@ -190,7 +190,7 @@ void register_conformance_commands(CLI::App& app) {
                   "report: the storage commands, each QEMU command line, every QMP command with "
                   "its reply (-> / <-), the relay's and the storage's actions, grouped by model "
                   "step, and how the processes ended; the temporary folder is $DIR and the "
-                  "harness's polling is one line per observation");
+                  "harness's polling is one line per observation (--json always carries it)");
     cmd->footer("Binaries: v7.2 -> qemu-system-x86_64, qemu-img, qemu-nbd on PATH (Debian 12's "
                 "7.2.22); v10.0 -> " +
                 handoff::conformance::fetched_qemu_dir() +
