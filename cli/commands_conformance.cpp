@@ -29,6 +29,7 @@ struct ReplayArgs {
     int timeout_ms = 10000;
     bool keep = false;
     bool json = false;
+    bool transcript = false;
 };
 
 nlohmann::json read_trace(const std::string& file) {
@@ -119,7 +120,8 @@ int run_replay(const ReplayArgs& a) {
                                     {"version_warning", r.version_warning},
                                     {"notes", r.notes},
                                     {"seconds", r.seconds},
-                                    {"steps", steps}}
+                                    {"steps", steps},
+                                    {"transcript", c::transcript_json(r.transcript)}}
                          .dump(2)
                   << "\n";
     } else {
@@ -143,6 +145,10 @@ int run_replay(const ReplayArgs& a) {
             break;
         }
         fmt::print("time: {:.1f} s\n", r.seconds);
+        if (a.transcript) {
+            fmt::print("\ntranscript{}:\n{}", r.transcript.empty() ? " (no QEMU was started)" : "",
+                       c::transcript_text(r.transcript));
+        }
     }
     switch (r.verdict) {
     case c::Verdict::reproduced:
@@ -176,7 +182,15 @@ void register_conformance_commands(CLI::App& app) {
     cmd->add_option("--timeout-ms", a->timeout_ms, "Deadline of every wait (default 10000)")
         ->check(CLI::Range(100, 600000));
     cmd->add_flag("--keep", a->keep, "Keep the temporary folder with QEMU's logs");
-    cmd->add_flag("--json", a->json, "Write the result as JSON");
+    cmd->add_flag("--json", a->json,
+                  "Write the result as JSON (with the transcript, as an array of {section, kind, "
+                  "host, text})");
+    cmd->add_flag("--transcript", a->transcript,
+                  "After the verdict, print what was done to QEMU as a reproducer for a bug "
+                  "report: the storage commands, each QEMU command line, every QMP command with "
+                  "its reply (-> / <-), the relay's and the storage's actions, grouped by model "
+                  "step, and how the processes ended; the temporary folder is $DIR and the "
+                  "harness's polling is one line per observation (--json always carries it)");
     cmd->footer("Binaries: v7.2 -> qemu-system-x86_64, qemu-img, qemu-nbd on PATH (Debian 12's "
                 "7.2.22); v10.0 -> " +
                 handoff::conformance::fetched_qemu_dir() +

@@ -148,6 +148,8 @@ check "replay-qemu unknown version" 2 1 "unknown version 'v6.0'" \
 echo 'not json' > "$tmp_trace"
 check "replay-qemu not json" 2 1 "is not JSON" "$handoff" replay-qemu "$tmp_trace"
 check "replay-qemu --help" 0 - "--qemu" "$handoff" replay-qemu --help
+check "replay-qemu --help: the transcript" 0 - "--transcript +After the verdict, print" \
+    "$handoff" replay-qemu --help
 check "replay-qemu --qemu without QEMU" 2 1 \
     "--qemu /nonexistent: no executable qemu-system-x86_64 there" \
     "$handoff" replay-qemu --qemu /nonexistent "$tmp_trace"

@@ -91,19 +91,35 @@ nlohmann::json QmpClient::execute(const std::string& command, const nlohmann::js
         msg["arguments"] = arguments;
     }
     const std::string text = msg.dump() + "\n";
-    if (::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size())) {
-        throw HarnessError("QMP send failed: " + std::string(std::strerror(errno)));
+    Transcript* t = transcript_ != nullptr && !transcript_->muted() ? transcript_ : nullptr;
+    if (t != nullptr) {
+        t->qmp_sent(host_, command, arguments);
     }
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        nlohmann::json reply = read_message(deadline);
-        if (reply.contains("event")) {
-            events_.push_back(std::move(reply));
-            continue;
+    try {
+        if (::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(text.size())) {
+            throw HarnessError("QMP send failed: " + std::string(std::strerror(errno)));
         }
-        if (reply.contains("id") && reply["id"] == id) {
-            return reply;
+        const auto deadline = Clock::now() + timeout;
+        for (;;) {
+            nlohmann::json reply = read_message(deadline);
+            if (reply.contains("event")) {
+                events_.push_back(std::move(reply));
+                continue;
+            }
+            if (reply.contains("id") && reply["id"] == id) {
+                if (t != nullptr) {
+                    t->qmp_reply(host_, reply);
+                }
+                return reply;
+            }
         }
+    } catch (const HarnessError& e) {
+        // A process that dies on a command (an assertion) answers nothing: that is the story.
+        if (t != nullptr) {
+            t->add("reply", host_, std::string("(no reply: ") + e.what() + ")");
+        }
+        throw;
     }
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -430,12 +431,25 @@ class Replayer {
     // With `settle`, it waits until nothing changes before matching (the end of a trace).
     int observe_settled(const std::vector<m::State>& accept, Projection& seen, bool settle = false);
     std::string canonical(const m::State& matched, const Projection& seen) const;
+    // Host h as canonical() writes it, or nothing when the model no longer follows it (the peer of
+    // a crashed process).
+    std::optional<HostObservation> canonical_host(const m::State& matched, const Projection& seen,
+                                                  int h) const;
+    // The transcript's line for an observation (the commands of the polls left out), and what the
+    // outcome section will say: `matched` is the model state QEMU's matched, if any.
+    void transcribe_observation(const Projection& seen, const m::State* matched,
+                                const std::string& shown, const std::string& predicted);
+    void transcribe_outcome();
     std::string control(const m::Step& step, int index);
     std::string violated_by(const m::State& s) const;
     void plan_holds();
     int orig(int k) const { return t_.original[static_cast<std::size_t>(k)]; }
 
     std::set<int> held_; // 1-based indices of the qmp_migrate steps whose stream is held
+    // The last observation, for the transcript's outcome section.
+    bool observed_ = false;
+    Projection last_seen_;
+    std::optional<m::State> last_matched_;
 
     const ModelTrace& t_;
     const ReplayOptions& opt_;
@@ -495,25 +509,79 @@ int Replayer::observe_settled(const std::vector<m::State>& accept, Projection& s
 // destination shows where the model says NONE; the peer of a crashed process, which the model's
 // run no longer follows) is written as the model has it, so that the page does not depend on
 // timing.
-std::string Replayer::canonical(const m::State& matched, const Projection& seen) const {
+std::optional<HostObservation> Replayer::canonical_host(const m::State& matched,
+                                                        const Projection& seen, int h) const {
     const bool crashed = get(t_, matched, m::Var::crash) != static_cast<int>(m::Crash::NONE);
-    const int crash_host = get(t_, matched, m::Var::crash_host);
+    if (crashed && h != get(t_, matched, m::Var::crash_host)) {
+        return std::nullopt;
+    }
+    HostObservation o = seen.host[h];
+    if (o.alive && predict(t_, matched, h).mig == "NONE") {
+        o.mig = "NONE";
+    }
+    return o;
+}
+
+std::string Replayer::canonical(const m::State& matched, const Projection& seen) const {
     std::string out;
     for (int h = 0; h < 2; ++h) {
-        HostObservation o = seen.host[h];
-        const HostObservation w = predict(t_, matched, h);
-        std::string text;
-        if (crashed && h != crash_host) {
-            text = "not compared after the crash";
-        } else {
-            if (o.alive && w.mig == "NONE") {
-                o.mig = "NONE";
-            }
-            text = describe(o);
-        }
-        out += (h == 0 ? "host 0: " : "; host 1: ") + text;
+        const auto o = canonical_host(matched, seen, h);
+        out += (h == 0 ? "host 0: " : "; host 1: ") +
+               (o ? describe(*o) : std::string("not compared after the crash"));
     }
     return out;
+}
+
+void Replayer::transcribe_observation(const Projection& seen, const m::State* matched,
+                                      const std::string& shown, const std::string& predicted) {
+    observed_ = true;
+    last_seen_ = seen;
+    last_matched_.reset();
+    if (matched != nullptr) {
+        last_matched_ = *matched;
+    }
+    bool queried = false;
+    for (int h = 0; h < 2; ++h) {
+        queried = queried || world_->queries_nodes(h);
+    }
+    // One line for what may have been dozens of polls: the instruments are named so that a
+    // reader can look for themselves, the state is what the comparison saw.
+    std::string line =
+        std::string("polled query-status, query-migrate and ") +
+        (queried ? "query-named-block-nodes / query-block / x-debug-query-block-graph"
+                 : "HMP qemu-io <node> \"write -P 0x99 0 512\" (the activity probe)") +
+        " until QEMU showed: " + shown;
+    if (!predicted.empty()) {
+        line += "; the model: " + predicted;
+    }
+    world_->transcript().add("observed", -1, line);
+}
+
+void Replayer::transcribe_outcome() {
+    if (!world_ || !observed_) {
+        return;
+    }
+    Transcript& tr = world_->transcript();
+    tr.section("outcome");
+    for (int h = 0; h < 2; ++h) {
+        if (!world_->has_process(h)) {
+            continue;
+        }
+        const std::string host = "host " + std::to_string(h);
+        const std::optional<HostObservation> o =
+            last_matched_ ? canonical_host(*last_matched_, last_seen_, h)
+                          : std::optional<HostObservation>(last_seen_.host[h]);
+        if (!o) {
+            tr.add("outcome", h, host + ": not followed after the other host's crash");
+        } else if (o->alive) {
+            tr.add("outcome", h, host + ": still running: " + describe(*o));
+        } else {
+            tr.add("outcome", h, host + ": " + (o->exit.empty() ? "no process" : o->exit));
+            if (!o->assertion.empty()) {
+                tr.add("outcome", h, host + " stderr: " + o->assertion);
+            }
+        }
+    }
 }
 
 std::string Replayer::control(const m::Step& step, int index) {
@@ -562,6 +630,9 @@ std::string Replayer::control(const m::Step& step, int index) {
         if (world_->relay() == nullptr) {
             throw HarnessError("no migration stream to cut");
         }
+        world_->transcript().add("relay", -1,
+                                 "cuts both connections: the destination's stream ends before "
+                                 "EOF, the source's return path breaks");
         world_->relay()->cut();
         return "relay cut (the destination's stream ends before EOF)";
     }
@@ -628,6 +699,10 @@ ReplayResult Replayer::run() {
     ReplayResult res;
     const auto t0 = Clock::now();
     auto finish = [&](ReplayResult& r) -> ReplayResult {
+        transcribe_outcome();
+        if (world_) {
+            r.transcript = world_->transcript().entries();
+        }
         r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         return std::move(r);
     };
@@ -677,6 +752,7 @@ ReplayResult Replayer::run() {
 
     plan_holds();
     world_ = std::make_unique<World>(cfg);
+    world_->transcript().section("start");
     for (int h = 0; h < 2; ++h) {
         if (get(t_, t_.initial, m::Var::alive, h)) {
             const auto rs = static_cast<m::RunState>(get(t_, t_.initial, m::Var::runstate, h));
@@ -723,9 +799,11 @@ ReplayResult Replayer::run() {
     Projection seen;
     if (observe_settled({t_.initial}, seen) < 0) {
         diverge(0, t_.initial, seen, false, 0);
+        transcribe_observation(seen, nullptr, res.observed, res.predicted);
         res.qemu_behaviour = describe(seen.host);
         return finish(res);
     }
+    transcribe_observation(seen, &t_.initial, canonical(t_.initial, seen), "");
     // Where the current segment (the last control and the steps QEMU took after it) began.
     m::State segment_start = t_.initial;
     int segment_row = -1, segment_host = -1, segment_first = 0;
@@ -738,6 +816,11 @@ ReplayResult Replayer::run() {
         rec.index = orig(k);
         rec.row = row.name;
         rec.params_text = m::format_params(*t_.interp, step);
+        world_->transcript().section("step " + std::to_string(rec.index) + ": " + rec.row +
+                                     (rec.params_text.empty() ? "" : " (" + rec.params_text + ")"));
+        if (is_internal(row)) {
+            world_->transcript().add("qemu", -1, "QEMU takes it by itself");
+        }
         if (!is_internal(row)) {
             segment_start = before;
             segment_first = k;
@@ -751,6 +834,9 @@ ReplayResult Replayer::run() {
             rec.control = std::string(row.name);
         } else if (row.name == "incoming_load_ok" && world_->relay() != nullptr &&
                    world_->relay()->held()) {
+            world_->transcript().add("relay", -1,
+                                     "releases the held stream: the source's bytes, with their "
+                                     "EOF, reach the destination");
             world_->relay()->release();
             rec.control = "relay release";
             rec.reply = "the held stream (with EOF) reaches the destination";
@@ -779,6 +865,8 @@ ReplayResult Replayer::run() {
             if (which > 0) {
                 rec.observed += " (QEMU went on by itself to a state the model reaches from here)";
             }
+            transcribe_observation(seen, which >= 0 ? &matched_state : nullptr, rec.observed,
+                                   which >= 0 ? "" : rec.predicted);
             if (!rec.matched) {
                 // Could QEMU's state be another outcome of the same control and what follows it?
                 bool allowed = false;
@@ -814,6 +902,9 @@ ReplayResult Replayer::run() {
             const int which = observe_settled(accept, seen, true);
             rec.observed = which >= 0 ? canonical(accept[static_cast<std::size_t>(which)], seen)
                                       : describe(seen.host);
+            transcribe_observation(seen,
+                                   which >= 0 ? &accept[static_cast<std::size_t>(which)] : nullptr,
+                                   rec.observed, which >= 0 ? "" : rec.predicted);
             if (opt_.on_step) {
                 opt_.on_step(rec);
             }

@@ -91,6 +91,13 @@ void write_replay(std::ostringstream& out, const std::string& title, const std::
                 << " | " << (s.violations.empty() ? "-" : s.violations) << " |\n";
         }
     }
+    if (rr.verdict == Verdict::reproduced && !rr.transcript.empty()) {
+        // A reproduced story is a bug report waiting to be written: what to run, in order.
+        out << "\nReproducer (`handoff replay-qemu --transcript`: the commands the harness ran, "
+               "the QMP commands it sent (`->`) and QEMU's replies (`<-`), by model step; "
+               "`$DIR` is an empty folder):\n\n```text\n"
+            << transcript_text(rr.transcript) << "```\n";
+    }
 }
 
 } // namespace

@@ -46,6 +46,33 @@ void run_tool(const std::vector<std::string>& argv, const std::string& log, mill
     }
 }
 
+// The program a name runs (PATH searched as execvpe() does), so that a transcript says which binary
+// it was: /usr/bin/qemu-system-x86_64 rather than a name another machine resolves differently.
+std::string resolved(const std::string& program) {
+    if (program.find('/') != std::string::npos) {
+        return program;
+    }
+    const char* path = std::getenv("PATH");
+    std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+    std::size_t pos = 0;
+    while (pos <= dirs.size()) {
+        const std::size_t end = std::min(dirs.find(':', pos), dirs.size());
+        const std::string candidate =
+            (end == pos ? std::string(".") : dirs.substr(pos, end - pos)) + "/" + program;
+        if (::access(candidate.c_str(), X_OK) == 0) {
+            return candidate;
+        }
+        pos = end + 1;
+    }
+    return program;
+}
+
+// argv as a transcript shows it: the program resolved.
+std::vector<std::string> shown(std::vector<std::string> argv) {
+    argv[0] = resolved(argv[0]);
+    return argv;
+}
+
 bool socket_accepts(const std::string& path) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -87,10 +114,21 @@ World::World(WorldConfig config) : config_(config) {
         throw HarnessError("mkdtemp failed");
     }
     dir_ = tmpl;
+    transcript_.set_dir(dir_);
+    transcript_.section("storage");
+    transcript_.add("shell", -1, "DIR=$(mktemp -d)");
+    if (const std::string fetched = fetched_qemu_dir();
+        config_.qemu.system.rfind(fetched + "/", 0) == 0) {
+        transcript_.add("shell", -1, "QEMU=$(conformance/fetch-qemu --print)");
+        transcript_.set_qemu_dir(fetched);
+    }
     for (int i = 0; i < config_.nodes; ++i) {
-        run_tool({config_.qemu.img, "create", "-q", "-f", "qcow2", image(i), "16M"},
-                 dir_ + "/tools.log", config_.timeout, qemu_env(config_.qemu));
+        const std::vector<std::string> create{config_.qemu.img, "create", "-q", "-f",
+                                              "qcow2",          image(i), "16M"};
+        transcript_.command(-1, qemu_env(config_.qemu), shown(create));
+        run_tool(create, dir_ + "/tools.log", config_.timeout, qemu_env(config_.qemu));
         // An NBD export has a fixed size: without slack, qcow2 cluster allocation fails.
+        transcript_.command(-1, {}, {"truncate", "-s", "64M", image(i)});
         fs::resize_file(image(i), 64u << 20);
         if (!config_.local_files) {
             nbd_.push_back(nullptr);
@@ -128,11 +166,14 @@ void World::start_nbd(int i) {
     const std::string sock = nbd_socket(i);
     std::error_code ec;
     fs::remove(sock, ec);
+    const std::vector<std::string> argv{config_.qemu.nbd, "-f", "raw", "-t", "-e", "16", "-k", sock,
+                                        image(i)};
+    const std::string log = dir_ + "/nbd" + std::to_string(i) + ".log";
+    // NBDi=$! names the server for the `kill` of a storage loss.
+    transcript_.command(-1, qemu_env(config_.qemu), shown(argv),
+                        " >>" + shell_word(log) + " 2>&1 & NBD" + std::to_string(i) + "=$!");
     nbd_[static_cast<std::size_t>(i)] = std::make_unique<Process>(
-        "qemu-nbd" + std::to_string(i),
-        std::vector<std::string>{config_.qemu.nbd, "-f", "raw", "-t", "-e", "16", "-k", sock,
-                                 image(i)},
-        dir_ + "/nbd" + std::to_string(i) + ".log", qemu_env(config_.qemu));
+        "qemu-nbd" + std::to_string(i), argv, log, qemu_env(config_.qemu));
     const auto deadline = Clock::now() + config_.timeout;
     while (!socket_accepts(sock)) {
         if (nbd_[static_cast<std::size_t>(i)]->poll() || Clock::now() > deadline) {
@@ -144,6 +185,7 @@ void World::start_nbd(int i) {
 
 void World::kill_storage(int i) {
     if (!config_.local_files) {
+        transcript_.add("shell", -1, "kill -KILL $NBD" + std::to_string(i));
         nbd_[static_cast<std::size_t>(i)]->kill_now();
         return;
     }
@@ -152,6 +194,12 @@ void World::kill_storage(int i) {
     if (fd >= 0) {
         return;
     }
+    transcript_.add("storage", -1,
+                    "another process takes a read lock (fcntl F_OFD_SETLK, F_RDLCK) on byte 201 "
+                    "of " +
+                        image(i) +
+                        ", QEMU's \"a process does not share WRITE\" byte (200 + the bit of "
+                        "BLK_PERM_WRITE), and keeps it");
     fd = ::open(image(i).c_str(), O_RDONLY | O_CLOEXEC);
     struct flock fl {};
     fl.l_type = F_RDLCK;
@@ -171,6 +219,7 @@ void World::restore_storage(int i) {
     lock_fds_.resize(static_cast<std::size_t>(config_.nodes), -1);
     int& fd = lock_fds_[static_cast<std::size_t>(i)];
     if (fd >= 0) {
+        transcript_.add("storage", -1, "the lock on byte 201 of " + image(i) + " is dropped");
         ::close(fd); // drops the OFD lock
         fd = -1;
     }
@@ -225,15 +274,21 @@ void World::start_host(int h, bool incoming, bool paused) {
     if (paused || (incoming && !config_.autostart)) {
         argv.push_back("-S");
     }
-    host.process =
-        std::make_unique<Process>(tag, argv, dir_ + "/" + tag + ".log", qemu_env(config_.qemu));
+    const std::string log = dir_ + "/" + tag + ".log";
+    transcript_.command(h, qemu_env(config_.qemu), shown(argv), " >" + shell_word(log) + " 2>&1 &");
+    host.process = std::make_unique<Process>(tag, argv, log, qemu_env(config_.qemu));
     host.qmp = std::make_unique<QmpClient>(qmp_sock, config_.timeout);
+    host.qmp->record_to(&transcript_, h);
     ++starts_;
     // Every node has its driver now, so the command answers; whether its entries carry `active`
-    // tells QEMU 10.x (feature, not version: a patched build may have it or not).
-    const auto nodes = host.qmp->execute("query-named-block-nodes", {{"flat", true}});
-    host.activity_field = nodes.contains("return") && nodes["return"].is_array() &&
-                          !nodes["return"].empty() && nodes["return"][0].contains("active");
+    // tells QEMU 10.x (feature, not version: a patched build may have it or not). The harness's
+    // question, not the story's: not in the transcript.
+    {
+        const Transcript::Mute quiet(&transcript_);
+        const auto nodes = host.qmp->execute("query-named-block-nodes", {{"flat", true}});
+        host.activity_field = nodes.contains("return") && nodes["return"].is_array() &&
+                              !nodes["return"].empty() && nodes["return"][0].contains("active");
+    }
     set_capabilities(h);
     if (paused && !incoming) {
         // -S leaves the VM in PRELAUNCH; the model's PAUSED is a VM that ran and was stopped.
@@ -287,6 +342,12 @@ void World::migrate(int h, bool held) {
     relay_.reset();
     relay_ = std::make_unique<Relay>(dir_ + "/relay" + std::to_string(++relays_) + ".sock",
                                      target.substr(5), held);
+    transcript_.add("relay", -1,
+                    "listens on " + relay_->path() + " and passes the stream on to " +
+                        target.substr(5) +
+                        (held ? ", holding the source's bytes (buffered, not delivered; the "
+                                "return path passes)"
+                              : ", delivering everything both ways (a transparent proxy)"));
     qmp(h).execute_ok("migrate", {{"uri", "unix:" + relay_->path()}});
 }
 
@@ -401,6 +462,7 @@ std::vector<std::string> World::node_states(int h) {
 }
 
 HostObservation World::observe(int h) {
+    const Transcript::Mute quiet(&transcript_);
     HostObservation o;
     Host& host = hosts_[h];
     if (!host.process) {

@@ -3,6 +3,7 @@
 // binary, and the 10.0.x that conformance/fetch-qemu unpacks runs through the same harness.
 #include "handoff/conformance/binaries.hpp"
 #include "handoff/conformance/report.hpp"
+#include "handoff/conformance/transcript.hpp"
 
 #include "handoff/model/explore.hpp"
 #include "handoff/model/interpreter.hpp"
@@ -420,6 +421,183 @@ std::string slurp(const std::string& path) {
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+nlohmann::json stored_trace(const std::string& instance, const std::string& invariant) {
+    std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/conformance/traces/" + instance + "/" +
+                     invariant + ".json");
+    return nlohmann::json::parse(in);
+}
+
+// Where an entry of `kind` whose text is `text` is, else -1.
+long find_entry(const std::vector<TranscriptEntry>& t, const std::string& kind,
+                const std::string& text, int host = -1) {
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        if (t[i].kind == kind && t[i].text == text && (host < 0 || t[i].host == host)) {
+            return static_cast<long>(i);
+        }
+    }
+    return -1;
+}
+
+// A stored one-step story (cont on the incoming destination while the source runs) as its
+// reproducer: the storage, both command lines with the binary that ran, `cont` and its reply under
+// the model step, no poll of the harness's own, no temporary path, and how the processes ended.
+TEST(Qemu, TranscriptOfSingleOwnerIsAReproducer) {
+    const ReplayResult r = replay(stored_trace("v7.2", "single-owner"));
+    expect_reproduced(r);
+    const auto& t = r.transcript;
+    ASSERT_FALSE(t.empty());
+    EXPECT_EQ(t[0].text, "DIR=$(mktemp -d)");
+    int systems = 0, observations = 0;
+    for (const auto& e : t) {
+        EXPECT_EQ(e.text.find("/tmp/handoff-qemu-"), std::string::npos) << e.text;
+        if (e.kind == "qmp") { // the harness's observation is one line of its own
+            EXPECT_EQ(e.text.find("query-"), std::string::npos) << e.text;
+            EXPECT_EQ(e.text.find("qemu-io"), std::string::npos) << e.text;
+        }
+        observations += e.kind == "observed" ? 1 : 0;
+        if (e.kind == "shell" &&
+            e.text.find("qemu-system-x86_64 -accel tcg") != std::string::npos) {
+            ++systems;
+            EXPECT_EQ(e.text.rfind("/", 0), 0u) << "the binary as it ran, by path: " << e.text;
+            EXPECT_NE(e.text.find("-blockdev driver=nbd,node-name=disk0-file,server.type=unix,"
+                                  "server.path=$DIR/nbd0.sock"),
+                      std::string::npos)
+                << e.text;
+        }
+    }
+    EXPECT_EQ(systems, 2);
+    EXPECT_EQ(observations, 2); // before the step and after it
+    const std::string img = "qemu-img create -q -f qcow2 $DIR/img0.qcow2 16M";
+    EXPECT_TRUE(std::any_of(t.begin(), t.end(), [&](const TranscriptEntry& e) {
+        return e.kind == "shell" && e.section == "storage" && e.text.rfind("/", 0) == 0 &&
+               e.text.size() > img.size() &&
+               e.text.compare(e.text.size() - img.size(), img.size(), img) == 0;
+    })) << transcript_text(t);
+    const long cont = find_entry(t, "qmp", R"({"execute":"cont"})", 1);
+    ASSERT_GE(cont, 0);
+    EXPECT_EQ(t[static_cast<std::size_t>(cont)].section,
+              "step 1: qmp_cont (h=host 1, fail=none, broken=no)");
+    ASSERT_LT(static_cast<std::size_t>(cont) + 1, t.size());
+    EXPECT_EQ(t[static_cast<std::size_t>(cont) + 1].kind, "reply");
+    EXPECT_EQ(t[static_cast<std::size_t>(cont) + 1].text, R"({"return":{}})");
+    const long incoming = find_entry(
+        t, "qmp",
+        R"({"execute":"migrate-incoming","arguments":{"uri":"unix:$DIR/mig-host1-1.sock"}})", 1);
+    EXPECT_GE(incoming, 0) << transcript_text(t);
+    EXPECT_LT(incoming, cont);
+    EXPECT_GE(find_entry(t, "outcome",
+                         "host 1: still running: INMIGRATE, migration NONE, nodes OPEN OPEN"),
+              0)
+        << transcript_text(t);
+
+    const std::string text = transcript_text(t);
+    EXPECT_NE(text.find("# step 1: qmp_cont (h=host 1, fail=none, broken=no)\n"
+                        "host 1 -> {\"execute\":\"cont\"}\n"
+                        "host 1 <- {\"return\":{}}\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("(polled query-status, query-migrate and HMP qemu-io"), std::string::npos);
+}
+
+TEST(Transcript, ShellWordsKeepDirExpandable) {
+    EXPECT_EQ(shell_word("unix:$DIR/a.qmp,server=on"), "unix:$DIR/a.qmp,server=on");
+    EXPECT_EQ(shell_word("write -P 0x55 0 4k"), "\"write -P 0x55 0 4k\"");
+    EXPECT_EQ(shell_word("a$HOME\"b"), "\"a\\$HOME\\\"b\"");
+    EXPECT_EQ(shell_word(""), "\"\"");
+    Transcript t;
+    t.set_dir("/tmp/x");
+    t.section("step 3: migration_thread_setup (h=host 0)");
+    t.add("qemu", -1, "QEMU takes it by itself");
+    t.section("step 4: qmp_stop (h=host 0)");
+    t.qmp_sent(0, "stop", nlohmann::json::object());
+    t.qmp_reply(0, {{"id", 7}, {"return", nlohmann::json::object()}});
+    {
+        const Transcript::Mute quiet(&t);
+        t.qmp_sent(0, "query-status", nlohmann::json::object());
+    }
+    t.command(-1, {}, {"truncate", "-s", "64M", "/tmp/x/img0.qcow2"});
+    EXPECT_EQ(transcript_text(t.entries()),
+              "# step 3: migration_thread_setup (h=host 0): QEMU takes it by itself\n"
+              "# step 4: qmp_stop (h=host 0)\n"
+              "host 0 -> {\"execute\":\"stop\"}\n"
+              "host 0 <- {\"return\":{}}\n"
+              "$ truncate -s 64M $DIR/img0.qcow2\n");
+    const nlohmann::json j = transcript_json(t.entries());
+    ASSERT_EQ(j.size(), 4u);
+    EXPECT_EQ(j[1], (nlohmann::json{{"section", "step 4: qmp_stop (h=host 0)"},
+                                    {"kind", "qmp"},
+                                    {"host", 0},
+                                    {"text", R"({"execute":"stop"})"}}));
+    EXPECT_FALSE(j[0].contains("host"));
+}
+
+// Runs `handoff ARGS`, returning the exit code and stdout.
+std::pair<int, std::string> handoff_stdout(const std::string& args) {
+    const std::string out = std::string(HANDOFF_BINARY_DIR) + "/conformance-test-stdout.txt";
+    const int st = std::system(
+        (std::string(HANDOFF_BINARY_DIR) + "/handoff " + args + " >" + out + " 2>/dev/null")
+            .c_str());
+    std::ifstream in(out);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    std::remove(out.c_str());
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, ss.str()};
+}
+
+// `replay-qemu --transcript` prints it after the verdict; `--json` carries it as an array.
+TEST(ReplayQemu, TranscriptInTextAndJson) {
+    const std::string trace =
+        std::string(HANDOFF_SOURCE_DIR) + "/conformance/traces/v7.2/single-owner.json";
+    auto [code, text] = handoff_stdout("replay-qemu --transcript " + trace);
+    EXPECT_EQ(code, 0);
+    const std::size_t verdict = text.find("verdict: reproduced");
+    const std::size_t cont =
+        text.find("host 1 -> {\"execute\":\"cont\"}\nhost 1 <- {\"return\":{}}");
+    EXPECT_NE(verdict, std::string::npos) << text;
+    EXPECT_NE(cont, std::string::npos) << text;
+    EXPECT_LT(verdict, cont) << text;
+    EXPECT_NE(text.find("\ntranscript:\n# storage\n$ DIR=$(mktemp -d)\n"), std::string::npos)
+        << text;
+    // Without the flag: no transcript.
+    std::tie(code, text) = handoff_stdout("replay-qemu " + trace);
+    EXPECT_EQ(code, 0);
+    EXPECT_EQ(text.find("transcript"), std::string::npos) << text;
+
+    std::tie(code, text) = handoff_stdout("replay-qemu --json " + trace);
+    EXPECT_EQ(code, 0);
+    const nlohmann::json j = nlohmann::json::parse(text);
+    ASSERT_TRUE(j.contains("transcript"));
+    ASSERT_TRUE(j["transcript"].is_array());
+    bool sent = false;
+    for (const auto& e : j["transcript"]) {
+        sent =
+            sent || (e["kind"] == "qmp" && e["host"] == 1 && e["text"] == R"({"execute":"cont"})" &&
+                     e["section"] == "step 1: qmp_cont (h=host 1, fail=none, broken=no)");
+    }
+    EXPECT_TRUE(sent) << j["transcript"].dump(1);
+}
+
+// The report shows the reproducer under a reproduced story, and none under one that is not.
+TEST(Qemu, ReportShowsTheReproducerOfAReproducedStory) {
+    TraceSet set;
+    set.name = "v7.2";
+    set.command = "handoff check --version v7.2 --json";
+    // Not replayable before QEMU starts (postcopy), then reproduced in one step.
+    set.traces = {
+        {"block-inactive-tracks-nodes", stored_trace("v7.2", "block-inactive-tracks-nodes")},
+        {"single-owner", stored_trace("v7.2", "single-owner")}};
+    const std::string page = conformance_report({ReportGroup{set, TraceSet{}}}, ReplayOptions{});
+    const std::size_t story = page.find("\n## v7.2: single-owner\n");
+    ASSERT_NE(story, std::string::npos) << page;
+    const std::size_t block = page.find("```text\n# storage\n$ DIR=$(mktemp -d)\n");
+    ASSERT_NE(block, std::string::npos) << page;
+    EXPECT_GT(block, story);
+    EXPECT_EQ(page.find("```text"), block) << "only the reproduced story has one";
+    const std::size_t cont = page.find("host 1 -> {\"execute\":\"cont\"}\n", block);
+    const std::size_t end = page.find("\n```\n", block);
+    EXPECT_LT(cont, end) << page.substr(block);
 }
 
 // docs/conformance.md is what conformance/regenerate writes today from the stored traces: every

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "handoff/conformance/process.hpp"
+#include "handoff/conformance/transcript.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,12 @@ class QmpClient {
     // human-monitor-command; returns the HMP output text.
     std::string hmp(const std::string& command_line, milliseconds timeout = milliseconds(5000));
 
+    // Every command sent from now on, and its reply, goes into `t` (unless muted) as host `host`'s.
+    void record_to(Transcript* t, int host) {
+        transcript_ = t;
+        host_ = host;
+    }
+
     const std::vector<nlohmann::json>& events() const { return events_; }
     bool connected() const { return fd_ >= 0; }
 
@@ -41,6 +48,8 @@ class QmpClient {
     std::string buffer_;
     std::vector<nlohmann::json> events_;
     long next_id_ = 1;
+    Transcript* transcript_ = nullptr;
+    int host_ = -1;
 };
 
 } // namespace handoff::conformance

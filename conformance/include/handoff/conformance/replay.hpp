@@ -53,6 +53,9 @@ struct ReplayResult {
     std::string version_warning;     // why the binary is not that version ("" when it is)
     std::string notes; // how the trace was adapted (a storage fault applied later, ...)
     std::vector<StepRecord> steps;
+    // What was done to QEMU, in order, grouped by model step (transcript.hpp); empty when no QEMU
+    // was started (a trace refused before the replay).
+    std::vector<TranscriptEntry> transcript;
     double seconds = 0;
 };
 

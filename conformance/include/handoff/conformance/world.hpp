@@ -9,6 +9,7 @@
 #include "handoff/conformance/process.hpp"
 #include "handoff/conformance/qmp.hpp"
 #include "handoff/conformance/relay.hpp"
+#include "handoff/conformance/transcript.hpp"
 
 #include <memory>
 #include <optional>
@@ -48,11 +49,16 @@ class World {
 
     const WorldConfig& config() const { return config_; }
     const std::string& dir() const { return dir_; }
+    // What was done to the real system so far (transcript.hpp): the storage and process set-up,
+    // every QMP command but those of observe(), the relay's and the storage's actions.
+    Transcript& transcript() { return transcript_; }
 
     // Starts the QEMU process of host h: a running (or, with `paused`, -S) VM, or a destination
     // (-incoming defer, then migrate-incoming on a fresh unix socket).
     void start_host(int h, bool incoming, bool paused = false);
     bool has_process(int h) const { return hosts_[h].process != nullptr; }
+    // Whether host h's node states come from queries (QEMU 10.x) rather than the probe.
+    bool queries_nodes(int h) const { return hosts_[h].activity_field; }
     bool running(int h); // the process exists and has not ended
     QmpClient& qmp(int h);
     // `migrate` from h to the listening peer, through a relay that holds the stream if `held`.
@@ -82,6 +88,7 @@ class World {
     // The queries node_states() uses on QEMU 10.x. On a QEMU without the `active` field every node
     // counts as active, which the test comparing the permission rule with the probe relies on.
     std::vector<std::string> queried_states(int h);
+    // Not in the transcript: observation is the harness's, not part of the story.
     HostObservation observe(int h);
 
     std::string node_name(int i) const { return "disk" + std::to_string(i); }
@@ -104,6 +111,7 @@ class World {
 
     WorldConfig config_;
     std::string dir_;
+    Transcript transcript_;
     std::vector<std::unique_ptr<Process>> nbd_;
     std::vector<int> lock_fds_; // per node: the fd holding the foreign lock, or -1
     std::unique_ptr<Relay> relay_;
