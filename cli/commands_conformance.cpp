@@ -260,6 +260,7 @@ void register_conformance_commands(CLI::App& app) {
 
     struct ReportArgs {
         std::string primary, alternative, split, command, out;
+        std::vector<std::string> controllable;
         int timeout_ms = 10000;
     };
     auto r = std::make_shared<ReportArgs>();
@@ -272,6 +273,9 @@ void register_conformance_commands(CLI::App& app) {
     rep->add_option("--alternative", r->alternative,
                     "Folder of traces from a replayable sub-instance, used where the first "
                     "trace is not replayable");
+    rep->add_option("--controllable", r->controllable,
+                    "Folder of the traces of a `handoff check --controllable` (repeatable): a "
+                    "section with each pair's verdict, or none within the depth");
     rep->add_option("--split", r->split, "A `handoff check --json` output to store as traces");
     rep->add_option("--command", r->command, "With --split: the check command line");
     rep->add_option("--out", r->out, "With --split: the folder to write");
@@ -299,10 +303,18 @@ void register_conformance_commands(CLI::App& app) {
             const c::TraceSet primary = c::read_trace_set(r->primary);
             const c::TraceSet alternative =
                 r->alternative.empty() ? c::TraceSet{} : c::read_trace_set(r->alternative);
-            std::cout << c::conformance_report(
-                primary, alternative, opt, [](const std::string& what) {
-                    std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());
-                });
+            const auto progress = [](const std::string& what) {
+                std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());
+            };
+            std::vector<c::TraceSet> controllable;
+            for (const auto& dir : r->controllable) {
+                controllable.push_back(c::read_trace_set(dir));
+            }
+            std::string page = c::conformance_report(primary, alternative, opt, progress);
+            if (!controllable.empty()) {
+                page += c::controllable_report(controllable, opt, progress);
+            }
+            std::cout << page;
         } catch (const c::TraceError& e) {
             throw UsageError(e.what());
         } catch (const c::BinaryError& e) {

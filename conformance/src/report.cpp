@@ -108,6 +108,19 @@ TraceSet read_trace_set(const std::string& dir) {
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
+        if (f.filename() == "none.json") {
+            std::ifstream in(f);
+            nlohmann::json j;
+            try {
+                in >> j;
+            } catch (const nlohmann::json::exception&) {
+                throw TraceError(f.string() + " is not JSON");
+            }
+            for (const auto& [invariant, bound] : j.items()) {
+                set.none.emplace_back(invariant, bound);
+            }
+            continue;
+        }
         std::ifstream in(f);
         nlohmann::json j;
         try {
@@ -129,11 +142,20 @@ void write_trace_set(const nlohmann::json& check, const std::string& command,
         }
     }
     const nlohmann::json& results = check.is_object() ? check.at("results") : check;
+    nlohmann::json none = nlohmann::json::object();
     for (const auto& r : results) {
         if (r.value("verdict", "") == "violated" && r.contains("trace")) {
             std::ofstream(dir + "/" + r.value("invariant", "unknown") + ".json")
                 << r["trace"].dump(1) << "\n";
+        } else if (r.contains("controllable")) {
+            // A restricted search that found nothing: the report says so, with its depth.
+            none[r.value("invariant", "unknown")] = {{"version", r.value("version", "?")},
+                                                     {"depth", r.value("depth", -1)},
+                                                     {"detail", r.value("detail", "")}};
         }
+    }
+    if (!none.empty()) {
+        std::ofstream(dir + "/none.json") << none.dump(1) << "\n";
     }
     std::ofstream(dir + "/command.txt") << command << "\n";
 }
@@ -244,6 +266,71 @@ std::string conformance_report(const TraceSet& primary, const TraceSet& alternat
         out << "\n";
     }
     out << detail.str();
+    return out.str();
+}
+
+std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
+                                const std::function<void(const std::string&)>& progress) {
+    std::ostringstream table, detail, versions;
+    table << "| version | invariant | steps | what the real QEMU did | verdict |\n"
+          << "|---|---|---|---|---|\n";
+    for (const TraceSet& set : sets) {
+        // Every pair of the set, in invariant order: a trace to replay, or none within the depth.
+        std::map<std::string, std::pair<const nlohmann::json*, const nlohmann::json*>> pairs;
+        for (const auto& [invariant, trace] : set.traces) {
+            pairs[invariant].first = &trace;
+        }
+        for (const auto& [invariant, bound] : set.none) {
+            pairs[invariant].second = &bound;
+        }
+        std::string version_line;
+        for (const auto& [invariant, entry] : pairs) {
+            const auto& [trace, bound] = entry;
+            if (trace == nullptr) {
+                const int depth = bound->value("depth", -1);
+                const std::string verdict =
+                    depth >= 0 ? "no controllable trace within depth " + std::to_string(depth)
+                               : "no controllable trace found (" + bound->value("detail", "") + ")";
+                table << "| " << bound->value("version", set.name) << " | " << invariant
+                      << " | - | - | " << verdict << " |\n";
+                continue;
+            }
+            if (progress) {
+                progress(set.name + " " + invariant);
+            }
+            const ReplayResult rr = replay(*trace, options);
+            version_line = rr.qemu_version;
+            const std::string version = trace->value("version", "?");
+            const model::InvariantData* inv = model::find_invariant(invariant);
+            if (inv == nullptr) {
+                throw TraceError(set.name + "/" + invariant + ".json: no such invariant");
+            }
+            if (inv->kind == model::InvariantKind::StatePredicate &&
+                rr.violated.find(invariant) == std::string::npos) {
+                throw TraceError(set.name + "/" + invariant +
+                                 ".json: its last state no longer violates " + invariant +
+                                 " on the model (regenerate the traces)");
+            }
+            table << "| " << version << " | " << invariant << " | " << (*trace)["steps"].size()
+                  << " | " << cell(rr.qemu_behaviour.empty() ? "-" : rr.qemu_behaviour) << " | "
+                  << verdict_text(rr) << " |\n";
+            write_replay(detail, version + " " + invariant + " (controllable)", set.command, *trace,
+                         rr);
+        }
+        if (!version_line.empty()) {
+            versions << "- `" << set.name << "`: `" << set.command << "` on **" << version_line
+                     << "**\n";
+        }
+    }
+    std::ostringstream out;
+    out << "\n## Traces the harness can drive\n\n"
+        << "For every pair the checker finds violated at N = 2 (proofs/expected.json), the "
+           "shortest counterexample that uses only what the harness drives on the version's "
+           "real QEMU (`handoff check --controllable`: the rows, outcomes and stop points of "
+           "conformance/src/controls.cpp, which `handoff controls --version V` prints), replayed "
+           "on that QEMU; or, where there is none, the depth searched (a bound, not a proof).\n\n"
+        << versions.str() << "\n"
+        << table.str() << detail.str();
     return out.str();
 }
 

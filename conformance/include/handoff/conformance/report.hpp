@@ -18,11 +18,15 @@ struct TraceSet {
     std::string name;    // the folder name, e.g. "v7.2"
     std::string command; // the check command line that found them
     std::vector<std::pair<std::string, nlohmann::json>> traces; // (invariant, trace), sorted
+    // A restricted (`--controllable`) check: the pairs it found no trace for, with the depth it
+    // searched ({"depth": K, "detail": "..."}), from none.json.
+    std::vector<std::pair<std::string, nlohmann::json>> none;
 };
 
 // Reads a folder of traces (and its command.txt).
 TraceSet read_trace_set(const std::string& dir);
-// Writes the traces of a `handoff check --json` output into `dir` (replacing its *.json).
+// Writes the traces of a `handoff check --json` output into `dir` (replacing its *.json); for a
+// `--controllable` check, the pairs without a trace go to none.json.
 void write_trace_set(const nlohmann::json& check, const std::string& command,
                      const std::string& dir);
 
@@ -32,5 +36,10 @@ void write_trace_set(const nlohmann::json& check, const std::string& command,
 std::string conformance_report(const TraceSet& primary, const TraceSet& alternative,
                                const ReplayOptions& options,
                                const std::function<void(const std::string&)>& progress = {});
+
+// The section on the traces the harness can drive (`handoff check --controllable` per version):
+// for every pair, its verdict on the version's binary, or "no controllable trace within depth K".
+std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
+                                const std::function<void(const std::string&)>& progress = {});
 
 } // namespace handoff::conformance
