@@ -4,8 +4,10 @@
 #include "commands.hpp"
 #include "instance_options.hpp"
 
+#include "handoff/conformance/controls.hpp"
 #include "handoff/model/explore.hpp"
 #include "handoff/proofs/artifacts.hpp"
+#include "handoff/proofs/check.hpp"
 #include "handoff/proofs/trace_io.hpp"
 
 #include <fmt/core.h>
@@ -16,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -58,8 +61,10 @@ struct TraceArgs {
     std::string version, invariant, engine = "auto", out;
     InstanceOptions instance;
     bool json = false;
+    bool controllable = false;
     int fork = 0;
     int depth = 60;
+    bool depth_given = false; // --depth was on the command line (else: 60, or 20 controllable)
     double timeout = 60;
 };
 
@@ -108,13 +113,35 @@ void run_trace(const TraceArgs& a) {
     if (a.fork < 0) {
         throw UsageError(fmt::format("--fork must be a step number (1 or more), not {}", a.fork));
     }
-    const bool use_explicit = a.engine == "explicit" || (a.engine == "auto" && graph);
+    std::optional<StepRestriction> restriction;
+    if (a.controllable) {
+        if (a.engine == "explicit") {
+            throw UsageError("--controllable searches with BMC (and the recovery search for "
+                             "recoverable), not --engine explicit");
+        }
+        if (a.fork != 0) {
+            throw UsageError("--fork cannot be combined with --controllable");
+        }
+        try {
+            restriction = conformance::controllable(table);
+        } catch (const conformance::NoControls& e) {
+            throw UsageError(std::string("--controllable: ") + e.what());
+        }
+    }
+    const bool use_explicit =
+        !a.controllable && (a.engine == "explicit" || (a.engine == "auto" && graph));
 
     const Interpreter interp(table, inst);
     z3::context ctx;
     const Lowering low(ctx, table, inst);
+    EngineLimits lim{a.depth, a.timeout};
+    if (restriction) {
+        lim.restriction = &*restriction;
+        lim.max_depth = a.depth_given ? a.depth : kControllableDepth;
+    }
     Result r = use_explicit ? run_explicit(interp, {&inv}).front()
-                            : run_bmc(low, inv, EngineLimits{a.depth, a.timeout});
+               : graph      ? run_recoverable(interp, inv, lim)
+                            : run_bmc(low, inv, lim);
     const std::string where =
         fmt::format("{} / {} on {}", a.version, inv.name, a.instance.describe());
     if (r.bug) {
@@ -124,15 +151,24 @@ void run_trace(const TraceArgs& a) {
     }
     if (r.verdict != Verdict::violated) {
         exit_code() = r.verdict == Verdict::proved ? 0 : 3;
+        if (restriction && r.verdict == Verdict::bounded) {
+            emit(a.out, fmt::format("{}: no controllable counterexample within depth {} ({}: {})\n",
+                                    where, r.depth, r.engine, r.detail));
+            return;
+        }
         emit(a.out, fmt::format("{}: no counterexample ({} {}: {})\n", where, r.engine,
                                 verdict_name(r.verdict), r.detail));
         return;
     }
     exit_code() = 1;
     Trace trace = *r.trace;
-    std::string heading = fmt::format("{} is violated: a shortest counterexample of {} steps ({}, "
-                                      "replayed on the interpreter)",
-                                      where, trace.steps.size(), r.engine);
+    std::string heading =
+        restriction ? fmt::format("{} is violated: a shortest controllable counterexample of {} "
+                                  "steps (only {}; {}, replayed on the interpreter)",
+                                  where, trace.steps.size(), restriction->name, r.engine)
+                    : fmt::format("{} is violated: a shortest counterexample of {} steps ({}, "
+                                  "replayed on the interpreter)",
+                                  where, trace.steps.size(), r.engine);
     if (a.fork != 0) {
         if (a.fork > static_cast<int>(trace.steps.size())) {
             throw UsageError(fmt::format("--fork must be between 1 and {} (the trace's length), "
@@ -165,7 +201,11 @@ void run_trace(const TraceArgs& a) {
         trace = *f.trace;
     }
     if (a.json) {
-        emit(a.out, trace_to_json(interp, trace, &inv).dump(2) + "\n");
+        nlohmann::json j = trace_to_json(interp, trace, &inv);
+        if (restriction) {
+            j["controllable"] = restriction->name;
+        }
+        emit(a.out, j.dump(2) + "\n");
         return;
     }
     emit(a.out, heading + "\n" + format_trace(interp, trace));
@@ -187,7 +227,13 @@ void register_trace(CLI::App& app) {
                     "step K on (or: there is none)");
     cmd->add_option("--engine", a->engine, "auto (BMC; explicit for recoverable), bmc or explicit")
         ->capture_default_str();
-    cmd->add_option("--depth", a->depth, "Deepest BMC depth tried")->capture_default_str();
+    auto* depth = cmd->add_option("--depth", a->depth,
+                                  "Deepest BMC depth tried (default 60; " +
+                                      std::to_string(kControllableDepth) + " with --controllable)");
+    cmd->add_flag("--controllable", a->controllable,
+                  "Only traces the conformance harness can drive on the version's real QEMU "
+                  "(v7.2, v10.0; conformance/src/controls.cpp): the shortest such one, or none "
+                  "within the depth");
     cmd->add_option("--timeout", a->timeout, "Seconds for the search (and again for --fork)")
         ->capture_default_str();
     cmd->footer(
@@ -195,7 +241,10 @@ void register_trace(CLI::App& app) {
         "engine: for this instance), 3 no counterexample found but nothing proved (BMC "
         "depth or timeout reached; a --fork search that timed out), 2 bad input, 4 a "
         "checker bug (a trace that does not replay).");
-    cmd->callback([a] { run_trace(*a); });
+    cmd->callback([a, depth] {
+        a->depth_given = depth->count() > 0;
+        run_trace(*a);
+    });
 }
 
 // ---- replay --------------------------------------------------------------------------------

@@ -5,14 +5,19 @@
 // 3 not replayable, 4 the harness failed (QEMU missing or not running, a process that would not
 // start or answer).
 #include "commands.hpp"
+#include "instance_options.hpp"
 
 #include "handoff/conformance/binaries.hpp"
+#include "handoff/conformance/controls.hpp"
 #include "handoff/conformance/replay.hpp"
 #include "handoff/conformance/report.hpp"
+
+#include "handoff/model/printer.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -161,9 +166,76 @@ int run_replay(const ReplayArgs& a) {
     return 4;
 }
 
+// The controls table of one version, as the checker reads it: per row who takes it, the
+// control, and when a controllable trace may take it; then the named conditions' definitions.
+void print_controls(const std::string& version) {
+    namespace c = handoff::conformance;
+    const model::TableData& table = require_version(version);
+    model::StepRestriction r;
+    try {
+        r = c::controllable(table);
+    } catch (const c::NoControls& e) {
+        throw UsageError(e.what());
+    }
+    fmt::print("# Controls of the conformance harness: {}\n\n", version);
+    fmt::print("Only {} (conformance/src/controls.cpp): `handoff check --controllable` searches "
+               "only "
+               "paths that start where `initial` holds, take each step where its row's "
+               "condition holds (h: the step's host; fail, half, broken: its outcome), and end "
+               "where `last` holds.\n\n",
+               r.name);
+    fmt::print("| row | taken by | control | allowed when |\n|---|---|---|---|\n");
+    for (std::size_t i = 0; i < table.rows.size(); ++i) {
+        const std::string_view name = table.rows[i].name;
+        const c::RowControl* rc = c::row_control(name);
+        const std::string side = rc == nullptr || rc->side == c::Side::harness ? "harness" : "QEMU";
+        const std::string control =
+            rc == nullptr ? "-"
+                          : (rc->control == c::Control::by_qemu ? "(QEMU's own step)"
+                                                                : std::string(rc->text));
+        const int e = r.row_allowed[i];
+        const std::string when =
+            e < 0 ? "never: " + c::why_no_control(name) : model::print_expr(r.ast, e);
+        auto cell = [](std::string text) { // a `|` of an expression would end the cell
+            for (std::size_t at = text.find('|'); at != std::string::npos;
+                 at = text.find('|', at + 2)) {
+                text.insert(at, "\\");
+            }
+            return text;
+        };
+        fmt::print("| {} | {} | {} | {} |\n", name, side,
+                   cell(rc != nullptr && rc->control == c::Control::none ? "-" : control),
+                   cell(when));
+    }
+    fmt::print("\ninitial: {}\n\nlast: {}\n\nDefinitions:\n\n",
+               r.initial < 0 ? "true" : model::print_expr(r.ast, r.initial),
+               r.last < 0 ? "true" : model::print_expr(r.ast, r.last));
+    std::vector<std::string> done;
+    for (int i = 0; i < static_cast<int>(r.ast.nodes.size()); ++i) {
+        const model::AstNode& n = r.ast[i];
+        if (n.op != model::Op::Named) {
+            continue;
+        }
+        const std::string head = model::print_expr(r.ast, i);
+        const std::string name(n.text);
+        if (std::find(done.begin(), done.end(), name) != done.end()) {
+            continue;
+        }
+        done.push_back(name);
+        fmt::print("- `{}` = `{}`\n", head, model::print_expr(r.ast, n.kid[0]));
+    }
+}
+
 } // namespace
 
 void register_conformance_commands(CLI::App& app) {
+    auto controls_version = std::make_shared<std::string>();
+    auto* controls = app.add_subcommand(
+        "controls", "Print what the conformance harness can drive on a version's real QEMU (the "
+                    "table `handoff check --controllable` searches with), as Markdown");
+    controls->add_option("--version", *controls_version, "v7.2 or v10.0")->required();
+    controls->callback([controls_version] { print_controls(*controls_version); });
+
     auto a = std::make_shared<ReplayArgs>();
     auto* cmd = app.add_subcommand(
         "replay-qemu",
@@ -201,7 +273,7 @@ void register_conformance_commands(CLI::App& app) {
     cmd->callback([a] { exit_code() = run_replay(*a); });
 
     struct ReportArgs {
-        std::vector<std::string> primary, alternative;
+        std::vector<std::string> primary, alternative, controllable;
         std::string split, command, out;
         int timeout_ms = 10000;
     };
@@ -216,6 +288,10 @@ void register_conformance_commands(CLI::App& app) {
     rep->add_option("--alternative", r->alternative,
                     "Folder of traces from a replayable sub-instance, used where the first "
                     "trace is not replayable; the i-th goes with the i-th --traces");
+    rep->add_option("--controllable", r->controllable,
+                    "Folder of the traces of a `handoff check --controllable`: a section with "
+                    "each pair's verdict, or none within the depth; the i-th goes with the i-th "
+                    "--traces");
     rep->add_option("--split", r->split, "A `handoff check --json` output to store as traces");
     rep->add_option("--command", r->command, "With --split: the check command line");
     rep->add_option("--out", r->out, "With --split: the folder to write");
@@ -237,17 +313,20 @@ void register_conformance_commands(CLI::App& app) {
         if (r->primary.empty()) {
             throw UsageError("give --traces DIR (or --split CHECK.json --out DIR)");
         }
-        if (r->alternative.size() > r->primary.size()) {
-            throw UsageError("more --alternative folders than --traces folders");
+        if (r->alternative.size() > r->primary.size() ||
+            r->controllable.size() > r->primary.size()) {
+            throw UsageError("more --alternative or --controllable folders than --traces folders");
         }
         c::ReplayOptions opt;
         opt.timeout = c::milliseconds(r->timeout_ms);
         try {
             std::vector<c::ReportGroup> groups;
+            const auto folder = [](const std::vector<std::string>& dirs, std::size_t i) {
+                return i < dirs.size() ? c::read_trace_set(dirs[i]) : c::TraceSet{};
+            };
             for (std::size_t i = 0; i < r->primary.size(); ++i) {
-                groups.push_back({c::read_trace_set(r->primary[i]),
-                                  i < r->alternative.size() ? c::read_trace_set(r->alternative[i])
-                                                            : c::TraceSet{}});
+                groups.push_back({c::read_trace_set(r->primary[i]), folder(r->alternative, i),
+                                  folder(r->controllable, i)});
             }
             std::cout << c::conformance_report(groups, opt, [](const std::string& what) {
                 std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "instance_options.hpp"
 
+#include "handoff/conformance/controls.hpp"
 #include "handoff/model/printer.hpp"
 #include "handoff/model/versions.hpp"
 #include "handoff/proofs/check.hpp"
@@ -38,6 +39,7 @@ struct CheckArgs {
     bool partial_order = false;
     bool certificates = false;
     bool json = false;
+    bool controllable = false;
 
     void add_instance(CLI::App* cmd) { instance_opts.add_to(cmd); }
     void add_engine(CLI::App* cmd) {
@@ -88,13 +90,46 @@ struct CheckArgs {
         o.timeout = timeout;
         o.jobs = jobs;
         o.partial_order = partial_order;
+        if (controllable) {
+            if (engine != "auto" && engine != "bmc") {
+                throw UsageError(fmt::format(
+                    "--controllable searches with BMC (and the recovery search for recoverable): "
+                    "--engine {} does not take the harness's controls",
+                    engine));
+            }
+            if (partial_order) {
+                throw UsageError("--partial-order cannot be combined with --controllable (a "
+                                 "reordered path may need a control the harness does not have)");
+            }
+            for (const Cell& c : cells()) {
+                if (o.restrictions.count(c.table->version) == 0) {
+                    o.restrictions.emplace(
+                        std::string(c.table->version),
+                        std::make_shared<const StepRestriction>(restriction_for(*c.table)));
+                }
+            }
+        }
         return o;
+    }
+
+    // The harness's controls for a version, or the one-line error for a version without them.
+    static StepRestriction restriction_for(const TableData& table) {
+        try {
+            return conformance::controllable(table);
+        } catch (const conformance::NoControls& e) {
+            throw UsageError(std::string("--controllable: ") + e.what());
+        }
     }
 
     std::vector<Cell> cells() const {
         std::vector<const TableData*> tables;
         for (const auto& v : versions) {
             tables.push_back(&require_version(v));
+        }
+        if (tables.empty() && controllable) { // every version the harness has a binary for
+            for (const auto& b : conformance::binary_controls()) {
+                tables.push_back(&require_version(std::string(b.version)));
+            }
         }
         if (tables.empty()) {
             tables = all_versions();
@@ -158,10 +193,16 @@ nlohmann::json result_json(const Result& r, const CheckArgs& args) {
     if (r.bug) {
         j["bug"] = true;
     }
+    if (!r.restriction.empty()) {
+        j["controllable"] = r.restriction;
+    }
     if (r.trace) {
         const TableData& table = require_version(r.version);
         const Interpreter interp(table, args.instance());
         j["trace"] = trace_json(interp, *r.trace);
+        if (!r.restriction.empty()) {
+            j["trace"]["controllable"] = r.restriction;
+        }
     }
     return j;
 }
@@ -195,7 +236,8 @@ std::string verdict_text(const Result& r) {
     case Verdict::proved:
         return "proved";
     case Verdict::bounded:
-        return fmt::format("bounded (depth {})", r.depth);
+        return r.restriction.empty() ? fmt::format("bounded (depth {})", r.depth)
+                                     : fmt::format("none within {}", r.depth);
     case Verdict::unknown:
         return "unknown";
     }
@@ -236,6 +278,11 @@ void register_check(CLI::App& app) {
     cmd->add_flag("--json", a->json, "Write the results as JSON");
     cmd->add_flag("--certificate", a->certificates,
                   "Print the inductive invariant behind each IC3 or PDR proof (always in --json)");
+    cmd->add_flag("--controllable", a->controllable,
+                  "Only traces the conformance harness can drive on the version's real QEMU "
+                  "(v7.2, v10.0; conformance/src/controls.cpp): the shortest such "
+                  "counterexample, or none within the depth (default " +
+                      std::to_string(kControllableDepth) + "); never a proof");
     cmd->callback([a] {
         const CheckOptions o = a->options();
         const auto cells = a->cells();
@@ -247,14 +294,20 @@ void register_check(CLI::App& app) {
             for (const auto& r : results) {
                 out.push_back(result_json(r, *a));
             }
-            std::cout << nlohmann::json{{"solver", solver_name()},
-                                        {"instance", a->instance_json()},
-                                        {"results", out}}
-                             .dump(2)
-                      << "\n";
+            nlohmann::json top{
+                {"solver", solver_name()}, {"instance", a->instance_json()}, {"results", out}};
+            if (a->controllable) {
+                top["controllable"] = true;
+            }
+            std::cout << top.dump(2) << "\n";
             return;
         }
         fmt::print("instance: {}; solver {}\n", a->describe(), solver_name());
+        if (a->controllable) {
+            fmt::print("controllable: only traces the conformance harness can drive (rows, "
+                       "outcomes and stops of conformance/src/controls.cpp); a bound is not a "
+                       "proof\n");
+        }
         print_results(results, *a);
     });
 }

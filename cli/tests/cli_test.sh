@@ -136,6 +136,47 @@ check "coverage: unknown version" 2 1 "unknown version 'v9'" "$handoff" coverage
 check "coverage: zero nodes" 2 1 "--nodes must be between 1 and 16, not 0" \
     "$handoff" coverage --version v8.1 --nodes 0
 rm -rf "$tmp"
+# --controllable: only traces the conformance harness drives (conformance/src/controls.cpp). At
+# N = 1 the shortest v7.2 trace of no-vm-start-while-inactive goes through postcopy (6 steps); the
+# harness's takes 8. A bound is "none within K", exit code 3, never a proof.
+ctl=(--version v7.2 --nodes 1 --invariant no-vm-start-while-inactive)
+tmp=$(mktemp -d)
+check "trace --controllable" 1 - "a shortest controllable counterexample of 8 steps" \
+    "$handoff" trace "${ctl[@]}" --controllable
+check "trace --controllable --json" 1 0 "" \
+    "$handoff" trace "${ctl[@]}" --controllable --json --out "$tmp/ctl.json"
+check "a controllable trace says so and replays" 0 - "reaches the violation" \
+    bash -c "jq -e '.controllable | test(\"conformance harness\")' '$tmp/ctl.json' >/dev/null &&
+             '$handoff' replay '$tmp/ctl.json'"
+check "trace --controllable: none within a small depth" 3 - \
+    "no controllable counterexample within depth 5" \
+    "$handoff" trace "${ctl[@]}" --controllable --depth 5
+check "check --controllable: none within a small depth" 3 - \
+    "no-double-inactivate +none within 5 +bmc .*no controllable counterexample within depth 5" \
+    "$handoff" check --version v7.2 --nodes 1 --invariant no-double-inactivate --controllable \
+    --depth 5
+check "check --controllable --json" 1 - '"controllable": "the steps the conformance harness' \
+    "$handoff" check "${ctl[@]}" --controllable --json
+check "check --controllable --json: the result says so" 0 - "^true$" \
+    bash -c "'$handoff' check ${ctl[*]} --controllable --json | jq '.controllable'"
+rm -rf "$tmp"
+check "check --controllable: a version without controls" 2 1 \
+    "--controllable: the conformance harness has no controls for v8.1 \(only for v7.2, v10.0" \
+    "$handoff" check --version v8.1 --controllable
+check "trace --controllable: a version without controls" 2 1 "no controls for v8.0.0" \
+    "$handoff" trace "${seed[@]}" --controllable
+check "check --controllable: a proving engine" 2 1 "--engine pdr does not take the harness" \
+    "$handoff" check "${ctl[@]}" --controllable --engine pdr
+check "check --controllable --partial-order" 2 1 "--partial-order cannot be combined" \
+    "$handoff" check "${ctl[@]}" --controllable --partial-order
+check "trace --controllable --fork" 2 1 "--fork cannot be combined with --controllable" \
+    "$handoff" trace "${ctl[@]}" --controllable --fork 1
+check "trace --controllable --engine explicit" 2 1 "not --engine explicit" \
+    "$handoff" trace "${ctl[@]}" --controllable --engine explicit
+check "controls" 0 - "^\| qmp_cont \| harness \| QMP cont \| qemu_stops\(\) && activation_forceable\(h\) \|" \
+    "$handoff" controls --version v7.2
+check "controls: a version without them" 2 1 "no controls for v9.2" \
+    "$handoff" controls --version v9.2
 # replay-qemu: bad input is refused before any QEMU is started.
 tmp_trace=/tmp/handoff_cli_trace.$$.json
 check "replay-qemu missing file" 2 1 "cannot read /nonexistent.json" \

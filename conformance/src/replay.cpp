@@ -1,5 +1,7 @@
 #include "handoff/conformance/replay.hpp"
 
+#include "handoff/conformance/controls.hpp"
+
 #include "handoff/model/explore.hpp"
 #include "handoff/model/interpreter.hpp"
 #include "handoff/model/invariants.hpp"
@@ -254,76 +256,30 @@ bool host_matches(const HostObservation& want, const HostObservation& got) {
 }
 
 // Whether the real system stops in this model state by itself (or held at a pause point), so
-// that it can be observed, and a control applied, there.
+// that it can be observed, and a control applied, there: the controls table's condition
+// (controls.cpp); the checker's --controllable search obeys the same one, without the states
+// where QEMU only may stop.
 std::string why_not_holdable(const ModelTrace& t, const m::State& s) {
-    if (get(t, s, m::Var::crash) != static_cast<int>(m::Crash::NONE)) {
-        return "";
-    }
-    for (int h = 0; h < 2; ++h) {
-        if (!get(t, s, m::Var::alive, h)) {
-            continue;
-        }
-        const auto pc = static_cast<m::ThreadPc>(get(t, s, m::Var::pc, h));
-        const auto mig = static_cast<m::MigStatus>(get(t, s, m::Var::mig, h));
-        const bool paused_at_switchover = pc == m::ThreadPc::SWITCHOVER_WAIT &&
-                                          mig == m::MigStatus::PRE_SWITCHOVER &&
-                                          !get(t, s, m::Var::pause_sem, h);
-        const int peer = 1 - h;
-        // After EOF, migration_completion() waits for the destination to close the return
-        // path: the relay holds the stream, so the destination is still loading.
-        const bool held_after_eof =
-            pc == m::ThreadPc::COMPLETION_SAVED && !get(t, s, m::Var::file_error, h) &&
-            !get(t, s, m::Var::rp_error, h) && get(t, s, m::Var::alive, peer) &&
-            static_cast<m::Incoming>(get(t, s, m::Var::incoming, peer)) == m::Incoming::LOADING;
-        if (pc != m::ThreadPc::IDLE && !paused_at_switchover && !held_after_eof) {
-            return "host " + std::to_string(h) + "'s migration thread at " +
-                   value(t, s, m::Var::pc, h) + " (" + value(t, s, m::Var::mig, h) + ")";
-        }
-        const auto in = static_cast<m::Incoming>(get(t, s, m::Var::incoming, h));
-        const auto peer_pc = static_cast<m::ThreadPc>(get(t, s, m::Var::pc, peer));
-        const bool source_stopped =
-            get(t, s, m::Var::alive, peer) &&
-            (peer_pc == m::ThreadPc::SWITCHOVER_WAIT || peer_pc == m::ThreadPc::COMPLETION_SAVED);
-        const bool source_gone_or_done =
-            !get(t, s, m::Var::alive, peer) || peer_pc == m::ThreadPc::IDLE;
-        if (in == m::Incoming::LOADED || in == m::Incoming::POSTCOPY ||
-            (in == m::Incoming::LOADING && !source_stopped && !source_gone_or_done)) {
-            return "host " + std::to_string(h) + "'s incoming migration " +
-                   value(t, s, m::Var::incoming, h);
-        }
-    }
-    return "";
+    return where_the_replay_cannot_act(*t.interp, s);
 }
 
-// Rows QEMU runs by itself (the migration thread, the destination).
+// Rows QEMU runs by itself (the migration thread, the destination), as the controls table says.
 bool is_internal(const m::RowData& row) {
+    if (const RowControl* c = row_control(row.name)) {
+        return c->side == Side::qemu;
+    }
     return row.actor == m::Actor::thread || row.actor == m::Actor::incoming;
 }
 
-std::string no_control(const std::string& row);
+// Why a row has no real control in this harness, or "" (the controls table).
+std::string no_control(const std::string& row) {
+    return why_no_control(row);
+}
 
 // Internal rows the real system can take here: not the postcopy ones (the harness never sets
 // postcopy-ram nor sends migrate-start-postcopy).
 bool real_can_take(const m::RowData& row) {
     return is_internal(row) && no_control(std::string(row.name)).empty();
-}
-
-// Rows with no real control in this harness, and why.
-std::string no_control(const std::string& row) {
-    static const std::map<std::string, std::string> none{
-        {"migration_stream_error", "breaking the stream while iterating needs the relay"},
-        {"return_path_error", "a return-path error after EOF needs the relay"},
-        {"postcopy_start_ok", "postcopy (migrate-start-postcopy) is not driven by this harness"},
-        {"postcopy_start_fails", "postcopy is not driven by this harness"},
-        {"postcopy_start_package_fails", "postcopy is not driven by this harness"},
-        {"postcopy_start_send_fails", "postcopy is not driven by this harness"},
-        {"migration_completion_postcopy", "postcopy is not driven by this harness"},
-        {"postcopy_run_bh", "postcopy is not driven by this harness"},
-    };
-    if (auto it = none.find(row); it != none.end()) {
-        return it->second;
-    }
-    return "";
 }
 
 bool matches(const ModelTrace& t, const m::State& s, const Projection& seen);
@@ -584,6 +540,8 @@ void Replayer::transcribe_outcome() {
     }
 }
 
+// The control of the controls table (controls.cpp) for this row: the same table the checker's
+// --controllable search reads, so a row it lets a trace use is one the harness drives here.
 std::string Replayer::control(const m::Step& step, int index) {
     const m::RowData& row = t_.table->rows[static_cast<std::size_t>(step.row)];
     const int h = step.params[static_cast<std::size_t>(m::Param::host)];
@@ -591,42 +549,38 @@ std::string Replayer::control(const m::Step& step, int index) {
     auto reply_text = [](const nlohmann::json& r) {
         return r.contains("error") ? "error: " + r["error"].value("desc", r.dump()) : "ok";
     };
-    if (name == "start_destination") {
+    const RowControl* c = row_control(row.name);
+    switch (c == nullptr ? Control::none : c->control) {
+    case Control::start_destination:
         world_->start_host(h, true);
         return "started with -incoming defer; migrate-incoming";
-    }
-    if (name == "quit_after_handover") {
-        auto r = world_->qmp(h).execute("quit");
-        return reply_text(r);
-    }
-    if (name == "qmp_migrate") {
+    case Control::quit:
+        return reply_text(world_->qmp(h).execute("quit"));
+    case Control::migrate: {
+        std::string reply = "ok";
         try {
             world_->migrate(h, held_.count(index) != 0);
-            return "ok";
         } catch (const HarnessError& e) {
-            return std::string("error: ") + e.what();
+            reply = std::string("error: ") + e.what();
         }
+        return reply;
     }
-    if (name == "qmp_migrate_cancel") {
+    case Control::migrate_cancel:
         return reply_text(world_->qmp(h).execute("migrate_cancel"));
-    }
-    if (name == "qmp_migrate_continue") {
+    case Control::migrate_continue:
         return reply_text(
             world_->qmp(h).execute("migrate-continue", {{"state", "pre-switchover"}}));
-    }
-    if (name == "qmp_cont") {
+    case Control::cont:
         return reply_text(world_->qmp(h).execute("cont"));
-    }
-    if (name == "qmp_stop") {
+    case Control::stop:
         return reply_text(world_->qmp(h).execute("stop"));
-    }
-    if (name == "guest_write") {
+    case Control::guest_write: {
         const int target = step.params[static_cast<std::size_t>(m::Param::target)];
         const std::string out = world_->qmp(h).hmp("qemu-io -d " + world_->device_backend(target) +
                                                    " \"write -P 0x55 0 4k\"");
         return out.empty() ? "written through the device's BlockBackend" : out;
     }
-    if (name == "incoming_load_error") {
+    case Control::relay_cut:
         if (world_->relay() == nullptr) {
             throw HarnessError("no migration stream to cut");
         }
@@ -635,36 +589,37 @@ std::string Replayer::control(const m::Step& step, int index) {
                                  "EOF, the source's return path breaks");
         world_->relay()->cut();
         return "relay cut (the destination's stream ends before EOF)";
-    }
-    if (name == "blockdev_set_active_all" || name == "blockdev_set_inactive_all") {
+    case Control::set_active_all:
+    case Control::set_inactive_all:
         // QEMU 10.0's blockdev-set-active without node-name: bdrv_activate_all() or
         // bdrv_inactivate_all(). A QEMU without it (7.2) answers that the command does not exist.
-        return reply_text(world_->qmp(h).execute("blockdev-set-active",
-                                                 {{"active", name == "blockdev_set_active_all"}}));
-    }
-    if (name == "savevm") {
+        return reply_text(world_->qmp(h).execute(
+            "blockdev-set-active", {{"active", c->control == Control::set_active_all}}));
+    case Control::savevm: {
         const std::string out = world_->qmp(h).hmp("savevm conformance", opt_.timeout);
         return out.empty() ? "ok" : out;
     }
-    if (name == "storage_lost") {
+    case Control::storage_kill:
         for (int i = 0; i < world_->config().nodes; ++i) {
             world_->kill_storage(i);
         }
         return world_->config().local_files ? "a foreign lock on byte 201 of every image"
                                             : "every qemu-nbd killed";
-    }
-    if (name == "storage_restored") {
+    case Control::storage_restore:
         for (int i = 0; i < world_->config().nodes; ++i) {
             world_->restore_storage(i);
         }
         return world_->config().local_files ? "the foreign locks dropped"
                                             : "every qemu-nbd restarted";
+    case Control::none:
+    case Control::by_qemu:
+        break;
     }
     throw HarnessError("step " + std::to_string(index) + ": no control for " + name);
 }
 
 // A migration's stream is held by the relay when the trace applies a control while the source is
-// in its post-EOF window (COMPLETION_SAVED) before that migration ends.
+// in its post-EOF window (COMPLETION_SAVED) before that migration ends, or ends there.
 void Replayer::plan_holds() {
     const int n = static_cast<int>(t_.steps.size());
     int migrate_step = -1, source = -1;
@@ -680,6 +635,13 @@ void Replayer::plan_holds() {
                 m::ThreadPc::COMPLETION_SAVED) {
             held_.insert(migrate_step);
         }
+    }
+    // A trace that ends in the post-EOF window is observed there: the relay holds that stream too
+    // (the controls table counts the window as a place QEMU stops, for the last state as well).
+    if (migrate_step > 0 && n > 0 &&
+        static_cast<m::ThreadPc>(get(t_, t_.states[static_cast<std::size_t>(n - 1)], m::Var::pc,
+                                     source)) == m::ThreadPc::COMPLETION_SAVED) {
+        held_.insert(migrate_step);
     }
 }
 

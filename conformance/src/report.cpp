@@ -115,6 +115,19 @@ TraceSet read_trace_set(const std::string& dir) {
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
+        if (f.filename() == "none.json") {
+            std::ifstream in(f);
+            nlohmann::json j;
+            try {
+                in >> j;
+            } catch (const nlohmann::json::exception&) {
+                throw TraceError(f.string() + " is not JSON");
+            }
+            for (const auto& [invariant, bound] : j.items()) {
+                set.none.emplace_back(invariant, bound);
+            }
+            continue;
+        }
         std::ifstream in(f);
         nlohmann::json j;
         try {
@@ -136,11 +149,20 @@ void write_trace_set(const nlohmann::json& check, const std::string& command,
         }
     }
     const nlohmann::json& results = check.is_object() ? check.at("results") : check;
+    nlohmann::json none = nlohmann::json::object();
     for (const auto& r : results) {
         if (r.value("verdict", "") == "violated" && r.contains("trace")) {
             std::ofstream(dir + "/" + r.value("invariant", "unknown") + ".json")
                 << r["trace"].dump(1) << "\n";
+        } else if (r.contains("controllable")) {
+            // A restricted search that found nothing: the report says so, with its depth.
+            none[r.value("invariant", "unknown")] = {{"version", r.value("version", "?")},
+                                                     {"depth", r.value("depth", -1)},
+                                                     {"detail", r.value("detail", "")}};
         }
+    }
+    if (!none.empty()) {
+        std::ofstream(dir + "/none.json") << none.dump(1) << "\n";
     }
     std::ofstream(dir + "/command.txt") << command << "\n";
 }
@@ -148,10 +170,17 @@ void write_trace_set(const nlohmann::json& check, const std::string& command,
 std::string conformance_report(const std::vector<ReportGroup>& groups, const ReplayOptions& options,
                                const std::function<void(const std::string&)>& progress) {
     std::ostringstream summary, body;
-    struct Tally {
-        int reproduced = 0, diverged = 0, not_replayable = 0;
-    };
     std::vector<std::string> stories; // one line per reproduced pair, for the summary
+    // The traces the harness can drive, replayed first: the summary counts them.
+    std::vector<TraceSet> controllable;
+    for (const ReportGroup& group : groups) {
+        if (!group.controllable.traces.empty() || !group.controllable.none.empty()) {
+            controllable.push_back(group.controllable);
+        }
+    }
+    std::map<std::string, Tally> driven;
+    const std::string driven_section =
+        controllable.empty() ? "" : controllable_report(controllable, options, progress, &driven);
     for (const ReportGroup& group : groups) {
         const TraceSet& primary = group.primary;
         const TraceSet& alternative = group.alternative;
@@ -251,8 +280,15 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
         }
         const std::string binary = version_line.empty() ? "(no trace replayed)" : version_line;
         summary << "| " << primary.name << " | " << binary << " | " << primary.traces.size()
-                << " | " << tally.reproduced << " | " << tally.diverged << " | "
-                << tally.not_replayable << " |\n";
+                << " | " << tally.reproduced << " / " << tally.diverged << " / "
+                << tally.not_replayable << " | ";
+        if (const auto d = driven.find(group.controllable.name); d != driven.end()) {
+            summary << d->second.reproduced << " / " << d->second.diverged << " / "
+                    << d->second.not_replayable << " / " << d->second.none;
+        } else {
+            summary << "-";
+        }
+        summary << " |\n";
         body << "\n# " << primary.name << " on " << binary << "\n\n"
              << "Instance `" << primary.name << "` is `" << primary.command << "`";
         if (!alternative.traces.empty()) {
@@ -283,11 +319,16 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
            "binary. The test `conformance.Qemu.ReportIsCurrent` (label `qemu`) replays them "
            "again and fails when this page differs.\n\n"
         << "## Summary\n\n"
-        << "Per pair the verdict of its best replay (the checker's trace, or where that is not "
-           "replayable the restricted instance's):\n\n"
-        << "| instance | real QEMU | violated pairs | reproduced | diverged | not replayable |\n"
-        << "|---|---|---|---|---|---|\n"
-        << summary.str() << "\nReproduced on the real binary:\n\n";
+        << "Per version, how its violated pairs ended on the real binary: with the checker's "
+           "shortest traces (per pair the best replay: the checker's trace, or where that is not "
+           "replayable the restricted instance's), and with the shortest traces that use only "
+           "what the harness drives (`handoff check --controllable`; *none*: no such trace "
+           "within the depth searched, a bound and not a proof).\n\n"
+        << "| instance | real QEMU | violated pairs | shortest traces: reproduced / diverged / "
+           "not replayable | controllable traces: reproduced / diverged / not replayable / "
+           "none |\n"
+        << "|---|---|---|---|---|\n"
+        << summary.str() << "\nReproduced on the real binary (the checker's shortest traces):\n\n";
     if (stories.empty()) {
         out << "- none\n";
     }
@@ -309,7 +350,82 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
            "cannot force the trace's).\n\n"
            "Regenerate with `conformance/regenerate` (new traces from the checker, then the "
            "page) or `conformance/regenerate --report-only` (the stored traces only).\n"
-        << body.str();
+        << driven_section << body.str();
+    return out.str();
+}
+
+std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
+                                const std::function<void(const std::string&)>& progress,
+                                std::map<std::string, Tally>* tally) {
+    std::map<std::string, Tally> counts;
+    std::ostringstream table, detail, versions;
+    table << "| version | invariant | steps | what the real QEMU did | verdict |\n"
+          << "|---|---|---|---|---|\n";
+    for (const TraceSet& set : sets) {
+        // Every pair of the set, in invariant order: a trace to replay, or none within the depth.
+        std::map<std::string, std::pair<const nlohmann::json*, const nlohmann::json*>> pairs;
+        for (const auto& [invariant, trace] : set.traces) {
+            pairs[invariant].first = &trace;
+        }
+        for (const auto& [invariant, bound] : set.none) {
+            pairs[invariant].second = &bound;
+        }
+        std::string version_line;
+        for (const auto& [invariant, entry] : pairs) {
+            const auto& [trace, bound] = entry;
+            if (trace == nullptr) {
+                const int depth = bound->value("depth", -1);
+                const std::string verdict =
+                    depth >= 0 ? "no controllable trace within depth " + std::to_string(depth)
+                               : "no controllable trace found (" + bound->value("detail", "") + ")";
+                table << "| " << bound->value("version", set.name) << " | " << invariant
+                      << " | - | - | " << verdict << " |\n";
+                ++counts[set.name].none;
+                continue;
+            }
+            if (progress) {
+                progress(set.name + " " + invariant);
+            }
+            const ReplayResult rr = replay(*trace, options);
+            version_line = rr.qemu_version;
+            const std::string version = trace->value("version", "?");
+            const model::InvariantData* inv = model::find_invariant(invariant);
+            if (inv == nullptr) {
+                throw TraceError(set.name + "/" + invariant + ".json: no such invariant");
+            }
+            if (inv->kind == model::InvariantKind::StatePredicate &&
+                rr.violated.find(invariant) == std::string::npos) {
+                throw TraceError(set.name + "/" + invariant +
+                                 ".json: its last state no longer violates " + invariant +
+                                 " on the model (regenerate the traces)");
+            }
+            table << "| " << version << " | " << invariant << " | " << (*trace)["steps"].size()
+                  << " | " << cell(rr.qemu_behaviour.empty() ? "-" : rr.qemu_behaviour) << " | "
+                  << verdict_text(rr) << " |\n";
+            Tally& t = counts[set.name];
+            ++(rr.verdict == Verdict::reproduced ? t.reproduced
+               : rr.verdict == Verdict::diverged ? t.diverged
+                                                 : t.not_replayable);
+            write_replay(detail, version + " " + invariant + " (controllable)", set.command, *trace,
+                         rr);
+        }
+        if (!version_line.empty()) {
+            versions << "- `" << set.name << "`: `" << set.command << "` on **" << version_line
+                     << "**\n";
+        }
+    }
+    std::ostringstream out;
+    out << "\n## Traces the harness can drive\n\n"
+        << "For every pair the checker finds violated at N = 2 (proofs/expected.json), the "
+           "shortest counterexample that uses only what the harness drives on the version's "
+           "real QEMU (`handoff check --controllable`: the rows, outcomes and stop points of "
+           "conformance/src/controls.cpp, which `handoff controls --version V` prints), replayed "
+           "on that QEMU; or, where there is none, the depth searched (a bound, not a proof).\n\n"
+        << versions.str() << "\n"
+        << table.str() << detail.str();
+    if (tally != nullptr) {
+        *tally = counts;
+    }
     return out.str();
 }
 

@@ -588,7 +588,8 @@ TEST(Qemu, ReportShowsTheReproducerOfAReproducedStory) {
     set.traces = {
         {"block-inactive-tracks-nodes", stored_trace("v7.2", "block-inactive-tracks-nodes")},
         {"single-owner", stored_trace("v7.2", "single-owner")}};
-    const std::string page = conformance_report({ReportGroup{set, TraceSet{}}}, ReplayOptions{});
+    const std::string page =
+        conformance_report({ReportGroup{set, TraceSet{}, TraceSet{}}}, ReplayOptions{});
     const std::size_t story = page.find("\n## v7.2: single-owner\n");
     ASSERT_NE(story, std::string::npos) << page;
     const std::size_t block = page.find("```text\n# storage\n$ DIR=$(mktemp -d)\n");

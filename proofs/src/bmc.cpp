@@ -12,6 +12,7 @@
 #include "sat.hpp"
 
 #include <set>
+#include <stdexcept>
 
 namespace handoff::proofs {
 
@@ -115,10 +116,11 @@ z3::model canonical(const Lowering& low, UnrollingSolver& solver, std::vector<z3
 // The unrolling as clauses, in one CaDiCaL solver that grows with the depth: the formulas are
 // purely Boolean, and CaDiCaL decides them faster than Z3's SAT core (bench/README.md).
 struct Bmc::Unrolling final : UnrollingSolver {
-    explicit Unrolling(const Lowering& lowering)
+    Unrolling(const Lowering& lowering, const model::StepRestriction* restriction)
         : low(lowering), cnf({}), deadline(0), solver(cnf, deadline) {
-        // One step, Domain && Trans over the template's variables, simplified once with its
-        // states and step kept; each step of the unrolling is a copy of it.
+        // One step, Domain && Trans (&& the restriction's condition on the step) over the
+        // template's variables, simplified once with its states and step kept; each step of the
+        // unrolling is a copy of it, so a restricted search pays for its constraint once.
         const StateVars& s = low.current();
         const StateVars t = low.make_state("'bmc");
         sat::Cnf one({});
@@ -133,7 +135,11 @@ struct Bmc::Unrolling final : UnrollingSolver {
             kept.push_back(one.var(bit));
         }
         std::vector<sat::Clause> clauses;
-        one.constrain(low.domain(s) && low.trans(s, low.step(), t), 0, clauses);
+        const z3::expr step = restriction == nullptr
+                                  ? low.domain(s) && low.trans(s, low.step(), t)
+                                  : low.domain(s) && low.trans(s, low.step(), t) &&
+                                        low.allowed(*restriction, s, low.step());
+        one.constrain(step, 0, clauses);
         step_template = sat::simplified(one, clauses, kept);
         template_vars = kept.size();
     }
@@ -239,20 +245,35 @@ struct Bmc::Unrolling final : UnrollingSolver {
     std::optional<z3::model> model_;
 };
 
-Bmc::Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs, bool partial_order)
+Bmc::Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs, bool partial_order,
+         const model::StepRestriction* restriction)
     : low_(low), invs_(std::move(invs)), results_(invs_.size()),
-      unrolling_(std::make_unique<Unrolling>(low)), partial_order_(partial_order) {
+      unrolling_(std::make_unique<Unrolling>(low, restriction)), partial_order_(partial_order),
+      restriction_(restriction) {
+    if (partial_order_ && restriction_ != nullptr) {
+        throw std::logic_error("BMC: the partial-order reduction may leave a restriction");
+    }
     for (std::size_t i = 0; i < invs_.size(); ++i) {
         results_[i].version = std::string(low.interp().table().version);
         results_[i].invariant = std::string(invs_[i]->name);
         results_[i].engine = "bmc";
         results_[i].depth = -1;
+        results_[i].restriction = restriction_ == nullptr ? "" : restriction_->name;
         open_.push_back(i);
     }
     states_.push_back(low.make_state("@0"));
     unrolling_->states = &states_;
     unrolling_->steps = &steps_;
     unrolling_->add(low.init(states_[0]));
+    if (restriction_ != nullptr) {
+        unrolling_->add(low.predicate(restriction_->ast, restriction_->initial, states_[0]));
+    }
+}
+
+// Where a counterexample may end: anywhere, or in one of the restriction's last states.
+z3::expr Bmc::may_end(const StateVars& s) const {
+    return restriction_ == nullptr ? low_.ctx().bool_val(true)
+                                   : low_.predicate(restriction_->ast, restriction_->last, s);
 }
 
 Bmc::~Bmc() = default;
@@ -266,15 +287,23 @@ void Bmc::solved(std::size_t i, int k, const z3::model& m) {
     r.depth = k;
     r.seconds = seconds_;
     r.trace = extract_trace(low_, m, states_, steps_);
-    if (auto error = replay_error(low_.interp(), *invs_[i], *r.trace)) {
+    std::optional<std::string> error = replay_error(low_.interp(), *invs_[i], *r.trace);
+    if (!error && restriction_ != nullptr) {
+        error = restriction_error(low_.interp(), *restriction_, *r.trace);
+    }
+    if (error) {
         r.bug = true;
         r.verdict = Verdict::unknown;
         r.detail = "BUG: the BMC counterexample does not replay on the interpreter: " + *error;
         r.trace.reset();
     } else {
         r.verdict = Verdict::violated;
-        r.detail = "shortest counterexample (" + std::to_string(k) +
-                   " steps), replayed on the interpreter";
+        r.detail = restriction_ == nullptr
+                       ? "shortest counterexample (" + std::to_string(k) +
+                             " steps), replayed on the interpreter"
+                       : "shortest controllable counterexample (" + std::to_string(k) +
+                             " steps: every step one the restriction allows), replayed on the "
+                             "interpreter";
     }
 }
 
@@ -299,8 +328,9 @@ bool Bmc::run(int max_depth, double timeout) {
             // is switched off afterwards; then each candidate on its own.
             std::vector<int> bad;
             sat::Clause some_bad{-u.cnf.fresh_var()};
+            const z3::expr end = may_end(states_.back());
             for (std::size_t i : open_) {
-                bad.push_back(u.cnf.encode(!low_.invariant(*invs_[i], states_.back())));
+                bad.push_back(u.cnf.encode(!low_.invariant(*invs_[i], states_.back()) && end));
                 some_bad.push_back(bad.back());
             }
             const int some = -some_bad.front();
@@ -312,7 +342,7 @@ bool Bmc::run(int max_depth, double timeout) {
                 for (std::size_t j = 0; j < candidates.size(); ++j) {
                     if (u.sat_lits({bad[j]})) {
                         const z3::expr failing =
-                            !low_.invariant(*invs_[candidates[j]], states_.back());
+                            !low_.invariant(*invs_[candidates[j]], states_.back()) && end;
                         const z3::model least =
                             canonical(low_, u, {failing}, states_.front(), steps_);
                         seconds_ = before + u.deadline.elapsed(); // the canonical trace included
@@ -326,9 +356,14 @@ bool Bmc::run(int max_depth, double timeout) {
             finished = false;
             break;
         }
+        // What the query just showed, kept for the deeper ones: no path of k steps ends in a
+        // violation (with a restriction: in a violation where a path may end; a state that
+        // violates the invariant where the path may not end stays reachable, since a longer path
+        // may go through it).
+        const z3::expr end = may_end(states_.back());
         for (std::size_t i : open_) {
             results_[i].depth = k;
-            u.add(low_.invariant(*invs_[i], states_.back()));
+            u.add(z3::implies(end, low_.invariant(*invs_[i], states_.back())));
         }
         ++next_depth_;
     }
@@ -342,10 +377,12 @@ std::vector<Result> Bmc::results() const {
         Result& r = out[i];
         r.seconds = seconds_;
         r.verdict = r.depth >= 0 ? Verdict::bounded : Verdict::unknown;
+        const std::string none = restriction_ == nullptr ? "no violation up to depth "
+                                                         : "no controllable counterexample within "
+                                                           "depth ";
         r.detail =
             (stopped_.empty() ? "" : stopped_ + " at depth " + std::to_string(next_depth_) + "; ") +
-            (r.depth >= 0 ? "no violation up to depth " + std::to_string(r.depth)
-                          : "no depth completed");
+            (r.depth >= 0 ? none + std::to_string(r.depth) : "no depth completed");
     }
     return out;
 }
@@ -353,7 +390,7 @@ std::vector<Result> Bmc::results() const {
 std::vector<Result> run_bmc_all(const Lowering& low,
                                 const std::vector<const model::InvariantData*>& invs,
                                 const EngineLimits& lim) {
-    Bmc bmc(low, invs, lim.partial_order);
+    Bmc bmc(low, invs, lim.partial_order, lim.restriction);
     bmc.run(lim.max_depth, lim.timeout);
     return bmc.results();
 }

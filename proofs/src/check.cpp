@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 
 namespace handoff::proofs {
@@ -107,6 +108,7 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
 
 std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o) {
     std::vector<Result> results(cells.size());
+    const bool restricted = !o.restrictions.empty();
     enum class Kind { explicit_state, bmc, automatic, recovery, single };
     struct Job {
         const TableData* table;
@@ -124,7 +126,13 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
     };
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const bool graph = cells[i].invariant->kind != InvariantKind::StatePredicate;
-        if (o.engine == Engine::explicit_state) {
+        if (restricted) {
+            if (graph) {
+                jobs.push_back({cells[i].table, {i}, Kind::recovery});
+            } else {
+                job_for(cells[i].table, Kind::bmc).cells.push_back(i);
+            }
+        } else if (o.engine == Engine::explicit_state) {
             job_for(cells[i].table, Kind::explicit_state).cells.push_back(i);
         } else if (graph) {
             jobs.push_back({cells[i].table, {i}, Kind::recovery});
@@ -136,6 +144,13 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
             jobs.push_back({cells[i].table, {i}, Kind::single});
         }
     }
+    auto restriction_for = [&](const TableData* table) -> const StepRestriction* {
+        const auto it = o.restrictions.find(table->version);
+        if (it == o.restrictions.end()) {
+            throw std::logic_error("no restriction for " + std::string(table->version));
+        }
+        return it->second.get();
+    };
     auto run_job = [&](const Job& job) {
         std::vector<const InvariantData*> invs;
         for (std::size_t i : job.cells) {
@@ -147,14 +162,22 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
             case Kind::explicit_state:
                 rs = run_explicit(Interpreter(*job.table, o.instance), invs);
                 break;
-            case Kind::recovery:
-                rs.push_back(run_recoverable(Interpreter(*job.table, o.instance), *invs.front(),
-                                             limits(o, 0)));
+            case Kind::recovery: {
+                EngineLimits lim = limits(o, restricted ? kControllableDepth : 0);
+                lim.restriction = restricted ? restriction_for(job.table) : nullptr;
+                rs.push_back(
+                    run_recoverable(Interpreter(*job.table, o.instance), *invs.front(), lim));
                 break;
+            }
             case Kind::bmc: {
                 z3::context ctx;
                 const Lowering low(ctx, *job.table, o.instance);
-                rs = run_bmc_all(low, invs, limits(o, kBmcDepth));
+                EngineLimits lim = limits(o, restricted ? kControllableDepth : kBmcDepth);
+                if (restricted) {
+                    lim.restriction = restriction_for(job.table);
+                    lim.partial_order = false;
+                }
+                rs = run_bmc_all(low, invs, lim);
                 break;
             }
             case Kind::automatic:

@@ -866,6 +866,59 @@ z3::expr Lowering::predicate(int expr, const StateVars& s) const {
     return sym.z(sym.truth(sym.eval(expr), expr));
 }
 
+z3::expr Lowering::predicate(const Ast& ast, int expr, const StateVars& s) const {
+    if (expr < 0) {
+        return ctx_.bool_val(true);
+    }
+    Symbolic sym(ctx_, ast, table_, interp_.layout());
+    for (int i = 0; i < slot_count(); ++i) {
+        sym.state.push_back(value_of_code(s.bits, slot_code(i), i));
+    }
+    return sym.z(sym.truth(sym.eval(expr), expr));
+}
+
+z3::expr Lowering::allowed(const StepRestriction& r, const StateVars& s, const StepVars& p) const {
+    if (r.row_allowed.size() != table_.rows.size()) {
+        throw std::logic_error("a restriction for another table (" + r.name + ")");
+    }
+    Symbolic sym(ctx_, r.ast, table_, interp_.layout());
+    for (int i = 0; i < slot_count(); ++i) {
+        sym.state.push_back(value_of_code(s.bits, slot_code(i), i));
+    }
+    z3::expr_vector clauses(ctx_);
+    for (std::size_t a = 0; a < actions_.size(); ++a) {
+        const int row_index = actions_[a].row;
+        const RowData& row = table_.rows[static_cast<std::size_t>(row_index)];
+        const int expr = r.row_allowed[static_cast<std::size_t>(row_index)];
+        if (expr < 0) {
+            clauses.push_back(!act_is(p, static_cast<int>(a)));
+            continue;
+        }
+        // The parameters as the transition reads them (the constructor's choice, per action).
+        sym.hosts = {actions_[a].host, 0};
+        sym.nodes = {0, 0};
+        for (int q = 0; q < kParamCount; ++q) {
+            const Param param = static_cast<Param>(q);
+            const Code& c = param_code_[static_cast<std::size_t>(q)];
+            if (param == Param::host) {
+                sym.params[static_cast<std::size_t>(q)] = Symbolic::constant(actions_[a].host, 2);
+            } else if (has_param(row, param)) {
+                sym.params[static_cast<std::size_t>(q)] = value_of_code(p.bits, c, -1);
+            } else {
+                const int d = interp_.param_default(param);
+                sym.params[static_cast<std::size_t>(q)] = param_info(param).kind == ParamKind::Flag
+                                                              ? sym.flag(d)
+                                                              : Symbolic::constant(d, c.values);
+            }
+        }
+        const z3::expr ok = sym.z(sym.truth(sym.eval(expr), expr));
+        if (!ok.is_true()) {
+            clauses.push_back(z3::implies(act_is(p, static_cast<int>(a)), ok));
+        }
+    }
+    return clauses.empty() ? ctx_.bool_val(true) : z3::mk_and(clauses);
+}
+
 z3::expr Lowering::invariant(const InvariantData& inv, const StateVars& s) const {
     if (inv.kind != InvariantKind::StatePredicate) {
         throw std::logic_error("only state invariants are lowered to Z3");

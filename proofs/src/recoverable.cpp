@@ -7,8 +7,10 @@
 // verdict is exact. Only a recoverable instance needs the whole exploration.
 #include "handoff/proofs/engines.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -40,6 +42,21 @@ Result run_recoverable(const Interpreter& interp, const InvariantData& inv, cons
     r.version = std::string(interp.table().version);
     r.invariant = std::string(inv.name);
     r.engine = "recovery";
+    // With a restriction, only its paths lead to the state reported (its initial states, its
+    // steps, a state where a path may end), up to lim.max_depth steps; the recovery searched from
+    // that state is still the invariant's (any non-fault step): a recovery the harness could not
+    // drive is still one.
+    const StepRestriction* restriction = lim.restriction;
+    r.restriction = restriction == nullptr ? "" : restriction->name;
+    auto each_successor = [&](const State& s,
+                              const std::function<void(const Step&, const State&)>& visit) {
+        if (restriction == nullptr) {
+            interp.successors(s, visit);
+        } else if (!crashed(interp, s)) {
+            allowed_successors(interp, *restriction, s, visit);
+        }
+    };
+    int deepest = 0;
 
     std::unordered_set<State> recoverable; // states known to reach a recovered state
     std::size_t searched = 0;              // states visited by the recovery searches
@@ -75,6 +92,9 @@ Result run_recoverable(const Interpreter& interp, const InvariantData& inv, cons
     std::unordered_map<State, Visit> seen;
     std::deque<State> queue;
     for (const State& s : interp.initial_states()) {
+        if (restriction != nullptr && !restriction->initial_ok(interp, s)) {
+            continue;
+        }
         if (seen.emplace(s, Visit{}).second) {
             queue.push_back(s);
         }
@@ -85,15 +105,18 @@ Result run_recoverable(const Interpreter& interp, const InvariantData& inv, cons
             r.depth = seen.at(queue.front()).depth - 1;
             r.states = seen.size();
             r.detail = (elapsed() > lim.timeout ? std::string("timeout") : "state limit") +
-                       ": every state within " + std::to_string(r.depth) +
-                       " steps of an initial one is recoverable";
+                       (restriction == nullptr ? ": every state within " + std::to_string(r.depth) +
+                                                     " steps of an initial one is recoverable"
+                                               : ": no controllable counterexample within depth " +
+                                                     std::to_string(r.depth));
             r.seconds = elapsed();
             return r;
         }
         const State s = queue.front();
         queue.pop_front();
         const Visit& visit = seen.at(s);
-        if (!crashed(interp, s)) {
+        deepest = std::max(deepest, visit.depth);
+        if (!crashed(interp, s) && (restriction == nullptr || restriction->last_ok(interp, s))) {
             if (const std::size_t closure = closure_without_recovery(s)) {
                 Trace t;
                 std::vector<TraceStep> reversed;
@@ -110,7 +133,11 @@ Result run_recoverable(const Interpreter& interp, const InvariantData& inv, cons
                 t.steps.assign(reversed.rbegin(), reversed.rend());
                 r.depth = static_cast<int>(t.steps.size());
                 r.states = seen.size();
-                if (auto error = replay_error(interp, inv, t)) {
+                std::optional<std::string> error = replay_error(interp, inv, t);
+                if (!error && restriction != nullptr) {
+                    error = restriction_error(interp, *restriction, t);
+                }
+                if (error) {
                     r.bug = true;
                     r.detail =
                         "BUG: the path to the unrecoverable state does not replay: " + *error;
@@ -120,17 +147,38 @@ Result run_recoverable(const Interpreter& interp, const InvariantData& inv, cons
                     r.detail = "for this instance: the last state's " + std::to_string(closure) +
                                " successors over non-fault steps were all searched and none has "
                                "recovered (path replayed on the interpreter)";
+                    if (restriction != nullptr) {
+                        r.detail = "a shortest controllable path (every step one the restriction "
+                                   "allows) to a state without a recovery; " +
+                                   r.detail;
+                    }
                 }
                 r.seconds = elapsed();
                 return r;
             }
         }
         const int depth = visit.depth;
-        interp.successors(s, [&](const Step& step, const State& next) {
+        if (restriction != nullptr && depth >= lim.max_depth) {
+            continue;
+        }
+        each_successor(s, [&](const Step& step, const State& next) {
             if (seen.emplace(next, Visit{s, step, depth + 1}).second) {
                 queue.push_back(next);
             }
         });
+    }
+    if (restriction != nullptr) {
+        // Not a proof of the invariant: only the restricted paths were followed.
+        const bool exhausted = deepest < lim.max_depth;
+        r.verdict = Verdict::bounded;
+        r.depth = exhausted ? deepest : lim.max_depth;
+        r.states = seen.size();
+        r.detail = "no controllable counterexample within depth " + std::to_string(r.depth) +
+                   (exhausted ? " (every controllable path of the instance followed, " +
+                                    std::to_string(seen.size()) + " states)"
+                              : "");
+        r.seconds = elapsed();
+        return r;
     }
     r.verdict = Verdict::proved;
     r.states = seen.size();

@@ -45,6 +45,28 @@ std::optional<std::string> replay_error(const Interpreter& interp, const Invaria
     return std::nullopt;
 }
 
+std::optional<std::string> restriction_error(const Interpreter& interp,
+                                             const StepRestriction& restriction,
+                                             const Trace& trace) {
+    if (!restriction.initial_ok(interp, trace.initial)) {
+        return std::string("its initial state is not one the restriction allows");
+    }
+    State pre = trace.initial;
+    for (std::size_t i = 0; i < trace.steps.size(); ++i) {
+        const Step& step = trace.steps[i].step;
+        if (!restriction.allows(interp, pre, step)) {
+            return "step " + std::to_string(i + 1) + " (" +
+                   std::string(interp.table().rows[static_cast<std::size_t>(step.row)].name) +
+                   ", " + format_params(interp, step) + ") is not one the restriction allows";
+        }
+        pre = trace.steps[i].state;
+    }
+    if (!restriction.last_ok(interp, pre)) {
+        return std::string("its last state is not one the restriction lets a path end in");
+    }
+    return std::nullopt;
+}
+
 Trace extract_trace(const Lowering& low, const z3::model& m, const std::vector<StateVars>& states,
                     const std::vector<StepVars>& steps) {
     Trace t;

@@ -208,10 +208,10 @@ json trace_to_json(const Interpreter& interp, const Trace& trace, const Invarian
 
 TraceHeader read_trace_header(const json& j) {
     const std::string top = "trace";
-    only_keys(
-        j,
-        {"version", "nodes", "starts", "set_active_calls", "caps", "invariant", "initial", "steps"},
-        top);
+    only_keys(j,
+              {"version", "nodes", "starts", "set_active_calls", "caps", "invariant",
+               "controllable", "initial", "steps"},
+              top);
     TraceHeader h;
     const std::string version = text(j, "version", top);
     h.table = find_version(version);
@@ -244,6 +244,9 @@ TraceHeader read_trace_header(const json& j) {
             fail(top, "bad capability " + c.dump() + " (expected NAME=on or NAME=off)");
         }
         h.instance.fixed[static_cast<std::size_t>(cap->var)] = value == "on" ? 1 : 0;
+    }
+    if (j.contains("controllable")) {
+        text(j, "controllable", top); // what the search was restricted to; only its shape is read
     }
     if (j.contains("invariant")) {
         const std::string name = text(j, "invariant", top);

@@ -6,6 +6,9 @@
 
 #include "handoff/proofs/engines.hpp"
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,7 +25,17 @@ struct CheckOptions {
     bool partial_order =
         false;               // BMC's partial-order reduction (measured: no gain; bench/README.md)
     double ic3_slice = 30.0; // auto: seconds of IC3 per invariant that shallow BMC left open
+    // Per version: search only the paths this restriction allows (`handoff check --controllable`:
+    // the conformance harness's controls). When set, every version checked must have one; state
+    // invariants go to BMC (to `depth`, default kControllableDepth) and `recoverable` to the
+    // recovery search over the restricted paths, whatever `engine` says: a restricted search
+    // finds counterexamples or bounds, never proofs.
+    std::map<std::string, std::shared_ptr<const model::StepRestriction>, std::less<>> restrictions;
 };
+
+// The default depth of a restricted search: the harness's traces are longer than the shortest
+// ones (they wait where QEMU stops, and take only outcomes it can force).
+inline constexpr int kControllableDepth = 30;
 
 struct Cell {
     const model::TableData* table = nullptr;

@@ -33,6 +33,10 @@ struct Result {
     std::optional<model::Trace> trace; // violated: the replayed counterexample
     std::size_t states = 0;            // explicit: states explored
     bool bug = false; // an engine's answer failed its own check (replay or certificate)
+    // The restriction the search obeyed (EngineLimits::restriction's name), "" for none: a trace is
+    // then a shortest one among the restricted paths, and "bounded" means "none of them within
+    // the depth".
+    std::string restriction;
 };
 
 struct EngineLimits {
@@ -40,6 +44,10 @@ struct EngineLimits {
     double timeout = 60.0;      // seconds, per engine run
     bool confirm_unsafe = true; // PDR: look for the counterexample with BMC when Spacer says unsafe
     bool partial_order = false; // BMC: Lowering::commuted_order between consecutive steps
+    // BMC and the recovery search: only paths the restriction allows (its initial states, its
+    // steps, ending in its last states). The engines that prove things ignore nothing: they
+    // refuse it (check.cpp never hands it to them).
+    const model::StepRestriction* restriction = nullptr;
 };
 
 Result run_bmc(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
@@ -48,8 +56,11 @@ Result run_bmc(const Lowering& low, const model::InvariantData& inv, const Engin
 // depth limit is reached or the time is up; a later run() continues where it stopped.
 class Bmc {
   public:
+    // With a restriction, the unrolling's every step obeys it (as clauses of the step template),
+    // the first state is one of its initial states, and a counterexample ends in one of its last
+    // states; partial_order must then be false (a commuted path may leave the restriction).
     Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs,
-        bool partial_order = false);
+        bool partial_order = false, const model::StepRestriction* restriction = nullptr);
     ~Bmc();
     Bmc(const Bmc&) = delete;
     Bmc& operator=(const Bmc&) = delete;
@@ -65,6 +76,7 @@ class Bmc {
 
   private:
     void solved(std::size_t i, int k, const z3::model& m);
+    z3::expr may_end(const StateVars& s) const;
 
     const Lowering& low_;
     std::vector<const model::InvariantData*> invs_;
@@ -76,6 +88,7 @@ class Bmc {
     std::vector<StepVars> steps_;
     int next_depth_ = 0;
     bool partial_order_;
+    const model::StepRestriction* restriction_;
     double seconds_ = 0;
     std::string stopped_;
 };
@@ -108,6 +121,11 @@ Result run_recoverable(const model::Interpreter& interp, const model::InvariantD
 // wrong, or nothing.
 std::optional<std::string> replay_error(const model::Interpreter& interp,
                                         const model::InvariantData& inv, const model::Trace& trace);
+// The same for a trace that must obey a restriction: its initial state, every step and its last
+// state are checked against it too (on the interpreter, not the encoding that found the trace).
+std::optional<std::string> restriction_error(const model::Interpreter& interp,
+                                             const model::StepRestriction& restriction,
+                                             const model::Trace& trace);
 
 // The counterexample of a BMC model over states[0..k] and steps[0..k-1].
 model::Trace extract_trace(const Lowering& low, const z3::model& m,

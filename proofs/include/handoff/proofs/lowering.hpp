@@ -17,6 +17,7 @@
 
 #include "handoff/model/interpreter.hpp"
 #include "handoff/model/invariants.hpp"
+#include "handoff/model/restriction.hpp"
 
 #include <z3++.h>
 
@@ -81,6 +82,12 @@ class Lowering {
     z3::expr enabled(int action, const StateVars& s, const StepVars& p) const;
     // A state invariant (StatePredicate), or any Boolean expression of invariants_ast().
     z3::expr predicate(int expr, const StateVars& s) const;
+    // A Boolean expression of another arena over a state (a restriction's initial or last
+    // condition); -1 is true.
+    z3::expr predicate(const model::Ast& ast, int expr, const StateVars& s) const;
+    // A restriction's condition on one step: the chosen action's row is allowed, in state s, with
+    // the step's parameters (its host bound to h, undeclared parameters at their defaults).
+    z3::expr allowed(const model::StepRestriction& r, const StateVars& s, const StepVars& p) const;
     z3::expr invariant(const model::InvariantData& inv, const StateVars& s) const;
     // The two states are equal on every slot.
     z3::expr equal(const StateVars& a, const StateVars& b) const;

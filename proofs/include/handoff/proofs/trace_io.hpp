@@ -4,6 +4,8 @@
 //
 //   {"version": "v8.0.0", "nodes": 2, "starts": 1, "set_active_calls": 1, "caps": ["postcopy=off"],
 //    "invariant": "...",                          (optional: the invariant the trace violates)
+//    "controllable": "...",                       (optional: the restriction the search obeyed,
+//                                                  `--controllable`; only its shape is read)
 //    "initial": {"storage_ok": "true", ...},      (every variable, by value name)
 //    "steps": [{"row": "...", "qemu": "...", "params": {"h": 0, "fail": 2},
 //               "params_text": "h=host 0, fail=none", "changes": {"var": ["before", "after"]},
