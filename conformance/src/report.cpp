@@ -52,6 +52,21 @@ std::string capabilities(const nlohmann::json& trace) {
     return out;
 }
 
+// A stored trace must still end in a state that violates its invariant on the current model (the
+// replay re-runs it on the interpreter first); otherwise the traces are stale.
+void require_still_violated(const std::string& set, const std::string& invariant,
+                            const ReplayResult& rr) {
+    const model::InvariantData* inv = model::find_invariant(invariant);
+    if (inv == nullptr) {
+        throw TraceError(set + "/" + invariant + ".json: no such invariant");
+    }
+    if (inv->kind == model::InvariantKind::StatePredicate &&
+        rr.violated.find(invariant) == std::string::npos) {
+        throw TraceError(set + "/" + invariant + ".json: its last state no longer violates " +
+                         invariant + " on the model (regenerate the traces)");
+    }
+}
+
 // One replay, written out: the trace, the verdict and the step-by-step comparison.
 void write_replay(std::ostringstream& out, const std::string& title, const std::string& command,
                   const nlohmann::json& trace, const ReplayResult& rr) {
@@ -214,16 +229,7 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
         };
         for (const auto& [invariant, trace] : primary.traces) {
             const ReplayResult rr = run(primary.name + " " + invariant, trace);
-            const model::InvariantData* inv = model::find_invariant(invariant);
-            if (inv == nullptr) {
-                throw TraceError(primary.name + "/" + invariant + ".json: no such invariant");
-            }
-            if (inv->kind == model::InvariantKind::StatePredicate &&
-                rr.violated.find(invariant) == std::string::npos) {
-                throw TraceError(primary.name + "/" + invariant +
-                                 ".json: its last state no longer violates " + invariant +
-                                 " on the model (regenerate the traces)");
-            }
+            require_still_violated(primary.name, invariant, rr);
             const std::string version = trace.value("version", "?");
             const std::string anchor = version + "-" + invariant;
             // The pair's verdict is its best replay: the primary trace's, or where that is not
@@ -389,16 +395,7 @@ std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayO
             const ReplayResult rr = replay(*trace, options);
             version_line = rr.qemu_version;
             const std::string version = trace->value("version", "?");
-            const model::InvariantData* inv = model::find_invariant(invariant);
-            if (inv == nullptr) {
-                throw TraceError(set.name + "/" + invariant + ".json: no such invariant");
-            }
-            if (inv->kind == model::InvariantKind::StatePredicate &&
-                rr.violated.find(invariant) == std::string::npos) {
-                throw TraceError(set.name + "/" + invariant +
-                                 ".json: its last state no longer violates " + invariant +
-                                 " on the model (regenerate the traces)");
-            }
+            require_still_violated(set.name, invariant, rr);
             table << "| " << version << " | " << invariant << " | " << (*trace)["steps"].size()
                   << " | " << cell(rr.qemu_behaviour.empty() ? "-" : rr.qemu_behaviour) << " | "
                   << verdict_text(rr) << " |\n";
