@@ -130,19 +130,6 @@ TraceSet read_trace_set(const std::string& dir) {
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
-        if (f.filename() == "none.json") {
-            std::ifstream in(f);
-            nlohmann::json j;
-            try {
-                in >> j;
-            } catch (const nlohmann::json::exception&) {
-                throw TraceError(f.string() + " is not JSON");
-            }
-            for (const auto& [invariant, bound] : j.items()) {
-                set.none.emplace_back(invariant, bound);
-            }
-            continue;
-        }
         std::ifstream in(f);
         nlohmann::json j;
         try {
@@ -150,7 +137,13 @@ TraceSet read_trace_set(const std::string& dir) {
         } catch (const nlohmann::json::exception&) {
             throw TraceError(f.string() + " is not JSON");
         }
-        set.traces.emplace_back(f.stem().string(), j);
+        if (f.filename() == "none.json") {
+            for (const auto& [invariant, bound] : j.items()) {
+                set.none.emplace_back(invariant, bound);
+            }
+        } else {
+            set.traces.emplace_back(f.stem().string(), j);
+        }
     }
     return set;
 }
