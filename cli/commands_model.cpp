@@ -82,9 +82,10 @@ void register_model_commands(CLI::App& app) {
     auto* versions = app.add_subcommand("versions", "List the QEMU versions the model knows");
     versions->callback([] {
         for (const TableData* t : all_versions()) {
-            fmt::print("{:<10} {}\n", t->version,
+            fmt::print("{:<10} {}\n{:<10} read from {}\n", t->version,
                        t->based_on.empty() ? std::string("(first table)")
-                                           : fmt::format("derived from {}", t->based_on));
+                                           : fmt::format("derived from {}", t->based_on),
+                       "", t->source);
         }
     });
 

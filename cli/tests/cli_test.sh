@@ -27,6 +27,7 @@ check() { # name, expected exit code, expected stderr lines (or -), regex on out
 check "help" 0 - "Subcommands:" "$handoff" --help
 check "explore --help" 0 - "--nodes" "$handoff" explore --help
 check "versions" 0 - "v10.0-dev +derived from v9.2" "$handoff" versions
+check "versions: v10.0's source" 0 - "read from qemu_10.0.2\+ds.orig.tar.xz" "$handoff" versions
 check "invariants" 0 - "no-vm-start-while-inactive" "$handoff" invariants
 check "unknown version" 2 1 "unknown version 'v9' \(expected one of: v7.2, v8.0.0, v8.1, v9.2, v10.0-dev, v10.0, v10.2\)" \
     "$handoff" explore --version v9

@@ -217,6 +217,7 @@ std::string render_spec_markdown(const TableData& t) {
            << t.version << "`). ";
     }
     md << t.summary << "\n\n";
+    md << "Read from " << t.source << ".\n\n";
 
     md << "## What is modelled\n\n"
           "Two QEMU processes of this version, on hosts 0 and 1, and the shared storage their "

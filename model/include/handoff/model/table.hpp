@@ -48,6 +48,7 @@ struct TableData {
     std::string_view version;
     std::string_view based_on; // the version this table was derived from ("" for the first)
     std::string_view summary;  // what changed, with commit ids
+    std::string_view source;   // the QEMU code it was read from
     Ast ast;
     std::vector<RowData> rows;
     RunstateTable runstate{};
