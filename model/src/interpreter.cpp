@@ -392,12 +392,7 @@ void Interpreter::successors(const State& s,
                         visit(step, next);
                     }
                 }
-                std::size_t k = 0;
-                while (k < domains.size() && ++index[k] == domains[k].size()) {
-                    index[k] = 0;
-                    ++k;
-                }
-                if (k == domains.size()) {
+                if (!next_combination(index, domains)) {
                     break;
                 }
             }

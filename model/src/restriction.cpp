@@ -62,12 +62,7 @@ void allowed_successors(const Interpreter& interp, const StepRestriction& restri
                     }
                 }
             }
-            std::size_t k = 0;
-            while (k < domains.size() && ++index[k] == domains[k].size()) {
-                index[k] = 0;
-                ++k;
-            }
-            if (k == domains.size()) {
+            if (!next_combination(index, domains)) {
                 break;
             }
         }

@@ -52,6 +52,19 @@ struct Env {
     std::array<int, 2> nodes{};
 };
 
+// Steps through every combination of one value per domain, the first index fastest (an
+// odometer); false once every combination was visited.
+inline bool next_combination(std::vector<std::size_t>& index,
+                             const std::vector<std::vector<int>>& domains) {
+    for (std::size_t k = 0; k < domains.size(); ++k) {
+        if (++index[k] < domains[k].size()) {
+            return true;
+        }
+        index[k] = 0;
+    }
+    return false;
+}
+
 class Interpreter {
   public:
     Interpreter(const TableData& table, const Instance& instance);
