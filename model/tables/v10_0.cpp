@@ -1,5 +1,7 @@
 #include "handoff/model/tables/v10_0.hpp"
 
+#include <iterator>
+
 namespace handoff::model {
 
 const TableData& table_v10_0() {
@@ -16,6 +18,7 @@ const TableData& table_v10_0() {
             tables::v10_0_rows, tables::v8_1::kRunstateTransitions);
         t.source = "qemu_10.0.2+ds.orig.tar.xz, the upstream source of Debian's bookworm-backports "
                    "1:10.0.2+ds-2+deb13u1~bpo12+1 (Debian's own patches not read)";
+        t.rereads.assign(std::begin(tables::v10_0::rereads), std::end(tables::v10_0::rereads));
         return t;
     }();
     return table;

@@ -44,11 +44,21 @@ struct RunstateTransition {
     RunState to;
 };
 
+// An inherited row that a version re-read in its own source: the row (its sentence, guard and
+// effect) stays the ancestor's, with this citation for this version.
+struct RowCitation {
+    std::string_view row;
+    std::string_view qemu;
+};
+
 struct TableData {
     std::string_view version;
     std::string_view based_on; // the version this table was derived from ("" for the first)
     std::string_view summary;  // what changed, with commit ids
     std::string_view source;   // the QEMU code it was read from
+    // Inherited rows re-read in this version's source (provenance.hpp); every other inherited
+    // row keeps the citation of the version it was read in.
+    std::vector<RowCitation> rereads;
     Ast ast;
     std::vector<RowData> rows;
     RunstateTable runstate{};

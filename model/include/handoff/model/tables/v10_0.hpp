@@ -364,6 +364,81 @@ inline constexpr auto r18 =
 inline constexpr auto rows = add_rows(r18, migration_iteration_finish_unknown_state,
                                       blockdev_set_active_all, blockdev_set_inactive_all);
 
+// Inherited rows re-read in 10.0.2's source: each does what its row says (the sentence, guard
+// and effect written for the version named on the page), at these lines. Not here:
+// storage_lost and storage_restored (no QEMU code). Names the row's sentence uses that 10.0.2
+// renamed or dropped are given with the lines.
+inline constexpr RowCitation rereads[] = {
+    {"start_destination",
+     "qemu_init() with -incoming (system/vl.c:3548-3551: runstate_set(RUN_STATE_INMIGRATE); -S "
+     "clears autostart, :3162-3163); blockdev.c:608-609, :675-676 (BDRV_O_INACTIVE when "
+     "INMIGRATE) (v10.0.2)"},
+    {"quit_after_handover", "qmp_quit() (monitor/qmp-cmds.c:44-48, v10.0.2) after migration "
+                            "COMPLETED"},
+    {"qmp_migrate",
+     "qmp_migrate() (:2163-2253), migrate_prepare() (:2067-2081), migrate_init() (:1743-1790: "
+     "s->error cleared :1767-1768, vm_old_state = -1 :1778; 10.0.2 has no s->block_inactive), "
+     "the thread created by migration_connect() (:4004) (v10.0.2)"},
+    {"qmp_migrate_continue", "qmp_migrate_continue() (:2317-2326: qemu_sem_post(&s->pause_sem), "
+                             "v10.0.2)"},
+    {"qmp_stop", "qmp_stop() (monitor/qmp-cmds.c:50-64), vm_stop() -> do_vm_stop() "
+                 "(system/cpus.c:720-734, :290-313: the run state changes only if live) "
+                 "(v10.0.2)"},
+    {"savevm",
+     "HMP savevm: save_snapshot() (migration/savevm.c:3219-3327: bdrv_all_can_snapshot() "
+     ":3242, qemu_savevm_state() :1742-1788 refusing a running migration :1748, migrate_init(), "
+     "COMPLETED or FAILED :1783-1788), bdrv_can_snapshot() (block/snapshot.c:195-214: "
+     "!bdrv_is_writable() refuses an inactive node), bdrv_all_snapshots_includes_bs() (:518-530: "
+     "!bdrv_is_inserted() without a driver) (v10.0.2)"},
+    {"guest_write",
+     "blk_co_do_pwritev_part() (block/block-backend.c:1405-1440) -> bdrv_co_pwritev_part() "
+     "(block/io.c:2228; -ENOMEDIUM without a driver, :2242-2243) -> "
+     "bdrv_co_write_req_prepare() (block/io.c:1976, :2004-2006) (v10.0.2)"},
+    {"migration_thread_setup",
+     "migration_thread() (:3693-3694), qemu_savevm_wait_unplug() (:3625: "
+     "migrate_set_state(SETUP, ACTIVE), a compare-and-swap, :1449-1457) (v10.0.2)"},
+    {"migration_thread_loop_exit",
+     "migration_thread() while (migration_is_active()) (:3712), migration_is_active() "
+     "(:1209-1215) (v10.0.2)"},
+    {"migration_stream_error",
+     "migration_detect_error() (:3241-3288: a file error outside POSTCOPY_ACTIVE, state -> "
+     "FAILED at :3283) (v10.0.2)"},
+    {"migration_completion_begin",
+     "migration_iteration_run() (:3429-3432), migration_completion() (:3002: s->state read "
+     "before migration_completion_precopy() takes the BQL; 10.0.2 has no current_active_state, "
+     "and no v10.0 row reads active_state) (v10.0.2)"},
+    {"migration_completion_flush_fails",
+     "migration_completion_precopy() (:2952-2958: migration_stop_vm() fails, goto out_unlock), "
+     "migration_stop_vm() (:269-284), vm_stop_force_state() (system/cpus.c:799-813) (v10.0.2)"},
+    {"migration_switchover_cancelled",
+     "migration_switchover_prepare() (:2904-2915; 8.0's migration_maybe_pause()): the post came "
+     "from migration_cancel() (:1612-1614; 8.0's migrate_fd_cancel()), PRE_SWITCHOVER -> DEVICE "
+     "fails and it returns false; migration_switchover_start() \"Switchover is interrupted\" "
+     "(:2922-2925), ret = -EFAULT (:2961-2963); 10.0.2 has no current_active_state (v10.0.2)"},
+    {"return_path_error",
+     "source_return_path_thread() (:2463-2621: an error message or a broken connection, "
+     "migrate_set_error() at :2597-2601), close_return_path_on_source() (:2643-2670, returns "
+     "migrate_has_error(); 8.0's await_return_path_close_on_source()) (v10.0.2)"},
+    {"migration_completion_checks_pass",
+     "migration_completion() (:3014-3029: close_return_path_on_source() and "
+     "qemu_file_get_error() find no error, then migration_completion_end()) (v10.0.2)"},
+    {"migration_iteration_finish_completed",
+     "migration_iteration_finish() (:3463-3466: COMPLETED -> runstate_set(RUN_STATE_POSTMIGRATE)), "
+     "migration_cleanup() (:1464-1524; 8.0's migrate_fd_cleanup()) (v10.0.2)"},
+    {"incoming_load_ok",
+     "process_incoming_migration_co() (:849-924: qemu_loadvm_state() :866 succeeds, "
+     "process_incoming_migration_bh() scheduled :902) (v10.0.2)"},
+    {"incoming_load_fails",
+     "process_incoming_migration_co() fail: (:893, :905-920: \"load of migration failed\", "
+     "exit(EXIT_FAILURE) with exit-on-error, which -incoming sets: system/vl.c:2829) (v10.0.2)"},
+    {"incoming_load_error",
+     "process_incoming_migration_co() fail: (:893, :905-920: exit(EXIT_FAILURE) with "
+     "exit-on-error, which -incoming sets: system/vl.c:2829) (v10.0.2)"},
+    {"migration_completion_end",
+     "migration_completion_end() (:3291-3313: migrate_set_state(&s->state, s->state, COMPLETED) "
+     "at :3310-3311) (v10.0.2)"},
+};
+
 } // namespace v10_0
 
 inline constexpr auto v10_0_rows = v10_0::rows;
