@@ -3,6 +3,7 @@
 #include "instance_options.hpp"
 
 #include "handoff/model/explore.hpp"
+#include "handoff/model/printer.hpp"
 #include "handoff/model/spec.hpp"
 #include "handoff/model/versions.hpp"
 #include "handoff/proofs/trace_io.hpp"
@@ -10,6 +11,10 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -76,6 +81,116 @@ void print_exploration(const Interpreter& interp, const InstanceOptions& opts, c
     }
 }
 
+nlohmann::json read_json_file(const std::string& file, const char* what) {
+    std::ifstream in(file);
+    if (!in) {
+        throw UsageError(fmt::format("cannot read '{}': {}", file, std::strerror(errno)));
+    }
+    try {
+        return nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw UsageError(fmt::format("{}: not {}: {}", file, what, e.what()));
+    }
+}
+
+// A stored counterexample as a story for the page: its headline if the file has one, otherwise
+// its steps (parameters that say nothing happened, `none` and `no`, left out). The trace is read
+// through trace_from_json(), so a stale trace is refused rather than printed.
+SpecStory read_story(const std::filesystem::path& file, const TableData& table) {
+    const nlohmann::json j = read_json_file(file.string(), "a JSON trace");
+    SpecStory story;
+    story.link = file.generic_string();
+    try {
+        const proofs::TraceHeader h = proofs::read_trace_header(j);
+        if (h.table != &table) {
+            throw proofs::TraceError("the trace is for " + std::string(h.table->version) +
+                                     ", not " + std::string(table.version));
+        }
+        const Interpreter interp(table, h.instance);
+        const Trace trace = proofs::trace_from_json(interp, j);
+        std::string on;
+        for (const auto& cap : proofs::kCapabilityNames) {
+            if (interp.get(trace.initial, cap.var) != 0) {
+                on += (on.empty() ? "" : ", ") + std::string(cap.name);
+            }
+        }
+        story.start = "host 0 " +
+                      value_name(DomainId::RunState, interp.get(trace.initial, Var::runstate, 0)) +
+                      (on.empty() ? ", every capability off"
+                                  : " with " + on + " on (every other capability off)");
+        for (const auto& ts : trace.steps) {
+            const RowData& row = table.rows[static_cast<std::size_t>(ts.step.row)];
+            std::string params;
+            for (Param p : row.params) {
+                const int value = ts.step.params[static_cast<std::size_t>(p)];
+                const ParamKind kind = param_info(p).kind;
+                if ((kind == ParamKind::NodeOrNone && value >= h.instance.nodes) ||
+                    (kind == ParamKind::Flag && value == 0)) {
+                    continue;
+                }
+                params += (params.empty() ? "" : ", ") + std::string(param_info(p).name) + "=" +
+                          param_value_name(p, value, h.instance.nodes);
+            }
+            story.steps.push_back({std::string(row.name), params});
+        }
+    } catch (const proofs::TraceError& e) {
+        throw UsageError(fmt::format("{}: {}", file.string(), e.what()));
+    }
+    if (j.contains("headline") && j["headline"].is_string()) {
+        story.headline = j["headline"].get<std::string>();
+    }
+    return story;
+}
+
+// The verdicts of one version in the checker's expected results (proofs/expected.json, written by
+// proofs/regenerate) and the stories of its violations, from the traces beside the manifest:
+// traces/<version>/<invariant>.json, or traces/<version>/any/<invariant>.json for a result of the
+// `any` environment profile. Links are relative to the directory the page is written to when
+// `file` is given relative to it.
+SpecResults read_spec_results(const std::string& file, const TableData& table) {
+    const nlohmann::json j = read_json_file(file, "a JSON manifest");
+    SpecResults out;
+    out.manifest_link = std::filesystem::path(file).generic_string();
+    const std::filesystem::path traces = std::filesystem::path(file).parent_path() / "traces";
+    try {
+        const nlohmann::json& inst = j.at("instance");
+        InstanceOptions opts;
+        opts.nodes = inst.at("nodes").get<int>();
+        opts.starts = inst.at("starts").get<int>();
+        opts.set_active_calls = inst.at("set_active_calls").get<int>();
+        opts.caps = inst.at("caps").get<std::vector<std::string>>();
+        out.instance = opts.describe();
+        for (const auto& r : j.at("results")) {
+            if (r.at("version").get<std::string>() != table.version) {
+                continue;
+            }
+            SpecVerdict v;
+            v.invariant = r.at("invariant").get<std::string>();
+            v.verdict = r.at("verdict").get<std::string>();
+            v.engine = r.value("engine", "");
+            v.steps = r.value("steps", 0);
+            v.depth = r.value("depth", 0);
+            const std::string env = r.value("env", "");
+            if (env != "" && env != "documented" && env != "any") {
+                throw UsageError(
+                    fmt::format("{}: unknown env '{}' (expected documented or any)", file, env));
+            }
+            out.profiles = out.profiles || !env.empty();
+            if (v.verdict == "violated") {
+                std::filesystem::path trace = traces / std::string(table.version);
+                if (env == "any") {
+                    trace /= "any";
+                }
+                v.story = read_story(trace / (v.invariant + ".json"), table);
+            }
+            (env == "any" ? out.any : out.documented).push_back(std::move(v));
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw UsageError(fmt::format("{}: not a manifest of handoff check: {}", file, e.what()));
+    }
+    return out;
+}
+
 } // namespace
 
 void register_model_commands(CLI::App& app) {
@@ -101,21 +216,38 @@ void register_model_commands(CLI::App& app) {
         }
     });
 
-    auto spec_version = std::make_shared<std::string>();
-    auto spec_format = std::make_shared<std::string>("md");
+    struct SpecArgs {
+        std::string version;
+        std::string format = "md";
+        std::string results;
+    };
+    auto sa = std::make_shared<SpecArgs>();
     auto* spec =
         app.add_subcommand("spec", "Print a version's specification (Markdown or Graphviz)");
-    spec->add_option("--version", *spec_version, "QEMU version, e.g. v8.1")->required();
-    spec->add_option("--format", *spec_format, "md or dot")->capture_default_str();
-    spec->callback([spec_version, spec_format] {
-        const TableData& table = require_version(*spec_version);
-        if (*spec_format == "md") {
-            std::cout << render_spec_markdown(table);
-        } else if (*spec_format == "dot") {
+    spec->add_option("--version", sa->version, "QEMU version, e.g. v8.1")->required();
+    spec->add_option("--format", sa->format, "md or dot")->capture_default_str();
+    spec->add_option("--results", sa->results,
+                     "The checker's expected results (proofs/expected.json, with the traces in "
+                     "traces/ beside it): the page shows the version's verdicts and stories, "
+                     "linked relative to the current directory");
+    spec->callback([sa] {
+        const TableData& table = require_version(sa->version);
+        if (sa->format == "md") {
+            if (sa->results.empty()) {
+                std::cout << render_spec_markdown(table);
+                return;
+            }
+            const SpecResults results = read_spec_results(sa->results, table);
+            std::cout << render_spec_markdown(table, &results);
+        } else if (sa->format == "dot") {
+            if (!sa->results.empty()) {
+                throw UsageError("--results is for the Markdown page (--format md), not the "
+                                 "picture");
+            }
             std::cout << render_spec_dot(table);
         } else {
             throw UsageError(
-                fmt::format("unknown format '{}' (expected one of: md, dot)", *spec_format));
+                fmt::format("unknown format '{}' (expected one of: md, dot)", sa->format));
         }
     });
 

@@ -3,27 +3,8 @@
 # input, explore's exit codes and JSON, trace/replay/export/coverage. Usage: cli_test.sh path/to/handoff
 set -uo pipefail
 handoff=$1
-failures=0
-check() { # name, expected exit code, expected stderr lines (or -), regex on output, command...
-    local name=$1 code=$2 lines=$3 pattern=$4
-    shift 4
-    local out err rc
-    out=$("$@" 2>/tmp/handoff_cli_err.$$)
-    rc=$?
-    err=$(cat /tmp/handoff_cli_err.$$)
-    if [ "$rc" -ne "$code" ]; then
-        echo "FAIL $name: exit code $rc, expected $code"; failures=$((failures + 1)); return
-    fi
-    if [ "$lines" != "-" ] && [ "$(printf '%s' "$err" | grep -c '')" -ne "$lines" ]; then
-        echo "FAIL $name: stderr has $(printf '%s' "$err" | grep -c '') lines, expected $lines: $err"
-        failures=$((failures + 1)); return
-    fi
-    # grep reads everything (no -q): with pipefail, an early exit would fail printf with SIGPIPE.
-    if ! printf '%s\n%s' "$out" "$err" | grep -E -- "$pattern" >/dev/null; then
-        echo "FAIL $name: output does not match /$pattern/"; failures=$((failures + 1)); return
-    fi
-    echo "ok   $name"
-}
+# check NAME CODE LINES PATTERN COMMAND...
+. "$(dirname "$0")/check.sh"
 check "help" 0 - "Subcommands:" "$handoff" --help
 check "explore --help" 0 - "--nodes" "$handoff" explore --help
 check "versions" 0 - "v10.0-dev +derived from v9.2" "$handoff" versions

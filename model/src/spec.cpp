@@ -1,7 +1,9 @@
 #include "handoff/model/spec.hpp"
 
+#include "handoff/model/disk_states.hpp"
 #include "handoff/model/invariants.hpp"
 #include "handoff/model/printer.hpp"
+#include "handoff/model/provenance.hpp"
 #include "handoff/model/versions.hpp"
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace handoff::model {
 
@@ -83,11 +86,129 @@ std::string values_text(DomainId d) {
     return out;
 }
 
+// An HTML anchor id for a helper's definition, a row or an invariant: lower-case letters, digits
+// and `_` kept, every other run of characters one `-` ("reached(n, fail)" -> "reached-n-fail").
+std::string slug(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        const bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        if (c >= 'A' && c <= 'Z') {
+            out += static_cast<char>(c - 'A' + 'a');
+        } else if (keep) {
+            out += c;
+        } else if (!out.empty() && out.back() != '-') {
+            out += '-';
+        }
+    }
+    while (!out.empty() && out.back() == '-') {
+        out.pop_back();
+    }
+    return out;
+}
+
+std::string anchor(std::string_view id) {
+    return "<a id=\"" + std::string(id) + "\"></a>";
+}
+
+std::string row_anchor(std::string_view row) {
+    return "row-" + slug(row);
+}
+
+// A group's definition is printed once per call signature: `runstate_set(h, state)` stands for
+// every `runstate_set(h, RUNNING)`.
+std::string group_signature(const StmtGroup& grp) {
+    return std::string(grp.name) + "(" + std::string(grp.args) + (grp.arg >= 0 ? ", state" : "") +
+           ")";
+}
+
+// A helper printed somewhere (a named expression or a group call): its text and its definition's
+// anchor on the page.
+struct HelperRef {
+    std::string text;
+    std::string id;
+    bool operator==(const HelperRef&) const = default;
+};
+
+void add_ref(std::vector<HelperRef>& out, HelperRef ref) {
+    if (std::find(out.begin(), out.end(), ref) == out.end()) {
+        out.push_back(std::move(ref));
+    }
+}
+
+// The named expressions that appear in `expr` as printed: a named expression's body is not
+// printed, its arguments are.
+void printed_exprs(const Ast& ast, int expr, std::vector<HelperRef>& out) {
+    if (expr < 0) {
+        return;
+    }
+    const AstNode& e = ast[expr];
+    if (e.op == Op::Named) {
+        const std::string header = print_expr(ast, expr);
+        add_ref(out, {header, "def-" + slug(header)});
+        printed_exprs(ast, e.kid[1], out);
+        printed_exprs(ast, e.kid[2], out);
+        return;
+    }
+    for (int k : e.kid) {
+        printed_exprs(ast, k, out);
+    }
+}
+
+// The helpers print_effect(ast, effect, group) prints: the calls of the groups directly inside
+// `group` (or the row, for -1) and the named expressions of the statements printed in full.
+std::vector<HelperRef> printed_helpers(const Ast& ast, const Effect& effect, int group) {
+    std::vector<HelperRef> out;
+    for (const Stmt& st : effect.stmts) {
+        int child = -1;
+        bool inside = group < 0 || st.group == group;
+        for (int g = st.group; g >= 0 && g != group;
+             g = effect.groups[static_cast<std::size_t>(g)].parent) {
+            child = g;
+            inside = inside || effect.groups[static_cast<std::size_t>(g)].parent == group;
+        }
+        if (!inside) {
+            continue;
+        }
+        if (child >= 0) {
+            const StmtGroup& call = effect.groups[static_cast<std::size_t>(child)];
+            add_ref(out, {group_signature(call), "def-" + slug(group_signature(call))});
+            printed_exprs(ast, call.arg, out);
+            continue;
+        }
+        printed_exprs(ast, st.value, out);
+        printed_exprs(ast, st.host, out);
+    }
+    return out;
+}
+
+std::string links(const std::vector<HelperRef>& refs) {
+    std::string out;
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+        out += (i ? ", " : "") + std::string("[`") + refs[i].text + "`](#" + refs[i].id + ")";
+    }
+    return out;
+}
+
+// The line after a row or a group: links to the definitions of the helpers it prints.
+std::string uses_line(const std::vector<HelperRef>& refs) {
+    return refs.empty() ? "" : "Uses: " + links(refs) + ".\n\n";
+}
+
 // Named expressions and groups, in the order they first appear, with their bodies.
 struct Definitions {
-    std::vector<std::pair<std::string, std::string>> exprs; // header, body
-    std::vector<std::tuple<std::string, std::string, std::vector<std::string>>>
-        groups; // call, doc, body
+    struct Expr {
+        std::string header;
+        std::string body;
+        std::vector<HelperRef> uses;
+    };
+    struct Group {
+        std::string call;
+        std::string doc;
+        std::vector<std::string> body;
+        std::vector<HelperRef> uses;
+    };
+    std::vector<Expr> exprs;
+    std::vector<Group> groups;
     std::set<std::string> seen;
 
     void scan_expr(const Ast& ast, int expr) {
@@ -99,27 +220,30 @@ struct Definitions {
             scan_expr(ast, k);
         }
         if (e.op == Op::Named && seen.insert("expr:" + print_expr(ast, expr)).second) {
-            exprs.emplace_back(print_expr(ast, expr), print_expr(ast, e.kid[0]));
+            std::vector<HelperRef> uses;
+            printed_exprs(ast, e.kid[0], uses);
+            exprs.push_back({print_expr(ast, expr), print_expr(ast, e.kid[0]), std::move(uses)});
         }
     }
     void scan_row(const TableData& t, const RowData& r) {
         scan_expr(t.ast, r.guard);
         for (std::size_t g = 0; g < r.effect.groups.size(); ++g) {
             const StmtGroup& grp = r.effect.groups[g];
-            std::string call = std::string(grp.name) + "(" + std::string(grp.args);
             std::string doc(grp.doc);
             if (grp.arg >= 0) {
-                call += ", state";
                 doc += " (The body below is its first use, with state = " +
                        print_expr(t.ast, grp.arg) + ".)";
             }
-            call += ")";
-            if (seen.insert("group:" + call).second) {
-                groups.emplace_back(call, doc, print_effect(t.ast, r.effect, static_cast<int>(g)));
+            scan_expr(t.ast, grp.arg);
+            if (seen.insert("group:" + group_signature(grp)).second) {
+                groups.push_back({group_signature(grp), doc,
+                                  print_effect(t.ast, r.effect, static_cast<int>(g)),
+                                  printed_helpers(t.ast, r.effect, static_cast<int>(g))});
             }
         }
         for (const auto& st : r.effect.stmts) {
             scan_expr(t.ast, st.value);
+            scan_expr(t.ast, st.host);
         }
     }
 };
@@ -203,21 +327,228 @@ const char* kCodeFacts =
   nodes after it keep their state.
 )";
 
+// ---- verdicts and stories ----------------------------------------------------------------------
+
+std::string verdict_cell(const SpecVerdict& v) {
+    std::string out = v.verdict;
+    if (v.verdict == "violated" && v.steps > 0) {
+        out += " (" + std::to_string(v.steps) + (v.steps == 1 ? " step" : " steps") + ")";
+    } else if (v.verdict == "bounded" && v.depth > 0) {
+        out += " (depth " + std::to_string(v.depth) + ")";
+    }
+    return out;
+}
+
+const SpecVerdict* find_verdict(const std::vector<SpecVerdict>& verdicts,
+                                std::string_view invariant) {
+    for (const auto& v : verdicts) {
+        if (v.invariant == invariant) {
+            return &v;
+        }
+    }
+    return nullptr;
+}
+
+std::string story_anchor(std::string_view invariant, bool any) {
+    return std::string(any ? "story-any-" : "story-") + slug(invariant);
+}
+
+void render_story(std::ostringstream& md, const TableData& t, const SpecVerdict& v, bool any,
+                  const char* profile) {
+    const SpecStory& story = *v.story;
+    md << "- " << anchor(story_anchor(v.invariant, any)) << "**[`" << v.invariant << "`](#inv-"
+       << slug(v.invariant) << ")**" << profile << ", " << verdict_cell(v) << " ([trace]("
+       << story.link << ")): ";
+    if (!story.headline.empty()) {
+        md << story.headline << "\n";
+        return;
+    }
+    md << story.start << (story.steps.empty() ? "" : ", then ");
+    for (std::size_t i = 0; i < story.steps.size(); ++i) {
+        const SpecStep& step = story.steps[i];
+        md << (i ? " → " : "");
+        if (t.find(step.row) != nullptr) {
+            md << "[`" << step.row << "`](#" << row_anchor(step.row) << ")";
+        } else {
+            md << "`" << step.row << "`";
+        }
+        if (!step.params.empty()) {
+            md << " (" << step.params << ")";
+        }
+    }
+    md << ".\n";
+}
+
+void render_verdicts(std::ostringstream& md, const TableData& t, const SpecResults* results) {
+    md << "## Verdicts\n\n";
+    if (results == nullptr) {
+        md << "No verdicts on this page: it was generated without the checker's results "
+              "(`handoff spec --results proofs/expected.json` adds them).\n\n";
+        return;
+    }
+    md << "From [the checker's expected results](" << results->manifest_link
+       << ") (`proofs/regenerate` writes them from `handoff check --json`; a test fails when the "
+          "checker disagrees), at "
+       << results->instance << ". ";
+    if (results->profiles) {
+        md << "Each verdict is the one under the documented-use environment profile (what "
+              "management and the operator are documented to do; `--env documented`), with the "
+              "one under any use of QMP (`--env any`) beside it where misuse changes it.\n\n"
+              "| invariant | documented use | any use |\n|---|---|---|\n";
+    } else {
+        md << "The results record no environment profile.\n\n"
+              "| invariant | verdict | engine |\n|---|---|---|\n";
+    }
+    bool any_story = false;
+    for (const auto& inv : all_invariants()) {
+        if (!inv.applies_to(t.version)) {
+            continue;
+        }
+        const std::string name(inv.name);
+        const SpecVerdict* doc = find_verdict(results->documented, name);
+        const SpecVerdict* any = find_verdict(results->any, name);
+        auto cell = [&](const SpecVerdict* v, bool in_any) {
+            if (v == nullptr) {
+                return std::string("not recorded");
+            }
+            if (v->story) {
+                any_story = true;
+                return "[" + verdict_cell(*v) + "](#" + story_anchor(name, in_any) + ")";
+            }
+            return verdict_cell(*v);
+        };
+        md << "| [`" << name << "`](#inv-" << slug(name) << ") | " << cell(doc, false) << " | ";
+        if (!results->profiles) {
+            md << (doc ? doc->engine : std::string()) << " |\n";
+        } else if (any != nullptr && doc != nullptr && verdict_cell(*any) == verdict_cell(*doc)) {
+            md << "the same |\n";
+        } else {
+            md << cell(any, true) << " |\n";
+        }
+    }
+    if (!any_story) {
+        md << "\n";
+        return;
+    }
+    md << "\nThe shortest story of each violation, from its stored trace (`handoff replay "
+          "TRACE` prints it step by step):\n\n";
+    for (const auto& inv : all_invariants()) {
+        if (!inv.applies_to(t.version)) {
+            continue;
+        }
+        const std::string name(inv.name);
+        const SpecVerdict* doc = find_verdict(results->documented, name);
+        const SpecVerdict* any = find_verdict(results->any, name);
+        if (doc != nullptr && doc->story) {
+            render_story(md, t, *doc, false, results->profiles ? " under documented use" : "");
+        }
+        if (any != nullptr && any->story &&
+            (doc == nullptr || verdict_cell(*any) != verdict_cell(*doc))) {
+            render_story(md, t, *any, true, " under any use");
+        }
+    }
+    md << "\n";
+}
+
+// ---- where each row was read -------------------------------------------------------------------
+
+std::string citation_line(const TableData& t, const RowProvenance& p) {
+    if (p.read_in != t.version) {
+        return "read in " + std::string(p.read_in) + " (" + std::string(p.citation) +
+               "); not re-read for " + std::string(t.version);
+    }
+    if (p.written_for != t.version) {
+        return std::string(p.citation) + " (re-read for " + std::string(t.version) +
+               "; the row was written for " + std::string(p.written_for) + ")";
+    }
+    return std::string(p.citation);
+}
+
+void render_provenance_summary(std::ostringstream& md, const TableData& t) {
+    std::size_t own = 0, reread = 0, not_reread = 0;
+    std::map<std::string_view, std::size_t> elsewhere; // version read in -> rows
+    for (const auto& r : t.rows) {
+        const RowProvenance p = row_provenance(t, r);
+        if (p.read_in != t.version) {
+            ++elsewhere[p.read_in];
+            ++not_reread;
+        } else if (p.written_for != t.version) {
+            ++reread;
+        } else {
+            ++own;
+        }
+    }
+    if (own == t.rows.size()) {
+        md << "All " << own << " rows were written for " << t.version << ".\n\n";
+        return;
+    }
+    md << "Of the " << t.rows.size() << " rows, " << own << " were written for " << t.version
+       << " and " << (t.rows.size() - own) << " inherited; of these, " << reread
+       << " were re-read in " << t.version << "'s source and cite it, and " << not_reread
+       << " were not";
+    std::string where;
+    for (const auto& [version, count] : elsewhere) {
+        where +=
+            (where.empty() ? "" : ", ") + std::to_string(count) + " in " + std::string(version);
+    }
+    md << (where.empty() ? "" : " (each says where it was read: " + where + ")") << ".\n\n";
+}
+
+// ---- the disk states ---------------------------------------------------------------------------
+
+void render_disk_states(std::ostringstream& md, const TableData& t) {
+    md << "### Disk states\n\n"
+          "The node states (`node[h][n]`: ACTIVE, INACTIVE, HALF_INACTIVE, BROKEN) and the rows "
+          "that move a node from one to another, derived from the rows' effects (`via`: the "
+          "helper whose statement writes the node). Derived at N = 2 over the states of the "
+          "nodes of both hosts, `alive`, `storage_ok` and `image_locking` that the rows reach, "
+          "every other variable taken to have any value: a change listed here may need a state "
+          "the checker never reaches, but none a row can make at N = 2 is left out.\n\n"
+          "| from | to | rows |\n|---|---|---|\n";
+    std::map<std::pair<int, int>, std::map<std::string_view, std::vector<std::string_view>>> edges;
+    for (const auto& c : node_state_changes(t)) {
+        auto& rows = edges[{static_cast<int>(c.from), static_cast<int>(c.to)}][c.via];
+        if (std::find(rows.begin(), rows.end(), c.row) == rows.end()) {
+            rows.push_back(c.row);
+        }
+    }
+    for (const auto& [key, by_via] : edges) {
+        md << "| " << value_name(DomainId::NodeState, key.first) << " | "
+           << value_name(DomainId::NodeState, key.second) << " | ";
+        bool first_via = true;
+        for (const auto& [via, rows] : by_via) {
+            md << (first_via ? "" : "; ")
+               << (via.empty() ? "" : "via `" + std::string(via) + "`: ");
+            first_via = false;
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                md << (i ? ", " : "") << "[`" << rows[i] << "`](#" << row_anchor(rows[i]) << ")";
+            }
+        }
+        md << " |\n";
+    }
+    md << "\n";
+}
+
 } // namespace
 
-std::string render_spec_markdown(const TableData& t) {
+std::string render_spec_markdown(const TableData& t, const SpecResults* results) {
     std::ostringstream md;
     const std::string stem = spec_file_stem(t.version);
     md << "# QEMU " << t.version << ": block-device handover during live migration\n\n";
     md << "> Generated by `handoff spec --version " << t.version
-       << "` from the table in `model/include/handoff/model/tables/`. Do not edit by hand; "
-          "`./run test` fails when this page differs from what the generator prints.\n\n";
+       << (results != nullptr ? " --results proofs/expected.json" : "")
+       << "` (`docs/spec/regenerate`) from the table in `model/include/handoff/model/tables/`"
+       << (results != nullptr ? " and the checker's expected results" : "")
+       << ". Do not edit by hand; `./run test` fails when this page differs from what the "
+          "generator prints.\n\n";
     if (!t.based_on.empty()) {
         md << "Derived from **" << t.based_on << "** (`handoff diff " << t.based_on << " "
            << t.version << "`). ";
     }
     md << t.summary << "\n\n";
-    md << "Read from " << t.source << ".\n\n";
+    md << "Read from " << t.source << ". ";
+    render_provenance_summary(md, t);
+    render_verdicts(md, t, results);
 
     md << "## What is modelled\n\n"
           "Two QEMU processes of this version, on hosts 0 and 1, and the shared storage their "
@@ -272,14 +603,17 @@ std::string render_spec_markdown(const TableData& t) {
         md << "| `" << p.name << "` | " << values << " | " << p.doc << " |\n";
     }
 
-    md << "\n## Rows\n\n";
+    md << "\n## Rows\n\nEach row's `QEMU:` line cites the code the row was read from in this "
+          "version's source, or names the version it was read in and says that it was not "
+          "re-read for this one. `Uses:` links the helpers the row prints to their definitions "
+          "below.\n\n";
     Definitions defs;
     for (const auto& r : t.rows) {
         defs.scan_row(t, r);
-        md << "### `" << r.name << "`\n\n";
+        md << "### " << anchor(row_anchor(r.name)) << "`" << r.name << "`\n\n";
         md << r.sentence << "\n\n";
         md << "- actor: " << kActorNames[static_cast<std::size_t>(r.actor)] << "\n";
-        md << "- QEMU: " << r.qemu << "\n";
+        md << "- QEMU: " << citation_line(t, row_provenance(t, r)) << "\n";
         std::string params;
         for (Param p : r.params) {
             params += (params.empty() ? "" : ", ") + std::string("`") +
@@ -291,18 +625,30 @@ std::string render_spec_markdown(const TableData& t) {
             md << "  " << line << "\n";
         }
         md << "```\n\n";
+        std::vector<HelperRef> uses;
+        printed_exprs(t.ast, r.guard, uses);
+        for (auto& ref : printed_helpers(t.ast, r.effect, -1)) {
+            add_ref(uses, std::move(ref));
+        }
+        md << uses_line(uses);
     }
 
     md << "## Definitions\n\nThe named expressions and statement groups the rows use.\n\n";
-    for (const auto& [call, doc, body] : defs.groups) {
-        md << "### `" << call << "`\n\n" << doc << "\n\n```\n";
-        for (const auto& line : body) {
+    for (const auto& g : defs.groups) {
+        md << "### " << anchor("def-" + slug(g.call)) << "`" << g.call << "`\n\n"
+           << g.doc << "\n\n```\n";
+        for (const auto& line : g.body) {
             md << line << "\n";
         }
-        md << "```\n\n";
+        md << "```\n\n" << uses_line(g.uses);
     }
-    for (const auto& [header, body] : defs.exprs) {
-        md << "- `" << header << "` = `" << body << "`\n";
+    for (const auto& e : defs.exprs) {
+        md << "- " << anchor("def-" + slug(e.header)) << "`" << e.header << "` = `" << e.body
+           << "`";
+        if (!e.uses.empty()) {
+            md << " (uses " << links(e.uses) << ")";
+        }
+        md << "\n";
     }
 
     md << "\n## Run-state transitions\n\n"
@@ -322,8 +668,9 @@ std::string render_spec_markdown(const TableData& t) {
 
     md << "\n## Invariants\n\n";
     for (const auto& inv : all_invariants()) {
-        md << "- **`" << inv.name << "`**" << (inv.applies_to(t.version) ? "" : " (does not apply)")
-           << ": " << inv.statement << " Source: " << inv.source << ".";
+        md << "- " << anchor("inv-" + slug(inv.name)) << "**`" << inv.name << "`**"
+           << (inv.applies_to(t.version) ? "" : " (does not apply)") << ": " << inv.statement
+           << " Source: " << inv.source << ".";
         if (inv.kind == InvariantKind::StatePredicate) {
             md << " Formally: `" << print_expr(invariants_ast(), inv.expr) << "`.";
         } else {
@@ -337,8 +684,10 @@ std::string render_spec_markdown(const TableData& t) {
 
     md << "\n## Picture\n\nThe migration status (`s->state`) and run-state changes each row can "
           "make, read from the rows' guards and effects; a row whose guard leaves the old value "
-          "open starts from \"(any)\" (`handoff spec --version "
+          "open starts from \"(any)\"; and the disk states, with the helpers and rows that move "
+          "a node between them (`handoff spec --version "
        << t.version << " --format dot`).\n\n![state machine](" << stem << ".svg)\n\n";
+    render_disk_states(md, t);
     md << "## Checked configuration\n\n"
           "The default instance: N = 2 nodes per host, one fresh process start, one "
           "blockdev-set-active command (where the version has it), every capability "
@@ -527,6 +876,70 @@ void emit_cluster(std::ostringstream& dot, const char* name, const char* title, 
     dot << "  }\n";
 }
 
+// The disk states: every node state, one edge per (from, to, helper), coloured and labelled by
+// the helper that writes the node (the row itself if no helper does), and a legend with the rows
+// that call each helper. An edge that only some of a helper's rows take names them.
+void emit_disk_cluster(std::ostringstream& dot, const TableData& t) {
+    static constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
+                                              "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"};
+    std::map<std::tuple<int, int, std::string_view>, std::vector<std::string_view>> edges;
+    std::vector<std::string_view> helpers; // in order of first appearance, for the colours
+    std::map<std::string_view, std::vector<std::string_view>> rows_of; // helper -> rows
+    for (const auto& c : node_state_changes(t)) {
+        const std::string_view helper = c.via.empty() ? c.row : c.via;
+        auto& rows = edges[{static_cast<int>(c.from), static_cast<int>(c.to), helper}];
+        if (std::find(rows.begin(), rows.end(), c.row) == rows.end()) {
+            rows.push_back(c.row);
+        }
+        if (std::find(helpers.begin(), helpers.end(), helper) == helpers.end()) {
+            helpers.push_back(helper);
+        }
+        auto& all = rows_of[helper];
+        if (std::find(all.begin(), all.end(), c.row) == all.end()) {
+            all.push_back(c.row);
+        }
+    }
+    auto colour = [&](std::string_view helper) {
+        const auto i = static_cast<std::size_t>(std::find(helpers.begin(), helpers.end(), helper) -
+                                                helpers.begin());
+        return kColors[i % std::size(kColors)];
+    };
+    dot << "  subgraph cluster_disk {\n    label=\"disk state node[h][n] (edges: the helper "
+           "that writes the node)\";\n";
+    for (int v = 0; v < domain_size(DomainId::NodeState); ++v) {
+        dot << "    disk_" << v << " [label=\"" << value_name(DomainId::NodeState, v) << "\"];\n";
+    }
+    for (const auto& [key, rows] : edges) {
+        const auto& [from, to, helper] = key;
+        std::string label(helper);
+        const auto& all = rows_of[helper];
+        if (rows.size() < all.size()) {
+            std::string only;
+            for (auto r : rows) {
+                only += (only.empty() ? "" : ", ") + std::string(r);
+            }
+            label += "\\n(only " + only + ")";
+        }
+        dot << "    disk_" << from << " -> disk_" << to << " [color=\"" << colour(helper)
+            << "\", fontcolor=\"" << colour(helper) << "\", label=\"" << label << "\"];\n";
+    }
+    if (!helpers.empty()) {
+        dot << "    disk_rows [shape=plaintext, label=<<table border=\"0\" cellspacing=\"0\">";
+        for (auto helper : helpers) {
+            std::string rows;
+            const auto& all = rows_of[helper];
+            for (std::size_t i = 0; i < all.size(); ++i) {
+                rows += (i == 0 ? "" : i % 3 == 0 ? ",<br/>" : ", ") + std::string(all[i]);
+            }
+            dot << "<tr><td align=\"left\" valign=\"top\"><font color=\"" << colour(helper)
+                << "\"><b>" << helper << "</b></font></td><td align=\"left\" balign=\"left\">"
+                << rows << "</td></tr>";
+        }
+        dot << "</table>>];\n";
+    }
+    dot << "  }\n";
+}
+
 } // namespace
 
 std::string render_spec_dot(const TableData& t) {
@@ -537,9 +950,10 @@ std::string render_spec_dot(const TableData& t) {
            "  node [shape=box, style=rounded, fontname=\"Helvetica\", fontsize=10];\n"
            "  edge [fontname=\"Helvetica\", fontsize=8];\n"
            "  label=\"QEMU "
-        << t.version << ": migration status and run state, per host (edges: rows)\";\n";
+        << t.version << ": migration status, run state and disk state, per host (edges: rows)\";\n";
     emit_cluster(dot, "mig", "s->state (MigrationStatus)", Var::mig, edges_of(t, Var::mig));
     emit_cluster(dot, "run", "run state (runstate_set)", Var::runstate, edges_of(t, Var::runstate));
+    emit_disk_cluster(dot, t);
     dot << "}\n";
     return dot.str();
 }

@@ -1,13 +1,16 @@
 // The tables as data: every version is derived from the one before, every row is explained and
 // cited, the generated specification is committed and current.
+#include "handoff/model/disk_states.hpp"
 #include "handoff/model/printer.hpp"
+#include "handoff/model/provenance.hpp"
 #include "handoff/model/spec.hpp"
 #include "handoff/model/versions.hpp"
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <regex>
+#include <set>
 
 namespace handoff::model {
 namespace {
@@ -88,32 +91,16 @@ TEST(Tables, V10_2Is10_0With26f65c01And725a9e5f78) {
     EXPECT_EQ(rows, 4U) << diff;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-TEST(Specification, CommittedPagesAreWhatTheGeneratorPrints) {
-    for (const TableData* t : all_versions()) {
-        const std::string stem =
-            std::string(HANDOFF_SOURCE_DIR) + "/docs/spec/" + spec_file_stem(t->version);
-        // Compared as booleans: a stale page is named, not printed whole.
-        EXPECT_TRUE(read_file(stem + ".md") == render_spec_markdown(*t))
-            << stem << ".md is stale: run docs/spec/regenerate";
-        EXPECT_TRUE(read_file(stem + ".dot") == render_spec_dot(*t))
-            << stem << ".dot is stale: run docs/spec/regenerate";
-        std::ifstream svg(stem + ".svg");
-        EXPECT_TRUE(svg.good()) << stem << ".svg is missing: run docs/spec/regenerate";
-    }
-}
+// The committed pages (docs/spec/) against the generator: the test cli.spec_pages, which runs
+// docs/spec/regenerate --check (the pages carry the checker's verdicts, read by the program).
 
 TEST(Specification, EveryRowAndEveryUsedVariableIsOnThePage) {
     for (const TableData* t : all_versions()) {
         const std::string page = render_spec_markdown(*t);
         for (const RowData& r : t->rows) {
-            EXPECT_NE(page.find("### `" + std::string(r.name) + "`"), std::string::npos)
+            EXPECT_NE(page.find("### <a id=\"row-" + std::string(r.name) + "\"></a>`" +
+                                std::string(r.name) + "`"),
+                      std::string::npos)
                 << t->version << " " << r.name;
         }
         EXPECT_NE(page.find("| `node` |"), std::string::npos);
@@ -123,6 +110,206 @@ TEST(Specification, EveryRowAndEveryUsedVariableIsOnThePage) {
               std::string::npos);
     EXPECT_EQ(render_spec_markdown(*find_version("v8.1")).find("| `vm_was_running` |"),
               std::string::npos);
+}
+
+// ---- where each row was read -------------------------------------------------------------------
+
+TEST(Provenance, NoRowCitesAnotherVersionWithoutSayingSo) {
+    for (const TableData* t : all_versions()) {
+        const std::string page = render_spec_markdown(*t);
+        for (const RowData& r : t->rows) {
+            const RowProvenance p = row_provenance(*t, r);
+            const std::string_view cited = p.read_in;
+            if (cited != t->version) {
+                const std::string line = "- QEMU: read in " + std::string(cited) + " (" +
+                                         std::string(p.citation) + "); not re-read for " +
+                                         std::string(t->version) + "\n";
+                EXPECT_NE(page.find(line), std::string::npos) << t->version << " " << r.name;
+            }
+        }
+    }
+}
+
+TEST(Provenance, AnInheritedRowIsReadWhereItWasWritten) {
+    const TableData& v8_1 = *find_version("v8.1");
+    const TableData& v10_2 = *find_version("v10.2");
+    // v8.1 replaced qmp_migrate (migrate_init() resets vm_old_state) and kept qmp_stop.
+    EXPECT_EQ(row_provenance(v8_1, *v8_1.find("qmp_migrate")).written_for, "v8.1");
+    EXPECT_EQ(row_provenance(v8_1, *v8_1.find("qmp_stop")).read_in, "v8.0.0");
+    // v10.2's own rows, and 10.0's rows as they stand.
+    const RowProvenance resume =
+        row_provenance(v10_2, *v10_2.find("migration_iteration_finish_resume"));
+    EXPECT_EQ(resume.written_for, "v10.2");
+    EXPECT_EQ(resume.read_in, "v10.2");
+    EXPECT_EQ(row_provenance(v10_2, *v10_2.find("qmp_cont")).read_in, "v10.0");
+}
+
+// v10.0-dev replaced start_destination; v10.0 puts back v8.0.0's row, so its text is v8.0.0's
+// (and v10.0 re-read it in 10.0.2's source).
+TEST(Provenance, ARowPutBackComesFromTheVersionThatWroteIt) {
+    const TableData& v10_0 = *find_version("v10.0");
+    const RowProvenance p = row_provenance(v10_0, *v10_0.find("start_destination"));
+    EXPECT_EQ(p.written_for, "v8.0.0");
+    EXPECT_EQ(p.read_in, "v10.0");
+    EXPECT_NE(p.citation.find("10.0.2"), std::string_view::npos) << p.citation;
+}
+
+TEST(Provenance, EveryRereadIsOfAnInheritedRowWithACitationOfItsOwn) {
+    for (const TableData* t : all_versions()) {
+        std::set<std::string_view> names;
+        for (const RowCitation& c : t->rereads) {
+            EXPECT_TRUE(names.insert(c.row).second) << t->version << ": " << c.row << " twice";
+            const RowData* r = t->find(c.row);
+            ASSERT_NE(r, nullptr) << t->version << " re-reads a row it does not have: " << c.row;
+            const RowProvenance p = row_provenance(*t, *r);
+            EXPECT_NE(p.written_for, t->version) << t->version << " wrote " << c.row;
+            EXPECT_EQ(p.read_in, t->version) << c.row;
+            EXPECT_EQ(p.citation, c.qemu) << c.row;
+            EXPECT_NE(c.qemu, r->qemu) << c.row << ": the same citation as the row's";
+        }
+    }
+    // v10.2 = 10.0.2 + four patches; no 10.2 source was read, so v10.2 re-reads nothing, and its
+    // inherited rows cite 10.0.2 (read in v10.0) or say where else they were read.
+    EXPECT_TRUE(find_version("v10.2")->rereads.empty());
+}
+
+// ---- the page: verdicts, stories, anchors ----------------------------------------------------
+
+// Every link to an anchor on the page (`](#id)`) has its `<a id="id">`, and no id is given twice.
+void expect_anchors_resolve(const std::string& page, std::string_view version) {
+    std::set<std::string> ids;
+    const std::regex id_re("<a id=\"([^\"]+)\"></a>");
+    for (auto it = std::sregex_iterator(page.begin(), page.end(), id_re);
+         it != std::sregex_iterator(); ++it) {
+        EXPECT_TRUE(ids.insert((*it)[1]).second) << version << ": id " << (*it)[1] << " twice";
+    }
+    const std::regex link_re("\\]\\(#([^)]+)\\)");
+    std::size_t links = 0;
+    for (auto it = std::sregex_iterator(page.begin(), page.end(), link_re);
+         it != std::sregex_iterator(); ++it, ++links) {
+        EXPECT_TRUE(ids.count((*it)[1]))
+            << version << ": a link to #" << (*it)[1] << " without its anchor";
+    }
+    EXPECT_GT(links, 0U) << version;
+}
+
+SpecResults results_with_profiles(const TableData& t) {
+    SpecResults r;
+    r.manifest_link = "../../proofs/expected.json";
+    r.instance = "2 nodes";
+    r.profiles = true;
+    SpecStory told;
+    told.headline = "Host 1 activates its disks while host 0 still holds them.";
+    told.link = "../../proofs/traces/x.json";
+    SpecStory steps;
+    steps.start = "host 0 RUNNING, every capability off";
+    steps.steps = {{std::string(t.rows.front().name), "h=host 0"}, {"a_row_of_no_table", ""}};
+    steps.link = "../../proofs/traces/any/x.json";
+    r.documented = {{"single-owner", "violated", "bmc", 1, 0, told},
+                    {"no-vm-start-while-inactive", "proved", "ic3", 0, 0, std::nullopt}};
+    r.any = {{"single-owner", "violated", "bmc", 1, 0, told},
+             {"no-vm-start-while-inactive", "violated", "bmc", 2, 0, steps}};
+    return r;
+}
+
+TEST(Specification, EveryLinkOnAPageHasItsAnchor) {
+    for (const TableData* t : all_versions()) {
+        expect_anchors_resolve(render_spec_markdown(*t), t->version);
+        const SpecResults r = results_with_profiles(*t);
+        expect_anchors_resolve(render_spec_markdown(*t, &r), t->version);
+    }
+}
+
+TEST(Specification, RowsLinkToTheHelpersTheyPrint) {
+    const std::string page = render_spec_markdown(*find_version("v10.0"));
+    const std::size_t row = page.find("`blockdev_set_active_all`\n");
+    ASSERT_NE(row, std::string::npos);
+    const std::size_t uses = page.find("Uses: ", row);
+    EXPECT_EQ(
+        page.substr(uses, page.find('\n', uses) - uses),
+        "Uses: [`bdrv_activate_all(h, fail, broken)`](#def-bdrv_activate_all-h-fail-broken).");
+    // A named expression's definition links to the ones its body prints.
+    EXPECT_NE(page.find("`activation_may_end(h, fail)` = `"), std::string::npos);
+    EXPECT_NE(page.find("(uses [`reached(m, fail)`](#def-reached-m-fail), [`locked_by_peer(h, "
+                        "m)`](#def-locked_by_peer-h-m)"),
+              std::string::npos);
+}
+
+TEST(Specification, WithoutResultsThePageSaysSoInOneLine) {
+    const std::string page = render_spec_markdown(*find_version("v9.2"));
+    const std::size_t at = page.find("## Verdicts\n\n");
+    ASSERT_NE(at, std::string::npos);
+    const std::size_t line = at + std::string("## Verdicts\n\n").size();
+    EXPECT_EQ(page.compare(line, 19, "No verdicts on this"), 0);
+    EXPECT_EQ(page.compare(page.find('\n', line), 4, "\n\n##"), 0) << "one line";
+}
+
+TEST(Specification, TheDocumentedVerdictWithTheAnyUseOneWhereItDiffers) {
+    const TableData& t = *find_version("v10.0");
+    const SpecResults r = results_with_profiles(t);
+    const std::string page = render_spec_markdown(t, &r);
+    EXPECT_NE(page.find("| invariant | documented use | any use |"), std::string::npos);
+    EXPECT_NE(page.find("| [`single-owner`](#inv-single-owner) | [violated (1 step)]"
+                        "(#story-single-owner) | the same |"),
+              std::string::npos);
+    EXPECT_NE(page.find("| proved | [violated (2 steps)](#story-any-no-vm-start-while-inactive) |"),
+              std::string::npos);
+    // A headline when the trace has one, otherwise the steps; a row the table does not have is
+    // named without a link.
+    EXPECT_NE(page.find("([trace](../../proofs/traces/x.json)): Host 1 activates its disks"),
+              std::string::npos);
+    EXPECT_NE(page.find("host 0 RUNNING, every capability off, then [`storage_lost`]"
+                        "(#row-storage_lost) (h=host 0) → `a_row_of_no_table`."),
+              std::string::npos);
+    // An invariant the results do not mention.
+    EXPECT_NE(page.find("| [`recoverable`](#inv-recoverable) | not recorded | not recorded |"),
+              std::string::npos);
+}
+
+// ---- the disk states ---------------------------------------------------------------------------
+
+bool changes(const TableData& t, NodeState from, NodeState to, std::string_view row,
+             std::string_view via) {
+    const auto all = node_state_changes(t);
+    return std::any_of(all.begin(), all.end(), [&](const NodeStateChange& c) {
+        return c.from == from && c.to == to && c.row == row && c.via == via;
+    });
+}
+
+TEST(DiskStates, DerivedFromTheRowsEffects) {
+    const TableData& v8 = *find_version("v8.0.0");
+    const TableData& v10 = *find_version("v10.0");
+    EXPECT_TRUE(
+        changes(v8, NodeState::INACTIVE, NodeState::ACTIVE, "qmp_cont", "bdrv_activate_all"));
+    EXPECT_TRUE(changes(v10, NodeState::ACTIVE, NodeState::INACTIVE, "blockdev_set_inactive_all",
+                        "bdrv_inactivate_all"));
+    EXPECT_TRUE(changes(v10, NodeState::ACTIVE, NodeState::HALF_INACTIVE,
+                        "migration_completion_save", "bdrv_inactivate_all"));
+    EXPECT_TRUE(changes(v10, NodeState::BROKEN, NodeState::INACTIVE, "quit_after_handover",
+                        "process_exits"));
+    // Only 10.x has blockdev-set-active.
+    const auto v8_all = node_state_changes(v8);
+    EXPECT_TRUE(std::none_of(v8_all.begin(), v8_all.end(), [](const NodeStateChange& c) {
+        return c.row.starts_with("blockdev_set");
+    }));
+}
+
+// The assumptions count: an activation fails only at an inactive or half-inactivated node, a
+// broken node (no driver) is skipped by every walk, a successful postcopy_start() leaves no node
+// half-inactivated, and a fresh destination starts on a host whose process is gone (its nodes
+// already INACTIVE).
+TEST(DiskStates, WhatNoRowCanDo) {
+    for (const TableData* t : all_versions()) {
+        for (const NodeStateChange& c : node_state_changes(*t)) {
+            EXPECT_FALSE(c.via == "bdrv_activate_all" && c.from == NodeState::ACTIVE)
+                << t->version << " " << c.row;
+            EXPECT_FALSE(c.from == NodeState::BROKEN && c.via != "process_exits")
+                << t->version << " " << c.row;
+            EXPECT_FALSE(c.row == "postcopy_start_ok" && c.to == NodeState::HALF_INACTIVE)
+                << t->version;
+            EXPECT_NE(c.row, "start_destination") << t->version;
+        }
+    }
 }
 
 } // namespace

@@ -1,14 +1,52 @@
 // The specification a person reads: one Markdown page per version (docs/spec/), a Graphviz picture
-// of the migration-status and run-state machine, and the difference between two versions as rows.
+// of the migration-status, run-state and disk-state machines, and the difference between two
+// versions as rows.
 #pragma once
 
 #include "handoff/model/table.hpp"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace handoff::model {
 
-std::string render_spec_markdown(const TableData& table);
+// What the checker said about a version, for its page: read by the caller from the expected
+// results (proofs/expected.json and its traces; `handoff spec --results`), so that the model does
+// not depend on the engines.
+struct SpecStep {
+    std::string row;
+    std::string params; // "h=host 0, fail=none"
+};
+
+struct SpecStory {
+    std::string headline; // the trace file's one-paragraph headline, if it has one
+    std::string start;    // the initial state, briefly (the capabilities that are on)
+    std::vector<SpecStep> steps;
+    std::string link; // the trace file, as a link relative to the page
+};
+
+struct SpecVerdict {
+    std::string invariant;
+    std::string verdict; // proved, violated, bounded, unknown, ...
+    std::string engine;
+    int steps = 0; // a violation's length
+    int depth = 0; // a bound's depth
+    std::optional<SpecStory> story;
+};
+
+struct SpecResults {
+    std::string manifest_link; // the manifest, as a link relative to the page
+    std::string instance;      // the instance the verdicts hold for
+    // The manifest records two environment profiles ("env": "documented" / "any"); otherwise
+    // `documented` holds its only verdicts and `any` is empty.
+    bool profiles = false;
+    std::vector<SpecVerdict> documented;
+    std::vector<SpecVerdict> any;
+};
+
+// `results`: the verdicts and stories for the page; without them the page says so.
+std::string render_spec_markdown(const TableData& table, const SpecResults* results = nullptr);
 std::string render_spec_dot(const TableData& table);
 std::string render_diff(const TableData& from, const TableData& to);
 
