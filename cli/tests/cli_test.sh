@@ -42,6 +42,30 @@ check "bad capability" 2 1 "unknown capability 'colo'" \
     "$handoff" explore --version v8.1 --cap colo=on
 check "bad capability value" 2 1 "must be on or off" \
     "$handoff" explore --version v8.1 --cap postcopy=maybe
+check "unknown environment profile" 2 1 "unknown environment profile 'libvirt' \(expected documented or any\)" \
+    "$handoff" check --version v8.1 --env libvirt
+check "documented use keeps image locking on" 2 1 "--cap image-locking=off contradicts --env documented" \
+    "$handoff" check --version v8.1 --cap image-locking=off
+# The profiles are guards of rows: under documented use v10.2 never runs blockdev-set-active
+# active=false on a running guest, so its one-step story of running-implies-active needs --env any.
+check "documented use: no one-step story on v10.2" 1 - "VIOLATED \(4 steps\)" \
+    "$handoff" check --version v10.2 --invariant running-implies-active
+check "any use: the one-step story on v10.2" 1 - "VIOLATED \(1 steps\)" \
+    "$handoff" check --version v10.2 --invariant running-implies-active --env any
+manifest=$(dirname "$0")/../../proofs/expected.json
+check "prove --expect: the shipped manifest" 0 - "Every verdict \([0-9]+\) is the one" \
+    "$handoff" prove --version v8.1 --expect "$manifest"
+check "prove: both profiles, one screen" 0 - "with misuse \(any use\) +VIOL 1" \
+    "$handoff" prove --version v10.2 --invariant single-owner --expect "$manifest"
+jq '(.results[] | select(.version == "v8.1" and .invariant == "single-owner"
+                         and .env == "documented") | .steps) = 99' "$manifest" > /tmp/handoff_manifest.$$
+check "prove --expect: a verdict differs" 1 - \
+    "v8.1 / single-owner \(documented use\): violated \(6 steps\) now, violated \(99 steps\) expected" \
+    "$handoff" prove --version v8.1 --expect /tmp/handoff_manifest.$$
+rm -f /tmp/handoff_manifest.$$
+check "prove --expect: unreadable manifest" 2 1 "--expect: cannot read /nonexistent.json" \
+    "$handoff" prove --version v8.1 --expect /nonexistent.json
+check "prove --help: exit codes" 0 - "Exit codes: 0 every verdict proved" "$handoff" prove --help
 check "unknown spec format" 2 1 "unknown format 'pdf'" "$handoff" spec --version v8.1 --format pdf
 check "no subcommand" 2 1 "subcommand" "$handoff"
 check "diff needs two versions" 2 1 "" "$handoff" diff v8.1
@@ -51,11 +75,11 @@ check "spec dot" 0 - "^digraph" "$handoff" spec --version v10.2 --format dot
 check "explore finds the seed" 1 - "migration_completion_fail .*\"|no-vm-start-while-inactive +violated" \
     "$handoff" explore --version v8.0.0 --nodes 1 --invariant no-vm-start-while-inactive \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
-    --cap autostart=on --cap image-locking=off
+    --cap autostart=on --cap image-locking=off --env any
 check "explore json" 1 - "\"verdict\": \"violated\"" \
     "$handoff" explore --version v8.0.0 --nodes 1 --invariant no-vm-start-while-inactive --json \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
-    --cap autostart=on --cap image-locking=off
+    --cap autostart=on --cap image-locking=off --env any
 check "explore holds" 0 - "valid-runstate-transitions +holds +for this instance" \
     "$handoff" explore --version v9.2 --nodes 1 --invariant valid-runstate-transitions \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
@@ -64,7 +88,7 @@ check "explore holds" 0 - "valid-runstate-transitions +holds +for this instance"
 # is found in well under a second.
 seed=(--version v8.0.0 --invariant no-vm-start-while-inactive --nodes 1
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off
-    --cap autostart=on --cap image-locking=off)
+    --cap autostart=on --cap image-locking=off --env any)
 tmp=$(mktemp -d)
 for cmd in trace replay export coverage; do
     check "$cmd --help" 0 - "Exit codes:" "$handoff" "$cmd" --help
@@ -140,7 +164,7 @@ rm -rf "$tmp"
 # --controllable: only traces the conformance harness drives (conformance/src/controls.cpp). At
 # N = 1 the shortest v7.2 trace of no-vm-start-while-inactive goes through postcopy (6 steps); the
 # harness's takes 8. A bound is "none within K", exit code 3, never a proof.
-ctl=(--version v7.2 --nodes 1 --invariant no-vm-start-while-inactive)
+ctl=(--version v7.2 --nodes 1 --invariant no-vm-start-while-inactive --env any)
 tmp=$(mktemp -d)
 check "trace --controllable" 1 - "a shortest controllable counterexample of 8 steps" \
     "$handoff" trace "${ctl[@]}" --controllable

@@ -139,6 +139,7 @@ std::vector<State> Interpreter::initial_states() const {
     put(base, Var::storage_ok, 0, 0, 1);
     put(base, Var::starts_left, 0, 0, instance_.starts);
     put(base, Var::set_active_left, 0, 0, instance_.set_active_calls);
+    put(base, Var::documented_use, 0, 0, instance_.documented_use ? 1 : 0);
     put(base, Var::migration_block_active, 0, 0, 1);
     put(base, Var::autostart, 0, 0, 1);
     put(base, Var::runstate, 1, 0, static_cast<int>(RunState::INMIGRATE));

@@ -18,6 +18,11 @@ struct Instance {
     int nodes = 2;
     int starts = 1;           // how many fresh QEMU processes management may start (0..3)
     int set_active_calls = 1; // how many blockdev-set-active commands management may issue (0..3)
+    // The environment profile: false is `any` (every QMP command QEMU accepts, at any time), true
+    // is `documented` (the variable documented_use; handoff check's default). The CLI also fixes
+    // image_locking on with it; code that builds instances itself (the property tests, the
+    // conformance harness) keeps `any`, the profile every trace was written under before it.
+    bool documented_use = false;
     std::array<int, kVarCount> fixed{}; // per global capability variable: -1 any, 0 off, 1 on
     Instance() { fixed.fill(-1); }
     explicit Instance(int n) : Instance() { nodes = n; }
