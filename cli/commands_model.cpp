@@ -1,6 +1,7 @@
 // Subcommands that read the model only: versions, invariants, spec, diff, explore.
 #include "commands.hpp"
 #include "instance_options.hpp"
+#include "replay_on_version.hpp"
 
 #include "handoff/model/explore.hpp"
 #include "handoff/model/spec.hpp"
@@ -120,12 +121,20 @@ void register_model_commands(CLI::App& app) {
     });
 
     auto diff_versions = std::make_shared<std::vector<std::string>>();
+    auto diff_traces = std::make_shared<std::string>();
     auto* diff = app.add_subcommand("diff", "Show the rows that differ between two versions");
     diff->add_option("versions", *diff_versions, "V1 V2")->required()->expected(2);
-    diff->callback([diff_versions] {
+    diff->add_option("--traces", *diff_traces,
+                     "Also replay V1's stored counterexamples (DIR/V1/*.json, e.g. DIR = "
+                     "proofs/traces) on V2 and list, per row, the ones V2 stops there");
+    diff->callback([diff_versions, diff_traces] {
         const TableData& a = require_version((*diff_versions)[0]);
         const TableData& b = require_version((*diff_versions)[1]);
         std::cout << render_diff(a, b);
+        if (!diff_traces->empty()) {
+            std::cout.flush();
+            print_blocked_traces(a, b, *diff_traces);
+        }
     });
 
     struct ExploreArgs {

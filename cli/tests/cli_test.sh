@@ -142,6 +142,52 @@ check "replay: unknown version" 2 1 "unknown version 'v7'" "$handoff" replay "$t
 sed 's/"started_inactive\[0\]": "true"/"started_inactive[0]": "false"/' "$tmp/seed.json" > "$tmp/state.json"
 check "replay: state the interpreter does not reach" 2 1 "step 7 .* leads elsewhere in the interpreter" \
     "$handoff" replay "$tmp/state.json"
+# replay --on-version: does the fix close it? The seed (a half-inactivated node) on v8.1: the 2023
+# fix sets s->block_inactive before the attempt (403d18ae) and its fail: label re-activates
+# (6dab4c93), so the guest never starts with an inactive node.
+check "on-version: the 2023 fix stops the seed" 0 - \
+    "^v8.1 stops the story at step 5 \(migration_completion_save\): takes another course: block_inactive\[0\] = true \(v8.0.0: false\)" \
+    "$handoff" replay --on-version v8.1 "$tmp/seed.json"
+check "on-version: where its fail: label acts" 0 - \
+    "^  6\. migration_completion_fail \(h=host 0\) -- takes another course: node\[0\]\[0\] = ACTIVE \(v8.0.0: HALF_INACTIVE\)" \
+    "$handoff" replay --on-version v8.1 "$tmp/seed.json"
+check "on-version --json" 0 - "\"first_departure\": 5," \
+    "$handoff" replay --on-version v8.1 --json "$tmp/seed.json"
+out=$("$handoff" replay --on-version v8.0.0 "$tmp/seed.json"); rc=$?
+steps=$(printf '%s\n' "$out" | grep -cE '^  [1-9][0-9]*\. ')
+same=$(printf '%s\n' "$out" | grep -cE '^  [1-9][0-9]*\. .* -- same course')
+if [ "$rc" -eq 1 ] && [ "$steps" -eq 7 ] && [ "$same" -eq 7 ] &&
+    printf '%s\n' "$out" | grep -q "still reaches no-vm-start-while-inactive on v8.0.0 at step 7"; then
+    echo "ok   on-version: a trace onto its own version"
+else
+    echo "FAIL on-version: a trace onto its own version (exit $rc, $same of $steps steps the same)"
+    failures=$((failures + 1))
+fi
+# With the storage still gone, v8.1's re-activation fails too (`fail` none is impossible), and
+# migration_iteration_finish() still starts the guest: the story goes on and still violates.
+"$handoff" trace --version v8.0.0 --invariant no-vm-start-while-inactive --cap postcopy=off \
+    --cap late-block-activate=off --cap pause-before-switchover=off --cap image-locking=off \
+    --cap autostart=off --json --out "$tmp/storage_gone.json" 2>/dev/null
+check "on-version: still violates" 1 - \
+    "v8.1 takes the step only with fail=node 0, broken=no.*|the story still reaches no-vm-start-while-inactive on v8.1 at step 7" \
+    "$handoff" replay --on-version v8.1 "$tmp/storage_gone.json"
+# Peter Xu's global flag (10.0-dev) stays "active" after the failed inactivation, so the
+# re-activation before vm_start() is skipped.
+check "on-version: a version where the seed still violates" 1 - \
+    "^the story still reaches no-vm-start-while-inactive on v10.0-dev at step 7" \
+    "$handoff" replay --on-version v10.0-dev "$tmp/seed.json"
+check "on-version: bad version" 2 1 "unknown version 'v9'" \
+    "$handoff" replay --on-version v9 "$tmp/seed.json"
+check "on-version: invariant that does not apply" 2 1 "invariant 'no-double-inactivate' does not apply to v10.2" \
+    "$handoff" replay --on-version v10.2 --invariant no-double-inactivate "$tmp/seed.json"
+check "replay --json without --on-version" 2 1 "--json goes with --on-version" \
+    "$handoff" replay --json "$tmp/seed.json"
+mkdir -p "$tmp/stored/v8.0.0"
+cp "$tmp/seed.json" "$tmp/stored/v8.0.0/no-vm-start-while-inactive.json"
+check "diff --traces" 0 - "no-vm-start-while-inactive.json at step 5: takes another course: block_inactive" \
+    "$handoff" diff v8.0.0 v8.1 --traces "$tmp/stored"
+check "diff --traces: no such folder" 2 1 "cannot read '/nonexistent/v8.0.0'" \
+    "$handoff" diff v8.0.0 v8.1 --traces /nonexistent
 check "export smt2" 0 - "^\(check-sat\)" "$handoff" export --version v8.1 --nodes 1 --depth 2
 check "export induction" 0 - "^\(set-logic QF_UF\)" \
     "$handoff" export --version v10.2 --invariant no-vm-start-while-inactive --query induction

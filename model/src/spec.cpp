@@ -20,8 +20,6 @@ std::string spec_file_stem(std::string_view version) {
     return out;
 }
 
-namespace {
-
 void collect_vars(const Ast& ast, int expr, std::set<Var>& out) {
     if (expr < 0) {
         return;
@@ -35,8 +33,6 @@ void collect_vars(const Ast& ast, int expr, std::set<Var>& out) {
     }
 }
 
-// The variables this version's rows read (a variable only ever reset to a constant, such as
-// vm_old_state in 8.0 by process_exits(), plays no part in the version), plus the crash.
 std::set<Var> used_vars(const TableData& t) {
     std::set<Var> out{Var::crash, Var::crash_host};
     for (const auto& r : t.rows) {
@@ -48,6 +44,8 @@ std::set<Var> used_vars(const TableData& t) {
     }
     return out;
 }
+
+namespace {
 
 std::string scope_text(Scope s) {
     switch (s) {

@@ -96,6 +96,16 @@ class Interpreter {
     // The successor of one step, or nothing if the step is not enabled in `s`.
     std::optional<State> apply(const State& s, const Step& step) const;
 
+    // Why a step is not enabled in `s` (nothing if it is): a crash ended the run, the row's guard
+    // is false, or an assumption of its effect rules the parameters out. `at` is the state the
+    // guard or the assumption was evaluated in (an assumption sees the statements before it).
+    struct Refusal {
+        enum class Kind : std::uint8_t { crashed, guard, assumption } kind{};
+        std::size_t stmt = 0; // for an assumption: its index in the row's effect
+        State at;
+    };
+    std::optional<Refusal> refusal(const State& s, const Step& step) const;
+
     // The values a parameter ranges over, in enumeration order (`none` first).
     std::vector<int> param_values(Param p) const;
     // The value of a parameter a row does not declare.
@@ -104,7 +114,9 @@ class Interpreter {
     int eval(const Ast& ast, int expr, const State& s, Env& env) const;
 
   private:
-    bool run_effect(const RowData& row, State& next, Env& env) const;
+    // False if an assumption rules the parameters out (its index in *refused_by, if given).
+    bool run_effect(const RowData& row, State& next, Env& env,
+                    std::size_t* refused_by = nullptr) const;
     // Whether expression `expr` reads a row parameter other than the host.
     bool reads_outcome_params(int expr) const;
 
