@@ -3,6 +3,7 @@
 // independent solvers) and coverage (dead rows and vacuous invariants).
 #include "commands.hpp"
 #include "instance_options.hpp"
+#include "replay_on_version.hpp"
 
 #include "handoff/conformance/controls.hpp"
 #include "handoff/model/explore.hpp"
@@ -250,30 +251,22 @@ void register_trace(CLI::App& app) {
 // ---- replay --------------------------------------------------------------------------------
 
 struct ReplayArgs {
-    std::string file, invariant;
+    std::string file, invariant, on_version;
+    bool json = false;
 };
 
 void run_replay(const ReplayArgs& a) {
-    std::ifstream in(a.file);
-    if (!in) {
-        throw UsageError(fmt::format("cannot read '{}': {}", a.file, std::strerror(errno)));
+    if (!a.on_version.empty()) {
+        run_replay_on_version({a.file, a.on_version, a.invariant, a.json});
+        return;
     }
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw UsageError(fmt::format("{}: not a JSON trace: {}", a.file, e.what()));
+    if (a.json) {
+        throw UsageError("--json goes with --on-version (replay prints the trace itself as text)");
     }
-    TraceHeader h;
-    Trace trace;
-    std::optional<Interpreter> interp;
-    try {
-        h = read_trace_header(j);
-        interp.emplace(*h.table, h.instance);
-        trace = trace_from_json(*interp, j);
-    } catch (const TraceError& e) {
-        throw UsageError(fmt::format("{}: {}", a.file, e.what()));
-    }
+    LoadedTrace loaded = load_trace_file(a.file);
+    TraceHeader& h = loaded.header;
+    const Trace& trace = loaded.trace;
+    const std::optional<Interpreter>& interp = loaded.interp;
     if (!a.invariant.empty()) {
         const InvariantData& inv = require_invariant(a.invariant);
         if (!inv.applies_to(h.table->version)) {
@@ -323,10 +316,21 @@ void register_replay(CLI::App& app) {
     cmd->add_option("--invariant", a->invariant,
                     "The invariant the trace claims to violate (default: the file's "
                     "\"invariant\", else every one is evaluated on the last state)");
-    cmd->footer("Exit codes: 0 the trace replays and its last state violates the invariant it "
-                "claims, 1 it replays but does not, 3 the invariant is a graph property replay "
-                "cannot decide, 2 bad input (unreadable or malformed file, unknown row or "
-                "parameter, a recorded state the interpreter does not reach).");
+    cmd->add_option("--on-version", a->on_version,
+                    "Does the fix close it? Map the trace onto another version (rows by name, "
+                    "parameters by meaning) and say, per step, whether the story takes the same "
+                    "course, another course, or is refused there, and whether it still reaches "
+                    "the violation");
+    cmd->add_flag("--json", a->json, "With --on-version: the same, machine-readable");
+    cmd->footer(
+        "Exit codes: 0 the trace replays and its last state violates the invariant it claims, "
+        "1 it replays but does not, 3 the invariant is a graph property replay cannot decide, 2 "
+        "bad input (unreadable or malformed file, unknown row or parameter, a recorded state the "
+        "interpreter does not reach).\n"
+        "With --on-version V: 0 the story no longer reaches the violation on V (V refuses a step "
+        "or takes another course), 1 it still does, 3 a graph property, 2 bad input. A parameter "
+        "the original row lacks means \"nothing else fails\" (none, no); where that is "
+        "impossible, the least possible value is taken and the step says so.");
     cmd->callback([a] { run_replay(*a); });
 }
 

@@ -1,6 +1,7 @@
 // Subcommands that read the model only: versions, invariants, spec, diff, explore.
 #include "commands.hpp"
 #include "instance_options.hpp"
+#include "replay_on_version.hpp"
 
 #include "handoff/model/explore.hpp"
 #include "handoff/model/printer.hpp"
@@ -153,13 +154,19 @@ SpecResults read_spec_results(const std::string& file, const TableData& table) {
     out.manifest_link = std::filesystem::path(file).generic_string();
     const std::filesystem::path traces = std::filesystem::path(file).parent_path() / "traces";
     try {
+        // The instance of every result (the environment profile is per result).
         const nlohmann::json& inst = j.at("instance");
-        InstanceOptions opts;
-        opts.nodes = inst.at("nodes").get<int>();
-        opts.starts = inst.at("starts").get<int>();
-        opts.set_active_calls = inst.at("set_active_calls").get<int>();
-        opts.caps = inst.at("caps").get<std::vector<std::string>>();
-        out.instance = opts.describe();
+        const int nodes = inst.at("nodes").get<int>();
+        const int starts = inst.at("starts").get<int>();
+        const int calls = inst.at("set_active_calls").get<int>();
+        std::string caps;
+        for (const auto& c : inst.at("caps").get<std::vector<std::string>>()) {
+            caps += (caps.empty() ? "" : ", ") + c;
+        }
+        out.instance = fmt::format(
+            "N = {} node{}, {} process start{}, {} blockdev-set-active call{}, {}", nodes,
+            nodes == 1 ? "" : "s", starts, starts == 1 ? "" : "s", calls, calls == 1 ? "" : "s",
+            caps.empty() ? "every capability combination" : caps);
         for (const auto& r : j.at("results")) {
             if (r.at("version").get<std::string>() != table.version) {
                 continue;
@@ -252,12 +259,20 @@ void register_model_commands(CLI::App& app) {
     });
 
     auto diff_versions = std::make_shared<std::vector<std::string>>();
+    auto diff_traces = std::make_shared<std::string>();
     auto* diff = app.add_subcommand("diff", "Show the rows that differ between two versions");
     diff->add_option("versions", *diff_versions, "V1 V2")->required()->expected(2);
-    diff->callback([diff_versions] {
+    diff->add_option("--traces", *diff_traces,
+                     "Also replay V1's stored counterexamples (DIR/V1/*.json, e.g. DIR = "
+                     "proofs/traces) on V2 and list, per row, the ones V2 stops there");
+    diff->callback([diff_versions, diff_traces] {
         const TableData& a = require_version((*diff_versions)[0]);
         const TableData& b = require_version((*diff_versions)[1]);
         std::cout << render_diff(a, b);
+        if (!diff_traces->empty()) {
+            std::cout.flush();
+            print_blocked_traces(a, b, *diff_traces);
+        }
     });
 
     struct ExploreArgs {

@@ -6,12 +6,14 @@
 #include "handoff/conformance/controls.hpp"
 #include "handoff/model/printer.hpp"
 #include "handoff/model/versions.hpp"
+#include "handoff/proofs/artifacts.hpp"
 #include "handoff/proofs/check.hpp"
 #include "handoff/proofs/trace_io.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -312,93 +314,308 @@ void register_check(CLI::App& app) {
     });
 }
 
-// The table ./run prove prints: one row per invariant, one column per version.
+// The short form of a verdict in prove's table.
+std::string verdict_cell(const Result& r, const TableData& table, const InvariantData& inv) {
+    if (r.bug) {
+        return "BUG";
+    }
+    switch (r.verdict) {
+    case Verdict::violated:
+        return fmt::format("VIOL {}", r.trace ? r.trace->steps.size() : 0);
+    case Verdict::proved:
+        if (!vacuous_by_construction(table, inv).empty()) {
+            return "proved v";
+        }
+        return r.inductive_alone ? "proved i" : "proved";
+    case Verdict::bounded:
+        return r.restriction.empty() ? fmt::format("bound {}", r.depth)
+                                     : fmt::format("none {}", r.depth);
+    case Verdict::unknown:
+        return "unknown";
+    }
+    return "unknown";
+}
+
+// One profile's run of prove: the cells and their results.
+struct ProfileRun {
+    std::string env;
+    Instance instance;
+    std::vector<Cell> cells;
+    std::vector<Result> results;
+    const Result* find(const TableData* t, const InvariantData* inv) const {
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            if (cells[i].table == t && cells[i].invariant == inv) {
+                return &results[i];
+            }
+        }
+        return nullptr;
+    }
+};
+
+bool same_verdict(const Result& a, const Result& b) {
+    if (a.verdict != b.verdict || a.bug != b.bug) {
+        return false;
+    }
+    return a.verdict != Verdict::violated ||
+           (a.trace && b.trace && a.trace->steps.size() == b.trace->steps.size());
+}
+
+// The stories of the violated cells, one line each, cells with the same story (the same rows)
+// together: the shipped tables share many stories between invariants and versions.
+void print_story_lines(const ProfileRun& run, std::size_t width) {
+    struct Story {
+        std::string rows;
+        std::vector<std::string> cells;
+    };
+    std::vector<Story> stories;
+    for (std::size_t i = 0; i < run.cells.size(); ++i) {
+        const Result& r = run.results[i];
+        if (r.verdict != Verdict::violated || !r.trace) {
+            continue;
+        }
+        std::string rows;
+        for (const auto& ts : r.trace->steps) {
+            rows +=
+                (rows.empty() ? "" : " > ") +
+                std::string(run.cells[i].table->rows[static_cast<std::size_t>(ts.step.row)].name);
+        }
+        const std::string cell = fmt::format("{} {}", r.version, r.invariant);
+        auto it = std::find_if(stories.begin(), stories.end(),
+                               [&](const Story& st) { return st.rows == rows; });
+        if (it == stories.end()) {
+            stories.push_back({rows, {cell}});
+        } else {
+            it->cells.push_back(cell);
+        }
+    }
+    for (const Story& st : stories) {
+        std::string cells;
+        for (const auto& c : st.cells) {
+            cells += (cells.empty() ? "" : ", ") + c;
+        }
+        std::string line = cells + ": " + st.rows;
+        if (line.size() > width) {
+            line = line.substr(0, width - 3) + "...";
+        }
+        fmt::print("  {}\n", line);
+    }
+}
+
+// --expect: a manifest written by proofs/regenerate; UsageError on an unreadable file.
+nlohmann::json read_manifest(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        throw UsageError(fmt::format("--expect: cannot read {}", path));
+    }
+    nlohmann::json manifest;
+    try {
+        manifest = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception&) {
+        throw UsageError(fmt::format("--expect: {} is not JSON", path));
+    }
+    if (!manifest.contains("results") || !manifest["results"].is_array()) {
+        throw UsageError(fmt::format("--expect: {} has no \"results\" array", path));
+    }
+    return manifest;
+}
+
+// Every verdict (and violation length) against the manifest: the number of differences, each
+// printed.
+int compare_with_manifest(const std::string& path, const nlohmann::json& manifest,
+                          const std::vector<ProfileRun>& runs) {
+    int differences = 0, compared = 0;
+    for (const ProfileRun& run : runs) {
+        for (const Result& r : run.results) {
+            const nlohmann::json* entry = nullptr;
+            for (const auto& e : manifest["results"]) {
+                if (e.value("version", "") == r.version &&
+                    e.value("invariant", "") == r.invariant && e.value("env", "any") == run.env) {
+                    entry = &e;
+                }
+            }
+            const std::string now = std::string(verdict_name(r.verdict)) +
+                                    (r.verdict == Verdict::violated && r.trace
+                                         ? fmt::format(" ({} steps)", r.trace->steps.size())
+                                         : "");
+            if (entry == nullptr) {
+                fmt::print("  {} / {} ({} use): {} now, not in the manifest\n", r.version,
+                           r.invariant, run.env, now);
+                ++differences;
+                continue;
+            }
+            ++compared;
+            const std::string expected =
+                entry->value("verdict", "?") +
+                (entry->contains("steps") ? fmt::format(" ({} steps)", (*entry)["steps"].get<int>())
+                                          : "");
+            if (expected != now) {
+                fmt::print("  {} / {} ({} use): {} now, {} expected\n", r.version, r.invariant,
+                           run.env, now, expected);
+                ++differences;
+            }
+        }
+    }
+    if (differences == 0) {
+        fmt::print("Every verdict ({}) is the one {} records.\n", compared, path);
+    } else {
+        fmt::print("{} verdict{} differ{} from {} ({} compared).\n", differences,
+                   differences == 1 ? "" : "s", differences == 1 ? "s" : "", path, compared);
+    }
+    return differences;
+}
+
+// The table ./run prove prints: one row per invariant, one column per version, the verdict under
+// the documented environment profile with the one under any use below it where misuse changes it.
 void register_prove(CLI::App& app) {
     auto a = std::make_shared<CheckArgs>();
+    auto traces = std::make_shared<bool>(false);
+    auto expect = std::make_shared<std::string>();
     auto* cmd = app.add_subcommand(
-        "prove", "Check every version against every invariant and print the verdict table");
+        "prove",
+        "Check every version against every invariant, under documented use and under any use, "
+        "and print the verdict table");
+    cmd->add_option("--version", a->versions, "QEMU version (repeatable; default: all)");
+    cmd->add_option("--invariant", a->invariants,
+                    "Invariant (repeatable; default: every one that applies)");
     a->add_instance(cmd);
     a->add_engine(cmd);
-    cmd->callback([a] {
-        const CheckOptions o = a->options();
+    cmd->add_flag("--traces", *traces, "Print every counterexample in full after the table");
+    cmd->add_option("--expect", *expect,
+                    "Compare every verdict with a manifest (proofs/expected.json): exit code 0 "
+                    "when all match, 1 when some differ");
+    cmd->footer(
+        "Without --env, both profiles are checked: documented (management uses QEMU as QEMU "
+        "documents it; a violation is QEMU's bug) and any (every QMP command whenever QEMU "
+        "accepts it).\n"
+        "Exit codes: 0 every verdict proved (with --expect: every verdict as the manifest "
+        "says), 1 some invariant violated (with --expect: some verdict differs), 2 bad input, 3 "
+        "otherwise inconclusive, 4 a checker bug.");
+    cmd->callback([a, cmd, traces, expect] {
+        // Read before the checks run, so that a bad file is refused at once.
+        const nlohmann::json manifest = expect->empty() ? nlohmann::json() : read_manifest(*expect);
         const auto start = std::chrono::steady_clock::now();
-        const auto cells = a->cells();
-        const auto results = check(cells, o);
+        std::vector<std::string> envs{"documented", "any"};
+        if (cmd->count("--env") > 0) {
+            envs = {a->instance_opts.env};
+        }
+        std::vector<ProfileRun> runs;
+        std::vector<Result> all;
+        for (const auto& env : envs) {
+            CheckArgs args = *a;
+            args.instance_opts.env = env;
+            const CheckOptions o = args.options();
+            ProfileRun run{env, o.instance, args.cells(), {}};
+            run.results = check(run.cells, o);
+            all.insert(all.end(), run.results.begin(), run.results.end());
+            runs.push_back(std::move(run));
+        }
         const double total =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        report_bugs(results);
-        exit_code() = exit_code_of(results);
+        report_bugs(all);
+        exit_code() = exit_code_of(all);
 
-        const auto& versions = all_versions();
-        constexpr int kFirst = 38, kCell = 26;
-        fmt::print("handoff prove: {} ({}, engine {})\n\n", a->describe(), solver_name(),
+        // The columns: the versions checked, in all_versions() order.
+        std::vector<const TableData*> versions;
+        for (const TableData* t : all_versions()) {
+            const auto& cells = runs.front().cells;
+            if (std::any_of(cells.begin(), cells.end(),
+                            [t](const Cell& c) { return c.table == t; })) {
+                versions.push_back(t);
+            }
+        }
+        const ProfileRun& main_run = runs.front();
+        const ProfileRun* misuse = runs.size() > 1 ? &runs[1] : nullptr;
+        constexpr int kFirst = 38, kCell = 11;
+        CheckArgs shown = *a;
+        shown.instance_opts.env = main_run.env;
+        fmt::print("handoff prove: {} ({}, engine {})\n", shown.describe(), solver_name(),
                    a->engine);
-        fmt::print("{:<{}}", "invariant", kFirst);
+        if (misuse != nullptr) {
+            fmt::print("Each cell: the verdict under documented use; the line below an invariant "
+                       "shows where\nany use (--env any: misuse too) changes it.\n");
+        }
+        fmt::print("\n{:<{}}", "invariant", kFirst);
         for (const TableData* t : versions) {
             fmt::print("{:<{}}", t->version, kCell);
         }
         fmt::print("\n{}\n", std::string(kFirst + kCell * versions.size(), '-'));
         for (const auto& inv : all_invariants()) {
-            fmt::print("{:<{}}", inv.name, kFirst);
+            std::string line = fmt::format("{:<{}}", inv.name, kFirst);
+            std::string below = fmt::format("{:<{}}", "  with misuse (any use)", kFirst);
+            bool applies = false, differs = false;
             for (const TableData* t : versions) {
-                std::string cell = "-";
-                for (std::size_t i = 0; i < cells.size(); ++i) {
-                    if (cells[i].table == t && cells[i].invariant == &inv) {
-                        const Result& r = results[i];
-                        std::string word = std::string(verdict_name(r.verdict));
-                        if (r.verdict == Verdict::violated) {
-                            word = fmt::format("VIOLATED/{}", r.trace->steps.size());
-                        } else if (r.verdict == Verdict::bounded) {
-                            word = fmt::format("bounded/{}", r.depth);
-                        } else if (r.bug) {
-                            word = "CHECKER-BUG";
-                        }
-                        cell = fmt::format("{} {} {:.1f}s", word, r.engine, r.seconds);
-                    }
+                const Result* r = main_run.find(t, &inv);
+                applies = applies || r != nullptr;
+                line += fmt::format("{:<{}}", r ? verdict_cell(*r, *t, inv) : "-", kCell);
+                const Result* m = misuse ? misuse->find(t, &inv) : nullptr;
+                if (r && m && !same_verdict(*r, *m)) {
+                    differs = true;
+                    below += fmt::format("{:<{}}", verdict_cell(*m, *t, inv), kCell);
+                } else {
+                    below += std::string(kCell, ' ');
                 }
-                fmt::print("{:<{}}", cell, kCell);
             }
-            fmt::print("\n");
+            if (!applies && !a->invariants.empty()) {
+                continue;
+            }
+            fmt::print("{}\n", line);
+            if (differs) {
+                fmt::print("{}\n", below);
+            }
         }
-        fmt::print(
-            "\nproved       ic3 (our IC3 on CaDiCaL) or pdr (Z3's Spacer): an inductive "
-            "invariant,\n"
-            "             certified by 3 Z3 queries; kind: k-induction; explicit: every\n"
-            "             reachable state of the instance.\n"
-            "VIOLATED/k   a shortest counterexample of k steps (bmc: by increasing depth), "
-            "replayed\n"
-            "             on the interpreter before it is printed (below).\n"
-            "             recovery: a reachable state none of whose non-fault successors "
-            "recovers.\n"
-            "bounded/k    no violation within k steps, and no proof: not a verdict of safety.\n"
-            "-            the invariant does not apply to that version.\n");
+        fmt::print("\nVIOL k     violated: a shortest counterexample of k steps, replayed on the "
+                   "interpreter\n"
+                   "proved     an inductive invariant, certified by 3 Z3 queries (proved i: the "
+                   "invariant is\n"
+                   "           inductive by itself; proved v: vacuous, no row can break it)\n"
+                   "bound k    no violation within k steps, and no proof: not a verdict of safety\n"
+                   "-          the invariant does not apply to that version\n");
         int unknown = 0;
-        for (const auto& r : results) {
-            if (r.verdict == Verdict::unknown || r.verdict == Verdict::bounded) {
-                if (unknown++ == 0) {
-                    fmt::print("\nInconclusive:\n");
+        for (const ProfileRun& run : runs) {
+            for (const auto& r : run.results) {
+                if (r.verdict == Verdict::unknown || r.verdict == Verdict::bounded) {
+                    if (unknown++ == 0) {
+                        fmt::print("\nInconclusive:\n");
+                    }
+                    fmt::print("  {} / {} ({} use): {}\n", r.version, r.invariant, run.env,
+                               r.detail);
                 }
-                fmt::print("  {} / {}: {}\n", r.version, r.invariant, r.detail);
             }
         }
         if (unknown > 0) {
             // The explicit engine decides any finite instance, at the price of exploring it all
             // (about 5 million states, a minute or more, per version at the default instance).
-            fmt::print(
-                "  `handoff check --engine explicit` with the same options decides them for this "
-                "instance\n  by exploring every reachable state (a minute or more per "
-                "version at the default instance).\n");
+            fmt::print("  `handoff check --engine explicit` with the same options decides them "
+                       "for this instance\n  by exploring every reachable state (a minute or "
+                       "more per version).\n");
         }
-        fmt::print("\n{} checks in {:.1f} s ({} job{}).\n", results.size(), total, a->jobs,
-                   a->jobs == 1 ? "" : "s");
-        for (std::size_t i = 0; i < results.size(); ++i) {
-            const Result& r = results[i];
-            if (r.verdict != Verdict::violated || !r.trace) {
-                continue;
+        fmt::print("\nStories under {} use (cells with the same rows together; --traces prints "
+                   "them in full):\n",
+                   main_run.env);
+        print_story_lines(main_run, 150);
+        fmt::print("\n{} checks in {:.1f} s ({} job{}). `handoff check --version V --invariant I` "
+                   "prints one cell's\nstory; `handoff check --help` and `handoff spec --version "
+                   "V` say more.\n",
+                   all.size(), total, a->jobs, a->jobs == 1 ? "" : "s");
+        if (!expect->empty()) {
+            const int differences = compare_with_manifest(*expect, manifest, runs);
+            const bool bug = exit_code() == 4;
+            exit_code() = bug ? 4 : (differences == 0 ? 0 : 1);
+        }
+        if (!*traces) {
+            return;
+        }
+        for (const ProfileRun& run : runs) {
+            for (std::size_t i = 0; i < run.results.size(); ++i) {
+                const Result& r = run.results[i];
+                if (r.verdict != Verdict::violated || !r.trace) {
+                    continue;
+                }
+                const Interpreter interp(*run.cells[i].table, run.instance);
+                fmt::print("\n=== {} violates {} under {} use ({} steps, {}):\n{}", r.version,
+                           r.invariant, run.env, r.trace->steps.size(), r.engine,
+                           format_trace(interp, *r.trace));
             }
-            const Interpreter interp(*cells[i].table, o.instance);
-            fmt::print("\n=== {} violates {} ({} steps, {}):\n{}", r.version, r.invariant,
-                       r.trace->steps.size(), r.engine, format_trace(interp, *r.trace));
         }
     });
 }

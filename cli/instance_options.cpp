@@ -40,6 +40,12 @@ void InstanceOptions::add_to(CLI::App* cmd) {
     cmd->add_option("--set-active-calls", set_active_calls,
                     "How many blockdev-set-active commands management may issue (0-3)")
         ->capture_default_str();
+    cmd->add_option("--env", env,
+                    "The environment profile: documented (management uses QEMU as QEMU documents "
+                    "it: image locking on, no blockdev-set-active active=false on a running "
+                    "guest; a violation is QEMU's bug) or any (every QMP command whenever QEMU "
+                    "accepts it, image locking either way)")
+        ->capture_default_str();
     cmd->add_option("--cap", caps,
                     "Fix a capability, e.g. --cap late-block-activate=on (capabilities: "
                     "late-block-activate, pause-before-switchover, postcopy, autostart, "
@@ -57,9 +63,14 @@ Instance InstanceOptions::instance() const {
         throw UsageError(
             fmt::format("--set-active-calls must be between 0 and 3, not {}", set_active_calls));
     }
+    if (env != "documented" && env != "any") {
+        throw UsageError(
+            fmt::format("unknown environment profile '{}' (expected documented or any)", env));
+    }
     Instance inst(nodes);
     inst.starts = starts;
     inst.set_active_calls = set_active_calls;
+    inst.documented_use = env == "documented";
     const auto& known = proofs::kCapabilityNames;
     for (const auto& c : caps) {
         const auto eq = c.find('=');
@@ -77,7 +88,14 @@ Instance InstanceOptions::instance() const {
             throw UsageError(
                 fmt::format("--cap {}: the value must be on or off, not '{}'", name, value));
         }
+        if (inst.documented_use && it->var == Var::image_locking && value == "off") {
+            throw UsageError("--cap image-locking=off contradicts --env documented (image "
+                             "locking is on in documented use; add --env any)");
+        }
         inst.fixed[static_cast<int>(it->var)] = value == "on" ? 1 : 0;
+    }
+    if (inst.documented_use) {
+        inst.fixed[static_cast<int>(Var::image_locking)] = 1;
     }
     return inst;
 }
@@ -87,14 +105,15 @@ std::string InstanceOptions::describe() const {
     for (const auto& c : caps) {
         caps_text += (caps_text.empty() ? "" : ", ") + c;
     }
-    return fmt::format("{} node{}, {} process start{}, {}", nodes, nodes == 1 ? "" : "s", starts,
-                       starts == 1 ? "" : "s", caps_text);
+    return fmt::format("{} node{}, {} process start{}, {}, {} use", nodes, nodes == 1 ? "" : "s",
+                       starts, starts == 1 ? "" : "s", caps_text, env);
 }
 
 nlohmann::json InstanceOptions::json() const {
     return {{"nodes", nodes},
             {"starts", starts},
             {"set_active_calls", set_active_calls},
+            {"env", env},
             {"caps", caps}};
 }
 

@@ -23,6 +23,7 @@ struct InstanceOptions {
     int nodes = 2;
     int starts = 1;
     int set_active_calls = 1;
+    std::string env = "documented";
     std::vector<std::string> caps;
 
     void add_to(CLI::App* cmd);

@@ -23,6 +23,30 @@ check "bad capability" 2 1 "unknown capability 'colo'" \
     "$handoff" explore --version v8.1 --cap colo=on
 check "bad capability value" 2 1 "must be on or off" \
     "$handoff" explore --version v8.1 --cap postcopy=maybe
+check "unknown environment profile" 2 1 "unknown environment profile 'libvirt' \(expected documented or any\)" \
+    "$handoff" check --version v8.1 --env libvirt
+check "documented use keeps image locking on" 2 1 "--cap image-locking=off contradicts --env documented" \
+    "$handoff" check --version v8.1 --cap image-locking=off
+# The profiles are guards of rows: under documented use v10.2 never runs blockdev-set-active
+# active=false on a running guest, so its one-step story of running-implies-active needs --env any.
+check "documented use: no one-step story on v10.2" 1 - "VIOLATED \(4 steps\)" \
+    "$handoff" check --version v10.2 --invariant running-implies-active
+check "any use: the one-step story on v10.2" 1 - "VIOLATED \(1 steps\)" \
+    "$handoff" check --version v10.2 --invariant running-implies-active --env any
+manifest=$(dirname "$0")/../../proofs/expected.json
+check "prove --expect: the shipped manifest" 0 - "Every verdict \([0-9]+\) is the one" \
+    "$handoff" prove --version v8.1 --expect "$manifest"
+check "prove: both profiles, one screen" 0 - "with misuse \(any use\) +VIOL 1" \
+    "$handoff" prove --version v10.2 --invariant single-owner --expect "$manifest"
+jq '(.results[] | select(.version == "v8.1" and .invariant == "single-owner"
+                         and .env == "documented") | .steps) = 99' "$manifest" > /tmp/handoff_manifest.$$
+check "prove --expect: a verdict differs" 1 - \
+    "v8.1 / single-owner \(documented use\): violated \(6 steps\) now, violated \(99 steps\) expected" \
+    "$handoff" prove --version v8.1 --expect /tmp/handoff_manifest.$$
+rm -f /tmp/handoff_manifest.$$
+check "prove --expect: unreadable manifest" 2 1 "--expect: cannot read /nonexistent.json" \
+    "$handoff" prove --version v8.1 --expect /nonexistent.json
+check "prove --help: exit codes" 0 - "Exit codes: 0 every verdict proved" "$handoff" prove --help
 check "unknown spec format" 2 1 "unknown format 'pdf'" "$handoff" spec --version v8.1 --format pdf
 check "no subcommand" 2 1 "subcommand" "$handoff"
 check "diff needs two versions" 2 1 "" "$handoff" diff v8.1
@@ -32,11 +56,11 @@ check "spec dot" 0 - "^digraph" "$handoff" spec --version v10.2 --format dot
 check "explore finds the seed" 1 - "migration_completion_fail .*\"|no-vm-start-while-inactive +violated" \
     "$handoff" explore --version v8.0.0 --nodes 1 --invariant no-vm-start-while-inactive \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
-    --cap autostart=on --cap image-locking=off
+    --cap autostart=on --cap image-locking=off --env any
 check "explore json" 1 - "\"verdict\": \"violated\"" \
     "$handoff" explore --version v8.0.0 --nodes 1 --invariant no-vm-start-while-inactive --json \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
-    --cap autostart=on --cap image-locking=off
+    --cap autostart=on --cap image-locking=off --env any
 check "explore holds" 0 - "valid-runstate-transitions +holds +for this instance" \
     "$handoff" explore --version v9.2 --nodes 1 --invariant valid-runstate-transitions \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
@@ -45,7 +69,7 @@ check "explore holds" 0 - "valid-runstate-transitions +holds +for this instance"
 # is found in well under a second.
 seed=(--version v8.0.0 --invariant no-vm-start-while-inactive --nodes 1
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off
-    --cap autostart=on --cap image-locking=off)
+    --cap autostart=on --cap image-locking=off --env any)
 tmp=$(mktemp -d)
 for cmd in trace replay export coverage; do
     check "$cmd --help" 0 - "Exit codes:" "$handoff" "$cmd" --help
@@ -99,6 +123,52 @@ check "replay: unknown version" 2 1 "unknown version 'v7'" "$handoff" replay "$t
 sed 's/"started_inactive\[0\]": "true"/"started_inactive[0]": "false"/' "$tmp/seed.json" > "$tmp/state.json"
 check "replay: state the interpreter does not reach" 2 1 "step 7 .* leads elsewhere in the interpreter" \
     "$handoff" replay "$tmp/state.json"
+# replay --on-version: does the fix close it? The seed (a half-inactivated node) on v8.1: the 2023
+# fix sets s->block_inactive before the attempt (403d18ae) and its fail: label re-activates
+# (6dab4c93), so the guest never starts with an inactive node.
+check "on-version: the 2023 fix stops the seed" 0 - \
+    "^v8.1 stops the story at step 5 \(migration_completion_save\): takes another course: block_inactive\[0\] = true \(v8.0.0: false\)" \
+    "$handoff" replay --on-version v8.1 "$tmp/seed.json"
+check "on-version: where its fail: label acts" 0 - \
+    "^  6\. migration_completion_fail \(h=host 0\) -- takes another course: node\[0\]\[0\] = ACTIVE \(v8.0.0: HALF_INACTIVE\)" \
+    "$handoff" replay --on-version v8.1 "$tmp/seed.json"
+check "on-version --json" 0 - "\"first_departure\": 5," \
+    "$handoff" replay --on-version v8.1 --json "$tmp/seed.json"
+out=$("$handoff" replay --on-version v8.0.0 "$tmp/seed.json"); rc=$?
+steps=$(printf '%s\n' "$out" | grep -cE '^  [1-9][0-9]*\. ')
+same=$(printf '%s\n' "$out" | grep -cE '^  [1-9][0-9]*\. .* -- same course')
+if [ "$rc" -eq 1 ] && [ "$steps" -eq 7 ] && [ "$same" -eq 7 ] &&
+    printf '%s\n' "$out" | grep -q "still reaches no-vm-start-while-inactive on v8.0.0 at step 7"; then
+    echo "ok   on-version: a trace onto its own version"
+else
+    echo "FAIL on-version: a trace onto its own version (exit $rc, $same of $steps steps the same)"
+    failures=$((failures + 1))
+fi
+# With the storage still gone, v8.1's re-activation fails too (`fail` none is impossible), and
+# migration_iteration_finish() still starts the guest: the story goes on and still violates.
+"$handoff" trace --version v8.0.0 --invariant no-vm-start-while-inactive --cap postcopy=off \
+    --cap late-block-activate=off --cap pause-before-switchover=off --cap image-locking=off \
+    --cap autostart=off --json --out "$tmp/storage_gone.json" 2>/dev/null
+check "on-version: still violates" 1 - \
+    "v8.1 takes the step only with fail=node 0, broken=no.*|the story still reaches no-vm-start-while-inactive on v8.1 at step 7" \
+    "$handoff" replay --on-version v8.1 "$tmp/storage_gone.json"
+# Peter Xu's global flag (10.0-dev) stays "active" after the failed inactivation, so the
+# re-activation before vm_start() is skipped.
+check "on-version: a version where the seed still violates" 1 - \
+    "^the story still reaches no-vm-start-while-inactive on v10.0-dev at step 7" \
+    "$handoff" replay --on-version v10.0-dev "$tmp/seed.json"
+check "on-version: bad version" 2 1 "unknown version 'v9'" \
+    "$handoff" replay --on-version v9 "$tmp/seed.json"
+check "on-version: invariant that does not apply" 2 1 "invariant 'no-double-inactivate' does not apply to v10.2" \
+    "$handoff" replay --on-version v10.2 --invariant no-double-inactivate "$tmp/seed.json"
+check "replay --json without --on-version" 2 1 "--json goes with --on-version" \
+    "$handoff" replay --json "$tmp/seed.json"
+mkdir -p "$tmp/stored/v8.0.0"
+cp "$tmp/seed.json" "$tmp/stored/v8.0.0/no-vm-start-while-inactive.json"
+check "diff --traces" 0 - "no-vm-start-while-inactive.json at step 5: takes another course: block_inactive" \
+    "$handoff" diff v8.0.0 v8.1 --traces "$tmp/stored"
+check "diff --traces: no such folder" 2 1 "cannot read '/nonexistent/v8.0.0'" \
+    "$handoff" diff v8.0.0 v8.1 --traces /nonexistent
 check "export smt2" 0 - "^\(check-sat\)" "$handoff" export --version v8.1 --nodes 1 --depth 2
 check "export induction" 0 - "^\(set-logic QF_UF\)" \
     "$handoff" export --version v10.2 --invariant no-vm-start-while-inactive --query induction
@@ -121,7 +191,7 @@ rm -rf "$tmp"
 # --controllable: only traces the conformance harness drives (conformance/src/controls.cpp). At
 # N = 1 the shortest v7.2 trace of no-vm-start-while-inactive goes through postcopy (6 steps); the
 # harness's takes 8. A bound is "none within K", exit code 3, never a proof.
-ctl=(--version v7.2 --nodes 1 --invariant no-vm-start-while-inactive)
+ctl=(--version v7.2 --nodes 1 --invariant no-vm-start-while-inactive --env any)
 tmp=$(mktemp -d)
 check "trace --controllable" 1 - "a shortest controllable counterexample of 8 steps" \
     "$handoff" trace "${ctl[@]}" --controllable

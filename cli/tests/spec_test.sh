@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `handoff spec --results`: the page's verdicts and stories from the checker's expected results,
-# in the manifest's current form (no environment profile) and with the two profiles ("env":
-# "documented" / "any", the any-use traces in traces/<version>/any/), and its one-line errors.
+# with the two environment profiles ("env": "documented" / "any", the any-use traces in
+# traces/<version>/any/) and without (a manifest from before --env), and its one-line errors.
 # Usage: spec_test.sh path/to/handoff path/to/proofs
 set -uo pipefail
 handoff=$1
@@ -13,31 +13,36 @@ trap 'rm -rf "$tmp" /tmp/handoff_cli_err.$$' EXIT
 
 check "spec without results says so" 0 - "^No verdicts on this page: it was generated without" \
     "$handoff" spec --version v8.0.0
+
+# The manifest without profiles (its form before --env): the documented-use results, no "env".
+mkdir -p "$tmp/plain"
+ln -s "$proofs/traces" "$tmp/plain/traces"
+jq '.results |= [.[] | select(.env != "any") | del(.env)]' "$proofs/expected.json" \
+    > "$tmp/plain/expected.json"
 check "spec --results: one verdict per invariant" 0 - \
     "^\| \[\`no-vm-start-while-inactive\`\]\(#inv-no-vm-start-while-inactive\) \| \[violated \(6 steps\)\]\(#story-no-vm-start-while-inactive\) \| bmc \|$" \
-    "$handoff" spec --version v8.0.0 --results "$proofs/expected.json"
+    "$handoff" spec --version v8.0.0 --results "$tmp/plain/expected.json"
 check "spec --results: a proved invariant" 0 - \
     "^\| \[\`valid-runstate-transitions\`\]\(#inv-valid-runstate-transitions\) \| proved \| ic3 \|$" \
-    "$handoff" spec --version v8.0.0 --results "$proofs/expected.json"
+    "$handoff" spec --version v8.0.0 --results "$tmp/plain/expected.json"
 check "spec --results: the seed's story, linked to its rows and its trace" 0 - \
-    "\(\[trace\]\($proofs/traces/v8.0.0/no-vm-start-while-inactive.json\)\): host 0 RUNNING with postcopy, autostart on .* → \[\`postcopy_run_bh\`\]\(#row-postcopy_run_bh\) \(h=host 1\)\.$" \
-    "$handoff" spec --version v8.0.0 --results "$proofs/expected.json"
+    "\(\[trace\]\($tmp/plain/traces/v8.0.0/no-vm-start-while-inactive.json\)\): host 0 RUNNING with [a-z, -]+ on \(every other capability off\), then \[\`storage_lost\`\]\(#row-storage_lost\) → .* → \[\`postcopy_run_bh\`\]\(#row-postcopy_run_bh\) \(h=host 1\)\.$" \
+    "$handoff" spec --version v8.0.0 --results "$tmp/plain/expected.json"
 
-# The manifest with profiles: every result under documented use, and the same under any use
-# except no-vm-start-while-inactive, which misuse makes a 1-step story (single-owner's trace).
+# Profiles: every result under documented use, and the same under any use except
+# no-vm-start-while-inactive, which misuse makes a 1-step story (single-owner's any-use trace).
+check "profiles: two columns" 0 - "^\| invariant \| documented use \| any use \|$" \
+    "$handoff" spec --version v8.0.0 --results "$proofs/expected.json"
 mkdir -p "$tmp/traces/v8.0.0/any"
 cp "$proofs"/traces/v8.0.0/*.json "$tmp/traces/v8.0.0/"
-cp "$proofs/traces/v8.0.0/single-owner.json" "$tmp/traces/v8.0.0/any/no-vm-start-while-inactive.json"
-for f in "$proofs"/traces/v8.0.0/*.json; do
-    [ "$(basename "$f")" = no-vm-start-while-inactive.json ] || cp "$f" "$tmp/traces/v8.0.0/any/"
-done
+cp "$proofs"/traces/v8.0.0/*.json "$tmp/traces/v8.0.0/any/"
+cp "$proofs/traces/v8.0.0/any/single-owner.json" \
+    "$tmp/traces/v8.0.0/any/no-vm-start-while-inactive.json"
 jq '.results |= ([.[] | . + {env: "documented"}] + [.[] | . + {env: "any"}
     | if .version == "v8.0.0" and .invariant == "no-vm-start-while-inactive"
-      then .steps = 1 else . end])' "$proofs/expected.json" > "$tmp/expected.json"
-check "profiles: two columns" 0 - "^\| invariant \| documented use \| any use \|$" \
-    "$handoff" spec --version v8.0.0 --results "$tmp/expected.json"
+      then .steps = 1 else . end])' "$tmp/plain/expected.json" > "$tmp/expected.json"
 check "profiles: the same verdict once" 0 - \
-    "^\| \[\`single-owner\`\]\(#inv-single-owner\) \| \[violated \(1 step\)\]\(#story-single-owner\) \| the same \|$" \
+    "^\| \[\`running-implies-active\`\]\(#inv-running-implies-active\) \| \[violated \(6 steps\)\]\(#story-running-implies-active\) \| the same \|$" \
     "$handoff" spec --version v8.0.0 --results "$tmp/expected.json"
 check "profiles: a verdict misuse changes, beside the documented one" 0 - \
     "\| \[violated \(6 steps\)\]\(#story-no-vm-start-while-inactive\) \| \[violated \(1 step\)\]\(#story-any-no-vm-start-while-inactive\) \|$" \

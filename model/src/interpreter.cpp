@@ -139,6 +139,7 @@ std::vector<State> Interpreter::initial_states() const {
     put(base, Var::storage_ok, 0, 0, 1);
     put(base, Var::starts_left, 0, 0, instance_.starts);
     put(base, Var::set_active_left, 0, 0, instance_.set_active_calls);
+    put(base, Var::documented_use, 0, 0, instance_.documented_use ? 1 : 0);
     put(base, Var::migration_block_active, 0, 0, 1);
     put(base, Var::autostart, 0, 0, 1);
     put(base, Var::runstate, 1, 0, static_cast<int>(RunState::INMIGRATE));
@@ -257,7 +258,8 @@ int Interpreter::eval(const Ast& ast, int expr, const State& s, Env& env) const 
 
 // Runs a row's statements on `next` in order. Returns false if an assumption rules the
 // parameters out. A failed assertion records the crash and ends the step.
-bool Interpreter::run_effect(const RowData& row, State& next, Env& env) const {
+bool Interpreter::run_effect(const RowData& row, State& next, Env& env,
+                             std::size_t* refused_by) const {
     const auto& stmts = row.effect.stmts;
     // One frame per open conditional: whether the enclosing code runs, the condition, and
     // whether we are in its else-branch.
@@ -271,7 +273,8 @@ bool Interpreter::run_effect(const RowData& row, State& next, Env& env) const {
         return frames.empty() ||
                (frames.back().outer_runs && frames.back().cond != frames.back().in_else);
     };
-    for (const Stmt& st : stmts) {
+    for (std::size_t at = 0; at < stmts.size(); ++at) {
+        const Stmt& st = stmts[at];
         if (st.kind == StmtKind::If) {
             const bool outer = runs();
             frames.push_back({outer, outer && eval(table_.ast, st.value, next, env) != 0, false});
@@ -318,6 +321,9 @@ bool Interpreter::run_effect(const RowData& row, State& next, Env& env) const {
             break;
         case StmtKind::Assume:
             if (!eval(table_.ast, st.value, next, env)) {
+                if (refused_by != nullptr) {
+                    *refused_by = at;
+                }
                 return false;
             }
             break;
@@ -344,6 +350,26 @@ std::optional<State> Interpreter::apply(const State& s, const Step& step) const 
         return std::nullopt;
     }
     return next;
+}
+
+std::optional<Interpreter::Refusal> Interpreter::refusal(const State& s, const Step& step) const {
+    if (get(s, Var::crash) != static_cast<int>(Crash::NONE)) {
+        return Refusal{Refusal::Kind::crashed, 0, s};
+    }
+    const RowData& row = table_.rows[static_cast<std::size_t>(step.row)];
+    Env env;
+    env.params = step.params;
+    env.hosts[0] = step.params[static_cast<int>(Param::host)];
+    if (!eval(table_.ast, row.guard, s, env)) {
+        return Refusal{Refusal::Kind::guard, 0, s};
+    }
+    // run_effect() stops at the refusing assumption, so `next` is the state it was evaluated in.
+    State next = s;
+    std::size_t stmt = 0;
+    if (run_effect(row, next, env, &stmt)) {
+        return std::nullopt;
+    }
+    return Refusal{Refusal::Kind::assumption, stmt, std::move(next)};
 }
 
 void Interpreter::successors(const State& s,

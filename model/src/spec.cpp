@@ -23,8 +23,6 @@ std::string spec_file_stem(std::string_view version) {
     return out;
 }
 
-namespace {
-
 void collect_vars(const Ast& ast, int expr, std::set<Var>& out) {
     if (expr < 0) {
         return;
@@ -38,8 +36,6 @@ void collect_vars(const Ast& ast, int expr, std::set<Var>& out) {
     }
 }
 
-// The variables this version's rows read (a variable only ever reset to a constant, such as
-// vm_old_state in 8.0 by process_exits(), plays no part in the version), plus the crash.
 std::set<Var> used_vars(const TableData& t) {
     std::set<Var> out{Var::crash, Var::crash_host};
     for (const auto& r : t.rows) {
@@ -51,6 +47,8 @@ std::set<Var> used_vars(const TableData& t) {
     }
     return out;
 }
+
+namespace {
 
 std::string scope_text(Scope s) {
     switch (s) {
@@ -392,8 +390,9 @@ void render_verdicts(std::ostringstream& md, const TableData& t, const SpecResul
        << results->instance << ". ";
     if (results->profiles) {
         md << "Each verdict is the one under the documented-use environment profile (what "
-              "management and the operator are documented to do; `--env documented`), with the "
-              "one under any use of QMP (`--env any`) beside it where misuse changes it.\n\n"
+              "management and the operator are documented to do, with image locking on; `--env "
+              "documented`, the `documented_*` conditions in the rows' guards), with the one "
+              "under any use of QMP (`--env any`) beside it where misuse changes it.\n\n"
               "| invariant | documented use | any use |\n|---|---|---|\n";
     } else {
         md << "The results record no environment profile.\n\n"

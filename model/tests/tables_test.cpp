@@ -225,9 +225,9 @@ TEST(Specification, RowsLinkToTheHelpersTheyPrint) {
     const std::size_t row = page.find("`blockdev_set_active_all`\n");
     ASSERT_NE(row, std::string::npos);
     const std::size_t uses = page.find("Uses: ", row);
-    EXPECT_EQ(
-        page.substr(uses, page.find('\n', uses) - uses),
-        "Uses: [`bdrv_activate_all(h, fail, broken)`](#def-bdrv_activate_all-h-fail-broken).");
+    EXPECT_EQ(page.substr(uses, page.find('\n', uses) - uses),
+              "Uses: [`documented_activation(h)`](#def-documented_activation-h), "
+              "[`bdrv_activate_all(h, fail, broken)`](#def-bdrv_activate_all-h-fail-broken).");
     // A named expression's definition links to the ones its body prints.
     EXPECT_NE(page.find("`activation_may_end(h, fail)` = `"), std::string::npos);
     EXPECT_NE(page.find("(uses [`reached(m, fail)`](#def-reached-m-fail), [`locked_by_peer(h, "

@@ -80,6 +80,15 @@ bool some_row_asserts(const TableData& table, int reason) {
 
 } // namespace
 
+std::string vacuous_by_construction(const TableData& table, const InvariantData& inv) {
+    const int reason = excluded_crash(inv);
+    if (reason < 0 || some_row_asserts(table, reason)) {
+        return "";
+    }
+    return "no row of " + std::string(table.version) + " asserts with reason " +
+           std::string(value_name(DomainId::Crash, reason));
+}
+
 Coverage coverage(const Interpreter& interp) {
     Coverage out;
     const TableData& table = interp.table();

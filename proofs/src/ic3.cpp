@@ -639,6 +639,7 @@ Result run_ic3(const Lowering& low, const model::InvariantData& inv, const Engin
                        " SAT queries) certified by 3 Z3 queries (initial, preserved by every "
                        "row, implies the invariant)";
             r.certificate = print_formula(low, cover);
+            r.inductive_alone = ic3.clauses() == 0;
         }
         r.seconds = deadline.elapsed(); // the certificate included
     } catch (const Interrupted&) {

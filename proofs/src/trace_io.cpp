@@ -108,12 +108,16 @@ State read_state(const Interpreter& interp, const std::map<std::string, Slot>& s
         interp.put(s, it->second.var, it->second.host, it->second.node,
                    static_cast<int>(v - values.begin()));
     }
-    if (j.size() != slots.size()) {
-        for (const auto& [name, slot] : slots) {
-            if (!j.contains(name)) {
-                fail(where, "variable " + name + " is missing");
-            }
+    for (const auto& [name, slot] : slots) {
+        if (j.contains(name)) {
+            continue;
         }
+        // Traces written before the environment profiles have no documented_use: it is the
+        // profile of the trace's header.
+        if (slot.var != Var::documented_use) {
+            fail(where, "variable " + name + " is missing");
+        }
+        interp.put(s, slot.var, 0, 0, interp.instance().documented_use ? 1 : 0);
     }
     return s;
 }
@@ -172,6 +176,7 @@ json instance_fields(const Instance& instance) {
     return {{"nodes", instance.nodes},
             {"starts", instance.starts},
             {"set_active_calls", instance.set_active_calls},
+            {"env", instance.documented_use ? "documented" : "any"},
             {"caps", caps}};
 }
 
@@ -209,7 +214,7 @@ json trace_to_json(const Interpreter& interp, const Trace& trace, const Invarian
 TraceHeader read_trace_header(const json& j) {
     const std::string top = "trace";
     only_keys(j,
-              {"version", "nodes", "starts", "set_active_calls", "caps", "invariant",
+              {"version", "nodes", "starts", "set_active_calls", "env", "caps", "invariant",
                "controllable", "initial", "steps"},
               top);
     TraceHeader h;
@@ -227,6 +232,14 @@ TraceHeader read_trace_header(const json& j) {
     if (h.instance.starts < 0 || h.instance.starts > 3 || h.instance.set_active_calls < 0 ||
         h.instance.set_active_calls > 3) {
         fail(top, "\"starts\" and \"set_active_calls\" must be between 0 and 3");
+    }
+    // A trace written before the environment profiles existed was found under any use.
+    if (j.contains("env")) {
+        const std::string env = text(j, "env", top);
+        if (env != "documented" && env != "any") {
+            fail(top, "\"env\" must be \"documented\" or \"any\", not \"" + env + "\"");
+        }
+        h.instance.documented_use = env == "documented";
     }
     const json& caps = member(j, "caps", top);
     if (!caps.is_array()) {

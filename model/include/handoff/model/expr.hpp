@@ -358,6 +358,7 @@ inline constexpr auto image_locking = global<Var::image_locking>;
 inline constexpr auto crash = global<Var::crash>;
 inline constexpr auto starts_left = global<Var::starts_left>;
 inline constexpr auto set_active_left = global<Var::set_active_left>;
+inline constexpr auto documented_use = global<Var::documented_use>;
 
 #define HANDOFF_HOST_VAR(name)                                                                     \
     template <Expr H>                                                                              \

@@ -18,6 +18,11 @@ struct Instance {
     int nodes = 2;
     int starts = 1;           // how many fresh QEMU processes management may start (0..3)
     int set_active_calls = 1; // how many blockdev-set-active commands management may issue (0..3)
+    // The environment profile: false is `any` (every QMP command QEMU accepts, at any time), true
+    // is `documented` (the variable documented_use; handoff check's default). The CLI also fixes
+    // image_locking on with it; code that builds instances itself (the property tests, the
+    // conformance harness) keeps `any`, the profile every trace was written under before it.
+    bool documented_use = false;
     std::array<int, kVarCount> fixed{}; // per global capability variable: -1 any, 0 off, 1 on
     Instance() { fixed.fill(-1); }
     explicit Instance(int n) : Instance() { nodes = n; }
@@ -91,6 +96,16 @@ class Interpreter {
     // The successor of one step, or nothing if the step is not enabled in `s`.
     std::optional<State> apply(const State& s, const Step& step) const;
 
+    // Why a step is not enabled in `s` (nothing if it is): a crash ended the run, the row's guard
+    // is false, or an assumption of its effect rules the parameters out. `at` is the state the
+    // guard or the assumption was evaluated in (an assumption sees the statements before it).
+    struct Refusal {
+        enum class Kind : std::uint8_t { crashed, guard, assumption } kind{};
+        std::size_t stmt = 0; // for an assumption: its index in the row's effect
+        State at;
+    };
+    std::optional<Refusal> refusal(const State& s, const Step& step) const;
+
     // The values a parameter ranges over, in enumeration order (`none` first).
     std::vector<int> param_values(Param p) const;
     // The value of a parameter a row does not declare.
@@ -99,7 +114,9 @@ class Interpreter {
     int eval(const Ast& ast, int expr, const State& s, Env& env) const;
 
   private:
-    bool run_effect(const RowData& row, State& next, Env& env) const;
+    // False if an assumption rules the parameters out (its index in *refused_by, if given).
+    bool run_effect(const RowData& row, State& next, Env& env,
+                    std::size_t* refused_by = nullptr) const;
     // Whether expression `expr` reads a row parameter other than the host.
     bool reads_outcome_params(int expr) const;
 

@@ -202,6 +202,7 @@ enum class Var : std::uint8_t {
     crash_host,
     starts_left,
     set_active_left,
+    documented_use,
     // per QEMU process
     alive,
     runstate,
@@ -262,6 +263,12 @@ inline constexpr std::array<VarInfo, kVarCount> kVars{{
     {"set_active_left", Scope::Global, DomainId::Count, Origin::Environment,
      "How many more blockdev-set-active commands management may issue (the instance's bound, "
      "--set-active-calls, default 1)."},
+    {"documented_use", Scope::Global, DomainId::Bool, Origin::Environment,
+     "The environment profile (--env): true under `documented` (the default of `handoff check` "
+     "and `prove`), where management uses QEMU as QEMU documents it, so that a violation is "
+     "QEMU's bug; false under `any` (every QMP command at any time QEMU accepts it). Fixed for "
+     "the run. The rows that only misuse can take read it in their guards (named "
+     "`documented_*`); the profile also fixes image_locking on."},
     {"alive", Scope::PerHost, DomainId::Bool, Origin::Qemu,
      "The QEMU process on this host exists (false after exit(EXIT_FAILURE) of a failed incoming "
      "migration, or after management quit it)."},

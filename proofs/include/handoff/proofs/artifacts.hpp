@@ -72,4 +72,9 @@ struct Coverage {
 };
 Coverage coverage(const model::Interpreter& interp);
 
+// Why an invariant holds in a table by construction, found without a search: it says crash != X
+// and no row of the table asserts with reason X. Empty when that is not so (the premise-based
+// vacuity of `handoff coverage` needs the whole exploration).
+std::string vacuous_by_construction(const model::TableData& table, const model::InvariantData& inv);
+
 } // namespace handoff::proofs

@@ -33,6 +33,9 @@ struct Result {
     std::optional<model::Trace> trace; // violated: the replayed counterexample
     std::size_t states = 0;            // explicit: states explored
     bool bug = false; // an engine's answer failed its own check (replay or certificate)
+    // proved by IC3 with no strengthening clause: the invariant is inductive by itself (every row
+    // preserves it from any state that satisfies it).
+    bool inductive_alone = false;
     // The restriction the search obeyed (EngineLimits::restriction's name), "" for none: a trace is
     // then a shortest one among the restricted paths, and "bounded" means "none of them within
     // the depth".

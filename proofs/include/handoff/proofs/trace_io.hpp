@@ -43,8 +43,9 @@ inline constexpr CapabilityName kCapabilityNames[] = {
     {"autostart", model::Var::cap_autostart},
     {"image-locking", model::Var::image_locking}};
 
-// The instance fields of a trace file: nodes, starts, set_active_calls and the fixed capabilities
-// ("caps": ["postcopy=off", ...]).
+// The instance fields of a trace file: nodes, starts, set_active_calls, the environment profile
+// ("env": "documented" or "any"; a file without it was written under any use) and the fixed
+// capabilities ("caps": ["postcopy=off", ...]).
 nlohmann::json instance_fields(const model::Instance& instance);
 
 nlohmann::json trace_to_json(const model::Interpreter& interp, const model::Trace& trace,

@@ -47,6 +47,7 @@ struct CheckerTrace {
     std::string invariant; // from the file name
     int nodes = 2;
     int starts = 1;
+    std::string env = "any"; // the environment profile the checker found it under
     std::map<std::string, std::string> initial;
     std::vector<TraceStep> steps;
 };

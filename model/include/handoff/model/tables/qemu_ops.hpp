@@ -131,6 +131,10 @@ constexpr auto bdrv_inactivate_all_skipping(H host) {
 // not answer, that read fails, so the walk stops at that node or before it. (The storage is up or
 // down for a whole step, as everywhere in the model: an outage in the middle of a walk, after an
 // inactive node was re-opened, has no step; proptests/README.md.)
+// qcow2's re-open is never reached while the other process holds the image: bdrv_activate()
+// activates the children first, and the file child's bdrv_refresh_perms() takes the image lock
+// before any bdrv_invalidate_cache() (block.c 10.0.2:6866-6895, the same order in 8.0.5:6599),
+// so a locked image fails with the node still INACTIVE, never BROKEN.
 // A half-inactivated node has the flag clear: only the parents' activate callbacks run
 // (blk_root_activate() -> blk_set_perm(): permissions and image locks, no read of the image), so
 // it may be activated without the storage.
@@ -152,7 +156,8 @@ constexpr auto activation_may_end_over(std::string_view name, H host, F failing,
                      ((failing == none && !breaks) ||
                       exists(n, n == failing && reached(host, n, failing) && needs_activation(n) &&
                                     (!storage_ok || locked_by_peer(host, n)) &&
-                                    implies(breaks, val(n) == NS::INACTIVE && !storage_ok))),
+                                    implies(breaks, val(n) == NS::INACTIVE && !storage_ok &&
+                                                        !locked_by_peer(host, n)))),
                  host, failing);
 }
 
@@ -277,6 +282,55 @@ constexpr auto migration_is_running(H host) {
                  mig(host) == MS::SETUP || mig(host) == MS::ACTIVE ||
                      mig(host) == MS::PRE_SWITCHOVER || mig(host) == MS::DEVICE ||
                      mig(host) == MS::POSTCOPY_ACTIVE || mig(host) == MS::CANCELLING,
+                 host);
+}
+
+// ---- the environment profile ------------------------------------------------------------------
+
+// What management may do under the `documented` profile (documented_use; `--env any` drops these
+// conjuncts). A row that only a use QEMU's documentation does not describe can take carries one
+// of these in its guard, so that a violation found under `documented` is QEMU's own bug and one
+// found only under `any` needs misuse. QEMU accepts each of these commands at any time; the guard
+// states the assumption, it does not claim QEMU refuses anything. The profile's other assumption,
+// image locking on, is a fixed value of image_locking: file-posix's `locking` defaults to `auto`,
+// on wherever OFD locks exist (qapi/block-core.json 10.0.2:3244-3246).
+//
+// blockdev-set-active active=false: "Use this to manage the handover of block devices on
+// migration with qemu-storage-daemon" (qapi/block-core.json 10.0.2:4949-4952); the handover
+// happens with the guest stopped (the iotest qsd-migrate inactivates at pre-switchover). Taking
+// a running guest's disks away is not a handover: its next write asserts.
+template <class H>
+constexpr auto documented_inactivation(H host) {
+    return named("documented_inactivation", implies(documented_use, runstate(host) != RS::RUNNING),
+                 host);
+}
+
+// blockdev-set-active active=true: on a QEMU process (not a storage daemon) the documented manual
+// activation is after the migration of a paused VM ("after migrating a paused VM, the user may
+// want to perform operations on a block node while the VM is still paused", Kevin Wolf's cover
+// letter of "block: Managing inactive nodes", domain reference 6.2). While a migration into or
+// out of the process is in progress, the disks are handed over by the migration itself
+// (bdrv_inactivate_all() at switchover, process_incoming_migration_bh(), the postcopy `run`
+// command, `cont`), not by management.
+template <class H>
+constexpr auto documented_activation(H host) {
+    return named(
+        "documented_activation",
+        implies(documented_use, !migration_is_running(host) &&
+                                    (incoming(host) == IN::NONE || incoming(host) == IN::DONE)),
+        host);
+}
+
+// `cont` on a source whose migration completed (POSTMIGRATE): management resumes the source only
+// when the destination did not take the guest over. libvirt's qemuMigrationSrcRestoreDomainState()
+// (src/qemu/qemu_migration.c) restarts the source's CPUs only "through some sort of failure" of
+// the migration; after a completed handover it kills the source (quit_after_handover). QEMU
+// itself accepts `cont` in POSTMIGRATE whatever the destination does.
+template <class H>
+constexpr auto documented_resume(H host) {
+    return named("documented_resume",
+                 implies(documented_use && runstate(host) == RS::POSTMIGRATE,
+                         !alive(peer(host)) || incoming(peer(host)) != IN::DONE),
                  host);
 }
 

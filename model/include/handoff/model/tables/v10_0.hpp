@@ -35,7 +35,8 @@ inline constexpr auto qmp_cont = row<"qmp_cont">(
     "migration_block_activate() (now always bdrv_activate_all()) and vm_start() if no error "
     "was set.",
     "qmp_cont() (monitor/qmp-cmds.c:66-114, v10.0.2; c2a189976e)",
-    alive(h) && runstate(h) != RS::FINISH_MIGRATE && runstate(h) != RS::SAVE_VM,
+    alive(h) && runstate(h) != RS::FINISH_MIGRATE && runstate(h) != RS::SAVE_VM &&
+        documented_resume(h),
     effect(when_else(runstate(h) == RS::INMIGRATE,
                      block(set(autostart(h), true), assume(fail == none && !broken)),
                      block(bdrv_activate_all(h, fail, broken),
@@ -281,17 +282,18 @@ inline constexpr auto postcopy_run_bh = row<"postcopy_run_bh">(
 // blockdev-set-active (blockdev.c:3474-3504): no run-state or migration guard.
 inline constexpr auto blockdev_set_active_all = row<"blockdev_set_active_all">(
     Actor::qmp, with_params<P::host, P::fail, P::broken>{},
-    "`blockdev-set-active active=true` without node-name: bdrv_activate_all(), in any run state.",
+    "`blockdev-set-active active=true` without node-name: bdrv_activate_all(), in any run state "
+    "(QEMU checks none); under the documented profile not on an incoming destination.",
     "qmp_blockdev_set_active() (blockdev.c:3474-3489, v10.0.2)",
-    alive(h) && set_active_left != Count::ZERO,
+    alive(h) && set_active_left != Count::ZERO && documented_activation(h),
     effect(set(set_active_left, decrement(set_active_left)), bdrv_activate_all(h, fail, broken)));
 
 inline constexpr auto blockdev_set_inactive_all = row<"blockdev_set_inactive_all">(
     Actor::qmp, with_params<P::host, P::fail, P::half>{},
     "`blockdev-set-active active=false` without node-name: bdrv_inactivate_all(), on a guest in "
-    "any run state.",
+    "any run state (QEMU checks none); under the documented profile not on a running guest.",
     "qmp_blockdev_set_active() (blockdev.c:3474-3489, v10.0.2)",
-    alive(h) && set_active_left != Count::ZERO,
+    alive(h) && set_active_left != Count::ZERO && documented_inactivation(h),
     effect(set(set_active_left, decrement(set_active_left)), bdrv_inactivate_all_skipping(h)));
 
 inline constexpr auto blockdev_set_active_node = row<"blockdev_set_active_node">(
@@ -301,7 +303,8 @@ inline constexpr auto blockdev_set_active_node = row<"blockdev_set_active_node">
     "must fail while the other process holds the image or, for an inactive node, while the "
     "storage does not answer (the qcow2 re-open reads the header); a failed node ends inactive, "
     "or broken (`broken`) if the qcow2 re-open failed.",
-    "qmp_blockdev_set_active(), bdrv_activate() (blockdev.c:3474-3504, block.c, v10.0.2)", alive(h),
+    "qmp_blockdev_set_active(), bdrv_activate() (blockdev.c:3474-3504, block.c, v10.0.2)",
+    alive(h) && documented_activation(h),
     effect(
         assume(exists(n, n == target &&
                              (node(h, n) == NS::INACTIVE || node(h, n) == NS::HALF_INACTIVE))),
@@ -310,7 +313,8 @@ inline constexpr auto blockdev_set_active_node = row<"blockdev_set_active_node">
             n, n == target && implies(fail != none, !storage_ok || locked_by_peer(h, n)) &&
                    implies(locked_by_peer(h, n), fail != none) &&
                    implies(node(h, n) == NS::INACTIVE && !storage_ok, fail != none) &&
-                   implies(broken, fail != none && !storage_ok && node(h, n) == NS::INACTIVE))),
+                   implies(broken, fail != none && !storage_ok && node(h, n) == NS::INACTIVE &&
+                                       !locked_by_peer(h, n)))),
         set(node(h, n), ite(n == target && fail == none, NS::ACTIVE,
                             ite(n == target, ite(broken, NS::BROKEN, NS::INACTIVE), node(h, n))))));
 
@@ -320,7 +324,7 @@ inline constexpr auto blockdev_set_inactive_node = row<"blockdev_set_inactive_no
     "half-inactivated root node; it fails (`fail` = that node) only while the storage does not "
     "answer, possibly leaving the node half-inactivated.",
     "qmp_blockdev_set_active(), bdrv_inactivate() (blockdev.c:3474-3504, block.c, v10.0.2)",
-    alive(h),
+    alive(h) && documented_inactivation(h),
     effect(assume(exists(n, n == target &&
                                 (node(h, n) == NS::ACTIVE || node(h, n) == NS::HALF_INACTIVE))),
            assume(fail == none || (fail == target && !storage_ok)),

@@ -71,7 +71,8 @@ inline constexpr auto qmp_cont = row<"qmp_cont">(
     "`cont`: refused in FINISH_MIGRATE; in INMIGRATE it only sets autostart; otherwise "
     "migration_block_activate() and, if the flag is then set, vm_start().",
     "qmp_cont() (monitor/qmp-cmds.c; e4e5e89b, 8597af76)",
-    alive(h) && runstate(h) != RS::FINISH_MIGRATE && runstate(h) != RS::SAVE_VM,
+    alive(h) && runstate(h) != RS::FINISH_MIGRATE && runstate(h) != RS::SAVE_VM &&
+        documented_resume(h),
     effect(when_else(runstate(h) == RS::INMIGRATE,
                      block(set(autostart(h), true), assume(fail == none && !broken)),
                      block(migration_block_activate(h, fail, broken),

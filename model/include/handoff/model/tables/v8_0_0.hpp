@@ -80,7 +80,8 @@ inline constexpr auto qmp_cont = row<"qmp_cont">(
     "or a destination in INMIGRATE) and, if that succeeded, vm_start() -- or, in INMIGRATE, "
     "autostart = 1.",
     "qmp_cont() (monitor/qmp-cmds.c 8.0.5:66)",
-    alive(h) && runstate(h) != RS::FINISH_MIGRATE && runstate(h) != RS::SAVE_VM,
+    alive(h) && runstate(h) != RS::FINISH_MIGRATE && runstate(h) != RS::SAVE_VM &&
+        documented_resume(h),
     effect(bdrv_activate_all(h, fail, broken),
            when(no_activation_error(h, fail),
                 when_else(runstate(h) == RS::INMIGRATE, block(set(autostart(h), true)),
