@@ -166,7 +166,7 @@ fi
 # With the storage still gone, v8.1's re-activation fails too (`fail` none is impossible), and
 # migration_iteration_finish() still starts the guest: the story goes on and still violates.
 "$handoff" trace --version v8.0.0 --invariant no-vm-start-while-inactive --cap postcopy=off \
-    --cap late-block-activate=off --cap pause-before-switchover=off --cap image-locking=off \
+    --cap late-block-activate=off --cap pause-before-switchover=off --cap image-locking=off --env any \
     --cap autostart=off --json --out "$tmp/storage_gone.json" 2>/dev/null
 check "on-version: still violates" 1 - \
     "v8.1 takes the step only with fail=node 0, broken=no.*|the story still reaches no-vm-start-while-inactive on v8.1 at step 7" \
