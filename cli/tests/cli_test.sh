@@ -52,6 +52,12 @@ check "documented use: no one-step story on v10.2" 1 - "VIOLATED \(4 steps\)" \
     "$handoff" check --version v10.2 --invariant running-implies-active
 check "any use: the one-step story on v10.2" 1 - "VIOLATED \(1 steps\)" \
     "$handoff" check --version v10.2 --invariant running-implies-active --env any
+check "check --engine ic3: a violation IC3 finds is one" 1 - \
+    "VIOLATED \(6 steps\) +ic3 .*IC3 found a violation; shortest counterexample \(6 steps\)" \
+    "$handoff" check --version v8.1 --invariant no-vm-start-while-inactive --engine ic3
+check "check: a vacuous proof says so" 0 - \
+    "proved .*vacuous: no row of v10.2 asserts with reason INACTIVE_CHILD" \
+    "$handoff" check --version v10.2 --invariant no-inactive-child-under-active-parent
 manifest=$(dirname "$0")/../../proofs/expected.json
 check "prove --expect: the shipped manifest" 0 - "Every verdict \([0-9]+\) is the one" \
     "$handoff" prove --version v8.1 --expect "$manifest"
