@@ -195,6 +195,14 @@ nlohmann::json result_json(const Result& r, const CheckArgs& args) {
     if (r.bug) {
         j["bug"] = true;
     }
+    if (r.verdict == Verdict::proved) {
+        const std::string why =
+            vacuous_by_construction(require_version(r.version), require_invariant(r.invariant));
+        if (!why.empty()) {
+            j["vacuous"] = why;
+        }
+        j["inductive_alone"] = r.inductive_alone;
+    }
     if (!r.restriction.empty()) {
         j["controllable"] = r.restriction;
     }
@@ -246,10 +254,24 @@ std::string verdict_text(const Result& r) {
     return "unknown";
 }
 
+// What a proof means beyond "proved": vacuous (no row can break the invariant) or the invariant
+// inductive by itself (IC3 needed no strengthening).
+std::string proof_note(const Result& r) {
+    if (r.verdict != Verdict::proved) {
+        return "";
+    }
+    const TableData& table = require_version(r.version);
+    if (const std::string why = vacuous_by_construction(table, require_invariant(r.invariant));
+        !why.empty()) {
+        return "; vacuous: " + why;
+    }
+    return r.inductive_alone ? "; the invariant is inductive by itself" : "";
+}
+
 void print_results(const std::vector<Result>& results, const CheckArgs& args) {
     for (const auto& r : results) {
-        fmt::print("{:<10} {:<38} {:<20} {:<9} {:>6.2f} s  {}\n", r.version, r.invariant,
-                   verdict_text(r), r.engine, r.seconds, r.detail);
+        fmt::print("{:<10} {:<38} {:<20} {:<9} {:>6.2f} s  {}{}\n", r.version, r.invariant,
+                   verdict_text(r), r.engine, r.seconds, r.detail, proof_note(r));
         if (!r.certificate.empty() && args.certificates) {
             std::string text = "    " + r.certificate;
             for (std::size_t at = text.find('\n'); at != std::string::npos;

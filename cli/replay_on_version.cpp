@@ -188,7 +188,13 @@ std::string check_command(const Retarget& rt, const Instance& instance) {
         options += fmt::format(" --set-active-calls {}", fields["set_active_calls"].get<int>());
     }
     for (const auto& c : fields["caps"]) {
-        options += " --cap " + c.get<std::string>();
+        // Documented use fixes image locking on by itself (and refuses it off).
+        if (!(instance.documented_use && c == "image-locking=on")) {
+            options += " --cap " + c.get<std::string>();
+        }
+    }
+    if (!instance.documented_use) {
+        options += " --env any";
     }
     return fmt::format("handoff check --version {} --invariant {}{}", rt.to->version,
                        rt.invariant->name, options);

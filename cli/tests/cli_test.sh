@@ -33,6 +33,12 @@ check "documented use: no one-step story on v10.2" 1 - "VIOLATED \(4 steps\)" \
     "$handoff" check --version v10.2 --invariant running-implies-active
 check "any use: the one-step story on v10.2" 1 - "VIOLATED \(1 steps\)" \
     "$handoff" check --version v10.2 --invariant running-implies-active --env any
+check "check --engine ic3: a violation IC3 finds is one" 1 - \
+    "VIOLATED \(6 steps\) +ic3 .*IC3 found a violation; shortest counterexample \(6 steps\)" \
+    "$handoff" check --version v8.1 --invariant no-vm-start-while-inactive --engine ic3
+check "check: a vacuous proof says so" 0 - \
+    "proved .*vacuous: no row of v10.2 asserts with reason INACTIVE_CHILD" \
+    "$handoff" check --version v10.2 --invariant no-inactive-child-under-active-parent
 manifest=$(dirname "$0")/../../proofs/expected.json
 check "prove --expect: the shipped manifest" 0 - "Every verdict \([0-9]+\) is the one" \
     "$handoff" prove --version v8.1 --expect "$manifest"
@@ -147,7 +153,7 @@ fi
 # With the storage still gone, v8.1's re-activation fails too (`fail` none is impossible), and
 # migration_iteration_finish() still starts the guest: the story goes on and still violates.
 "$handoff" trace --version v8.0.0 --invariant no-vm-start-while-inactive --cap postcopy=off \
-    --cap late-block-activate=off --cap pause-before-switchover=off --cap image-locking=off \
+    --cap late-block-activate=off --cap pause-before-switchover=off --cap image-locking=off --env any \
     --cap autostart=off --json --out "$tmp/storage_gone.json" 2>/dev/null
 check "on-version: still violates" 1 - \
     "v8.1 takes the step only with fail=node 0, broken=no.*|the story still reaches no-vm-start-while-inactive on v8.1 at step 7" \

@@ -87,6 +87,11 @@ m::State state_from_json(const m::Interpreter& interp, const nlohmann::json& j,
     m::State s(static_cast<std::size_t>(interp.layout().size()), '\0');
     for (const Slot& slot : slots(interp.layout().nodes())) {
         const std::string name = slot_name(slot);
+        if (slot.var == m::Var::documented_use && !j.contains(name)) {
+            // A trace written before the environment profiles: the profile of its header.
+            interp.put(s, slot.var, 0, 0, interp.instance().documented_use ? 1 : 0);
+            continue;
+        }
         if (!j.contains(name) || !j[name].is_string()) {
             throw TraceError(where + " has no value for " + name);
         }
@@ -124,6 +129,7 @@ ModelTrace parse(const nlohmann::json& j) {
         throw TraceError("nodes must be between 1 and 4");
     }
     instance.starts = j.value("starts", 1);
+    instance.documented_use = j.value("env", std::string("any")) == "documented";
     t.interp = std::make_unique<m::Interpreter>(*t.table, instance);
     t.initial = state_from_json(*t.interp, j["initial"], "initial");
     m::State cur = t.initial;

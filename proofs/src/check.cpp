@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <thread>
@@ -51,7 +52,21 @@ Result run_single(const Cell& cell, Engine engine, const CheckOptions& o) {
         return run_kind(low, *cell.invariant, limits(o, kKindDepth));
     }
     if (engine == Engine::ic3) {
-        return run_ic3(low, *cell.invariant, limits(o, kBmcDepth));
+        Result r = run_ic3(low, *cell.invariant, limits(o, kBmcDepth));
+        if (r.ic3_found_violation) {
+            // IC3 knows the invariant is violated but prints no trace of its own: BMC finds the
+            // shortest one, which is replayed before it is printed.
+            Result b = run_bmc(low, *cell.invariant,
+                               limits(o, kBmcDepth)); // the remaining budget is BMC's own
+            if (b.verdict == Verdict::violated) {
+                b.detail = "IC3 found a violation; " + b.detail + " by BMC";
+                b.seconds += r.seconds;
+                b.engine = "ic3";
+                return b;
+            }
+            r.detail += "; BMC: " + b.detail;
+        }
+        return r;
     }
     return run_pdr(low, *cell.invariant, limits(o, kBmcDepth)); // the depth of BMC's confirmation
 }
@@ -76,6 +91,7 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
     double ic3_seconds = 0;
     const std::vector<std::size_t> open_after_shallow = bmc.open();
     std::vector<std::string> ic3_notes(invs.size());
+    std::vector<bool> ic3_found(invs.size(), false);
     for (std::size_t i : open_after_shallow) {
         EngineLimits slice = lim;
         slice.timeout =
@@ -87,13 +103,31 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
             out[i] = std::move(r);
             bmc.close(i);
         } else {
+            ic3_found[i] = r.ic3_found_violation;
             ic3_notes[i] = fmt::format("; IC3 ({:g} s): {}", slice.timeout, r.detail);
         }
     }
     if (!bmc.open().empty() && lim.max_depth > kAutoShallowDepth) {
         bmc.run(lim.max_depth, std::max(0.1, lim.timeout - bmc.seconds() - ic3_seconds));
     }
-    const std::vector<Result> deeper = bmc.results();
+    std::vector<Result> deeper = bmc.results();
+    // An invariant IC3 found violated is violated: BMC goes on past the depth limit until it has
+    // the shortest counterexample (or the time is up), so that the verdict says so.
+    if (std::any_of(open_after_shallow.begin(), open_after_shallow.end(),
+                    [&](std::size_t i) { return ic3_found[i] && bmc.is_open(i); })) {
+        for (std::size_t i : std::vector<std::size_t>(bmc.open())) {
+            if (!ic3_found[i]) {
+                bmc.close(i); // its bound stays the one of `deeper`
+            }
+        }
+        bmc.run(kBmcDepth, std::max(0.1, lim.timeout - bmc.seconds() - ic3_seconds));
+        const std::vector<Result> deepest = bmc.results();
+        for (std::size_t i : open_after_shallow) {
+            if (ic3_found[i]) {
+                deeper[i] = deepest[i];
+            }
+        }
+    }
     for (std::size_t i : open_after_shallow) {
         if (out[i].engine != "ic3") {
             out[i] = deeper[i];

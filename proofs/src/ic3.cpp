@@ -622,6 +622,7 @@ Result run_ic3(const Lowering& low, const model::InvariantData& inv, const Engin
         if (outcome == Ic3::Outcome::reached_init) {
             r.verdict = Verdict::unknown;
             r.detail = "IC3 found a path from an initial state to a violation (left to BMC)";
+            r.ic3_found_violation = true;
             return r;
         }
         const z3::expr cover = ic3.invariant();

@@ -6,6 +6,8 @@
 // interpreter; `bounded` for "no violation up to depth K".
 #pragma once
 
+#include <algorithm>
+
 #include "handoff/model/explore.hpp"
 #include "handoff/proofs/lowering.hpp"
 
@@ -36,6 +38,9 @@ struct Result {
     // proved by IC3 with no strengthening clause: the invariant is inductive by itself (every row
     // preserves it from any state that satisfies it).
     bool inductive_alone = false;
+    // IC3 reached an initial state from a violation: the invariant is violated, and BMC is asked
+    // for the shortest counterexample (only a replayed trace is printed).
+    bool ic3_found_violation = false;
     // The restriction the search obeyed (EngineLimits::restriction's name), "" for none: a trace is
     // then a shortest one among the restricted paths, and "bounded" means "none of them within
     // the depth".
@@ -72,6 +77,9 @@ class Bmc {
     // Stop working on invariant i (another engine decided it).
     void close(std::size_t i);
     const std::vector<std::size_t>& open() const { return open_; }
+    bool is_open(std::size_t i) const {
+        return std::find(open_.begin(), open_.end(), i) != open_.end();
+    }
     int depth_done() const { return next_depth_ - 1; }
     double seconds() const { return seconds_; }
     // Violated with a replayed trace, or bounded by the depth completed (in the order given).
