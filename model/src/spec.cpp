@@ -398,31 +398,42 @@ void render_verdicts(std::ostringstream& md, const TableData& t, const SpecResul
         md << "The results record no environment profile.\n\n"
               "| invariant | verdict | engine |\n|---|---|---|\n";
     }
-    bool any_story = false;
-    for (const auto& inv : all_invariants()) {
-        if (!inv.applies_to(t.version)) {
-            continue;
+    // The invariants that apply, with their verdicts under each profile; the any-use verdict is
+    // shown where it differs from the documented one.
+    struct Line {
+        std::string name;
+        const SpecVerdict* doc;
+        const SpecVerdict* any;
+        bool any_differs() const {
+            return any != nullptr && (doc == nullptr || verdict_cell(*any) != verdict_cell(*doc));
         }
-        const std::string name(inv.name);
-        const SpecVerdict* doc = find_verdict(results->documented, name);
-        const SpecVerdict* any = find_verdict(results->any, name);
+    };
+    std::vector<Line> lines;
+    for (const auto& inv : all_invariants()) {
+        if (inv.applies_to(t.version)) {
+            const std::string name(inv.name);
+            lines.push_back(
+                {name, find_verdict(results->documented, name), find_verdict(results->any, name)});
+        }
+    }
+    bool any_story = false;
+    for (const Line& l : lines) {
         auto cell = [&](const SpecVerdict* v, bool in_any) {
             if (v == nullptr) {
                 return std::string("not recorded");
             }
             if (v->story) {
                 any_story = true;
-                return "[" + verdict_cell(*v) + "](#" + story_anchor(name, in_any) + ")";
+                return "[" + verdict_cell(*v) + "](#" + story_anchor(l.name, in_any) + ")";
             }
             return verdict_cell(*v);
         };
-        md << "| [`" << name << "`](#inv-" << slug(name) << ") | " << cell(doc, false) << " | ";
+        md << "| [`" << l.name << "`](#inv-" << slug(l.name) << ") | " << cell(l.doc, false)
+           << " | ";
         if (!results->profiles) {
-            md << (doc ? doc->engine : std::string()) << " |\n";
-        } else if (any != nullptr && doc != nullptr && verdict_cell(*any) == verdict_cell(*doc)) {
-            md << "the same |\n";
+            md << (l.doc ? l.doc->engine : std::string()) << " |\n";
         } else {
-            md << cell(any, true) << " |\n";
+            md << (l.any_differs() || l.any == nullptr ? cell(l.any, true) : "the same") << " |\n";
         }
     }
     if (!any_story) {
@@ -431,19 +442,12 @@ void render_verdicts(std::ostringstream& md, const TableData& t, const SpecResul
     }
     md << "\nThe shortest story of each violation, from its stored trace (`handoff replay "
           "TRACE` prints it step by step):\n\n";
-    for (const auto& inv : all_invariants()) {
-        if (!inv.applies_to(t.version)) {
-            continue;
+    for (const Line& l : lines) {
+        if (l.doc != nullptr && l.doc->story) {
+            render_story(md, t, *l.doc, false, results->profiles ? " under documented use" : "");
         }
-        const std::string name(inv.name);
-        const SpecVerdict* doc = find_verdict(results->documented, name);
-        const SpecVerdict* any = find_verdict(results->any, name);
-        if (doc != nullptr && doc->story) {
-            render_story(md, t, *doc, false, results->profiles ? " under documented use" : "");
-        }
-        if (any != nullptr && any->story &&
-            (doc == nullptr || verdict_cell(*any) != verdict_cell(*doc))) {
-            render_story(md, t, *any, true, " under any use");
+        if (l.any_differs() && l.any->story) {
+            render_story(md, t, *l.any, true, " under any use");
         }
     }
     md << "\n";
