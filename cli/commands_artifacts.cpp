@@ -7,6 +7,7 @@
 
 #include "handoff/conformance/controls.hpp"
 #include "handoff/model/explore.hpp"
+#include "handoff/model/story.hpp"
 #include "handoff/proofs/artifacts.hpp"
 #include "handoff/proofs/check.hpp"
 #include "handoff/proofs/trace_io.hpp"
@@ -192,7 +193,7 @@ void run_trace(const TraceArgs& a) {
                  fmt::format("{}\n--fork {}: there is none: every counterexample of {} steps "
                              "that agrees with this one before step {} is this one\n{}",
                              heading, a.fork, trace.steps.size(), a.fork,
-                             a.json ? "" : format_trace(interp, trace)));
+                             a.json ? "" : format_story(interp, trace, &inv)));
             return;
         }
         heading = fmt::format("{} is violated: another shortest counterexample of {} steps, the "
@@ -209,14 +210,15 @@ void run_trace(const TraceArgs& a) {
         emit(a.out, j.dump(2) + "\n");
         return;
     }
-    emit(a.out, heading + "\n" + format_trace(interp, trace));
+    emit(a.out, heading + "\n" + format_story(interp, trace, &inv));
 }
 
 void register_trace(CLI::App& app) {
     auto a = std::make_shared<TraceArgs>();
     auto* cmd = app.add_subcommand(
-        "trace", "A shortest counterexample of one invariant: numbered steps, or a replayable "
-                 "JSON file");
+        "trace", "A shortest counterexample of one invariant: a headline and numbered steps in "
+                 "QEMU's terms (handoff legend explains the abbreviations), or a replayable JSON "
+                 "file");
     cmd->add_option("--version", a->version, "QEMU version, e.g. v8.0.0")->required();
     cmd->add_option("--invariant", a->invariant, "Invariant, e.g. no-vm-start-while-inactive")
         ->required();
@@ -276,10 +278,19 @@ void run_replay(const ReplayArgs& a) {
         h.invariant = &inv;
     }
     const State& last = trace.steps.empty() ? trace.initial : trace.steps.back().state;
+    // The story is told against the invariant the file names, or else the first state invariant
+    // the last state violates (the files of proofs/traces/ name none).
+    const InvariantData* told = h.invariant;
+    for (const auto& inv : all_invariants()) {
+        if (told == nullptr && inv.applies_to(h.table->version) &&
+            inv.kind == InvariantKind::StatePredicate && !holds(*interp, inv, last)) {
+            told = &inv;
+        }
+    }
     fmt::print("{}: {} steps on {} ({}); replayed on the interpreter: every step enabled, every "
                "recorded state reached\n{}",
                a.file, trace.steps.size(), h.table->version, options_of(h.instance).describe(),
-               format_trace(*interp, trace));
+               format_story(*interp, trace, told));
     if (h.invariant != nullptr && h.invariant->kind != InvariantKind::StatePredicate) {
         exit_code() = 3;
         fmt::print("{} is a graph property: replay cannot tell whether the last state is "
@@ -310,8 +321,8 @@ void run_replay(const ReplayArgs& a) {
 void register_replay(CLI::App& app) {
     auto a = std::make_shared<ReplayArgs>();
     auto* cmd = app.add_subcommand(
-        "replay", "Replay a trace file (handoff trace --json) on the interpreter and say whether "
-                  "it reaches the violation it claims");
+        "replay", "Replay a trace file (handoff trace --json) on the interpreter, tell its story "
+                  "and say whether it reaches the violation it claims");
     cmd->add_option("FILE", a->file, "The trace file (JSON)")->required();
     cmd->add_option("--invariant", a->invariant,
                     "The invariant the trace claims to violate (default: the file's "

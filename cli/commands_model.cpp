@@ -6,6 +6,7 @@
 #include "handoff/model/explore.hpp"
 #include "handoff/model/printer.hpp"
 #include "handoff/model/spec.hpp"
+#include "handoff/model/story.hpp"
 #include "handoff/model/versions.hpp"
 #include "handoff/proofs/trace_io.hpp"
 
@@ -77,7 +78,7 @@ void print_exploration(const Interpreter& interp, const InstanceOptions& opts, c
     for (const auto& v : e.verdicts) {
         if (v.violated) {
             fmt::print("\n{} violated on {}:\n{}", v.invariant->name, interp.table().version,
-                       format_trace(interp, *v.trace));
+                       format_story(interp, *v.trace, v.invariant));
         }
     }
 }
@@ -256,6 +257,16 @@ void register_model_commands(CLI::App& app) {
             throw UsageError(
                 fmt::format("unknown format '{}' (expected one of: md, dot)", sa->format));
         }
+    });
+
+    auto legend_version = std::make_shared<std::string>();
+    auto* legend_cmd = app.add_subcommand(
+        "legend", "Every abbreviation of a printed trace: notation, parameters (h, fail, half, "
+                  "refail, ...), variables (pc, node[h][n], ...) and values");
+    legend_cmd->add_option("--version", *legend_version,
+                           "Also list this version's rows with their sentences, e.g. v8.0.0");
+    legend_cmd->callback([legend_version] {
+        std::cout << legend(legend_version->empty() ? nullptr : &require_version(*legend_version));
     });
 
     auto diff_versions = std::make_shared<std::vector<std::string>>();

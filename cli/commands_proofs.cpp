@@ -5,6 +5,7 @@
 
 #include "handoff/conformance/controls.hpp"
 #include "handoff/model/printer.hpp"
+#include "handoff/model/story.hpp"
 #include "handoff/model/versions.hpp"
 #include "handoff/proofs/artifacts.hpp"
 #include "handoff/proofs/check.hpp"
@@ -167,8 +168,13 @@ std::string solver_name() {
     return "z3 " + z3_version();
 }
 
-nlohmann::json trace_json(const Interpreter& interp, const Trace& trace) {
-    return trace_to_json(interp, trace);
+// The trace file names no invariant (proofs/traces/ keep that shape), but its headline tells the
+// story of the one it violates.
+nlohmann::json trace_json(const Interpreter& interp, const Trace& trace,
+                          const InvariantData* invariant) {
+    nlohmann::json j = trace_to_json(interp, trace);
+    j["headline"] = headline(interp, trace, invariant);
+    return j;
 }
 
 nlohmann::json result_json(const Result& r, const CheckArgs& args) {
@@ -209,7 +215,7 @@ nlohmann::json result_json(const Result& r, const CheckArgs& args) {
     if (r.trace) {
         const TableData& table = require_version(r.version);
         const Interpreter interp(table, args.instance());
-        j["trace"] = trace_json(interp, *r.trace);
+        j["trace"] = trace_json(interp, *r.trace, find_invariant(r.invariant));
         if (!r.restriction.empty()) {
             j["trace"]["controllable"] = r.restriction;
         }
@@ -285,7 +291,7 @@ void print_results(const std::vector<Result>& results, const CheckArgs& args) {
         }
         if (r.trace) {
             const Interpreter interp(require_version(r.version), args.instance());
-            fmt::print("{}", format_trace(interp, *r.trace));
+            fmt::print("{}", format_story(interp, *r.trace, find_invariant(r.invariant)));
         }
     }
 }
@@ -636,7 +642,7 @@ void register_prove(CLI::App& app) {
                 const Interpreter interp(*run.cells[i].table, run.instance);
                 fmt::print("\n=== {} violates {} under {} use ({} steps, {}):\n{}", r.version,
                            r.invariant, run.env, r.trace->steps.size(), r.engine,
-                           format_trace(interp, *r.trace));
+                           format_story(interp, *r.trace, find_invariant(r.invariant)));
             }
         }
     });

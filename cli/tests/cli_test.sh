@@ -82,6 +82,39 @@ for cmd in trace replay export coverage; do
 done
 check "trace finds the seed" 1 - "^ +6\. migration_completion_fail " "$handoff" trace "${seed[@]}"
 check "trace --json --out" 1 0 "" "$handoff" trace "${seed[@]}" --json --out "$tmp/seed.json"
+# The story (model/src/story.cpp): the headline first, the unchanged variables that explain a step
+# (step 5 computes block_inactive || inactivation_ok(h) and leaves it false), hosts by role, the
+# spec page and the legend at the end, and QEMU's own message at a crash.
+step_lines() { # file, step number: that step's lines of a printed story
+    awk -v k="$2" '$0 ~ "^ +" k "\\. " {s = 1; print; next} s && /^ +[0-9]+\. |^Spec: / {s = 0} s' "$1"
+}
+"$handoff" trace "${seed[@]}" > "$tmp/seed.txt"
+check "story: the headline comes first" 0 - "^Headline: Step 1: the shared storage" \
+    sed -n 2p "$tmp/seed.txt"
+check "story: block_inactive stays false at step 5" 0 - \
+    "^ +block_inactive\[0\] = false \(unchanged; assigned block_inactive\[h\] \|\| inactivation_ok\(h\)" \
+    step_lines "$tmp/seed.txt" 5
+check "story: the guard reads what step 5 set" 0 - \
+    "^ +vm_was_running\[0\] = true \(unchanged since step 5; read by the guard\)" \
+    step_lines "$tmp/seed.txt" 7
+check "story: hosts by role" 0 - "^ +7\. migration_iteration_finish_resume \(h=host 0 \(source\)\)" \
+    cat "$tmp/seed.txt"
+check "story: the spec page and the legend" 0 - \
+    "^Spec: docs/spec/v8_0_0\.md .*abbreviations: handoff legend --version v8\.0\.0$" \
+    tail -n 1 "$tmp/seed.txt"
+check "story: the headline in the JSON trace" 0 - \
+    "^Step 5, migration_completion\(\) on host 0 \(source\): bdrv_inactivate_all\(\) fails at node 0 .*Step 7, migration_iteration_finish\(\) on host 0 \(source\): vm_start\(\) runs while node\[0\]\[0\] = HALF_INACTIVE" \
+    bash -c "jq -r .headline '$tmp/seed.json' | sed 's/^Step 1: [^.]*\. //'"
+check "story: a crash prints QEMU's assertion" 1 - \
+    "^ +QEMU aborts: qemu-system-x86_64: \.\./\.\./block\.c:6681: bdrv_inactivate_recurse: Assertion \`!\(bs->open_flags & BDRV_O_INACTIVE\)' failed\.$" \
+    "$handoff" trace --version v7.2 --invariant no-double-inactivate --nodes 1
+check "story: an unread line says so" 1 - "^ +\(the line was not read: no source or binary of 8\.1\.0's system/runstate\.c" \
+    "$handoff" trace --version v8.1 --invariant valid-runstate-transitions --nodes 1
+check "legend" 0 - "^  refail +the first node whose re-activation fails" "$handoff" legend
+check "legend: values" 0 - "^  HALF_INACTIVE +half-inactivated" "$handoff" legend
+check "legend --version: the rows" 0 - "^  migration_completion_fail +\`if \(ret < 0\) goto fail\`" \
+    "$handoff" legend --version v8.0.0
+check "legend: unknown version" 2 1 "unknown version 'v9'" "$handoff" legend --version v9
 check "replay the seed" 0 - "reaches the violation: the last state violates no-vm-start-while-inactive" \
     "$handoff" replay "$tmp/seed.json"
 # No real QEMU models v8.0.0 on this machine: refused before anything starts.
@@ -124,6 +157,12 @@ check "replay: unknown row" 2 1 "step 1: unknown row 'no_such_row'" "$handoff" r
 sed 's/"half": 1/"half": 7/' "$tmp/seed.json" > "$tmp/param.json"
 check "replay: bad parameter" 2 1 "step 5: parameter half = 7 is out of range" \
     "$handoff" replay "$tmp/param.json"
+jq '.headline = 7' "$tmp/seed.json" > "$tmp/headline.json"
+check "replay: a headline that is not text" 2 1 "\"headline\" must be a string, not 7" \
+    "$handoff" replay "$tmp/headline.json"
+jq 'del(.headline)' "$tmp/seed.json" > "$tmp/no_headline.json"
+check "replay: a file without a headline" 0 - "reaches the violation" \
+    "$handoff" replay "$tmp/no_headline.json"
 sed 's/"version": "v8.0.0"/"version": "v7"/' "$tmp/seed.json" > "$tmp/version.json"
 check "replay: unknown version" 2 1 "unknown version 'v7'" "$handoff" replay "$tmp/version.json"
 sed 's/"started_inactive\[0\]": "true"/"started_inactive[0]": "false"/' "$tmp/seed.json" > "$tmp/state.json"

@@ -325,9 +325,7 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
     return out;
 }
 
-namespace {
-
-std::string slot_name(const Interpreter& interp, Var v, int host, int node) {
+std::string slot_name(Var v, int host, int node) {
     const VarInfo& info = var_info(v);
     std::string name(info.name);
     if (info.scope != Scope::Global) {
@@ -336,9 +334,10 @@ std::string slot_name(const Interpreter& interp, Var v, int host, int node) {
     if (info.scope == Scope::PerNode) {
         name += "[" + std::to_string(node) + "]";
     }
-    (void)interp;
     return name;
 }
+
+namespace {
 
 template <class F>
 void for_each_slot(const Interpreter& interp, F f) {
@@ -362,7 +361,7 @@ std::vector<Change> changes(const Interpreter& interp, const State& before, cons
     for_each_slot(interp, [&](Var v, int h, int n) {
         const int a = interp.get(before, v, h, n), b = interp.get(after, v, h, n);
         if (a != b) {
-            out.push_back({slot_name(interp, v, h, n), value_name(var_info(v).domain, a),
+            out.push_back({slot_name(v, h, n), value_name(var_info(v).domain, a),
                            value_name(var_info(v).domain, b)});
         }
     });
@@ -372,8 +371,8 @@ std::vector<Change> changes(const Interpreter& interp, const State& before, cons
 std::vector<Change> describe(const Interpreter& interp, const State& s) {
     std::vector<Change> out;
     for_each_slot(interp, [&](Var v, int h, int n) {
-        out.push_back({slot_name(interp, v, h, n), "",
-                       value_name(var_info(v).domain, interp.get(s, v, h, n))});
+        out.push_back(
+            {slot_name(v, h, n), "", value_name(var_info(v).domain, interp.get(s, v, h, n))});
     });
     return out;
 }
@@ -389,18 +388,21 @@ std::string format_params(const Interpreter& interp, const Step& step) {
     return out;
 }
 
-std::string format_trace(const Interpreter& interp, const Trace& trace) {
+std::string format_initial_state(const Interpreter& interp, const State& initial) {
     std::string out = "  0. initial state:";
     // The initial state: only what differs from the usual start is interesting, so print the
     // capabilities and the run states.
     for (const Var v : {Var::cap_late_block_activate, Var::cap_pause_before_switchover,
                         Var::cap_postcopy, Var::cap_autostart, Var::image_locking}) {
         out += " " + std::string(var_info(v).name) + "=" +
-               value_name(DomainId::Bool, interp.get(trace.initial, v));
+               value_name(DomainId::Bool, interp.get(initial, v));
     }
-    out += " runstate[0]=" +
-           value_name(DomainId::RunState, interp.get(trace.initial, Var::runstate, 0));
-    out += "\n";
+    return out +
+           " runstate[0]=" + value_name(DomainId::RunState, interp.get(initial, Var::runstate, 0));
+}
+
+std::string format_trace(const Interpreter& interp, const Trace& trace) {
+    std::string out = format_initial_state(interp, trace.initial) + "\n";
     State before = trace.initial;
     int number = 1;
     for (const auto& ts : trace.steps) {

@@ -257,8 +257,11 @@ int Interpreter::eval(const Ast& ast, int expr, const State& s, Env& env) const 
 }
 
 // Runs a row's statements on `next` in order. Returns false if an assumption rules the
-// parameters out. A failed assertion records the crash and ends the step.
-bool Interpreter::run_effect(const RowData& row, State& next, Env& env,
+// parameters out (its index in *refused_by, if given). A failed assertion records the crash and
+// ends the step. `observe(at, next, env)` is called before each statement that runs (a no-op for
+// the explorer, inlined away).
+template <class Observe>
+bool Interpreter::run_effect(const RowData& row, State& next, Env& env, const Observe& observe,
                              std::size_t* refused_by) const {
     const auto& stmts = row.effect.stmts;
     // One frame per open conditional: whether the enclosing code runs, the condition, and
@@ -277,6 +280,9 @@ bool Interpreter::run_effect(const RowData& row, State& next, Env& env,
         const Stmt& st = stmts[at];
         if (st.kind == StmtKind::If) {
             const bool outer = runs();
+            if (outer) {
+                observe(at, next, env);
+            }
             frames.push_back({outer, outer && eval(table_.ast, st.value, next, env) != 0, false});
             continue;
         }
@@ -291,6 +297,7 @@ bool Interpreter::run_effect(const RowData& row, State& next, Env& env,
         if (!runs()) {
             continue;
         }
+        observe(at, next, env);
         switch (st.kind) {
         case StmtKind::Assign: {
             const int host = st.host < 0 ? 0 : eval(table_.ast, st.host, next, env);
@@ -334,7 +341,24 @@ bool Interpreter::run_effect(const RowData& row, State& next, Env& env,
     return true;
 }
 
+namespace {
+struct Unobserved {
+    void operator()(std::size_t, const State&, const Env&) const {}
+};
+} // namespace
+
 std::optional<State> Interpreter::apply(const State& s, const Step& step) const {
+    return apply_with(s, step, Unobserved{});
+}
+
+std::optional<State> Interpreter::apply(const State& s, const Step& step,
+                                        const StatementObserver& observe) const {
+    return apply_with(s, step, observe);
+}
+
+template <class Observe>
+std::optional<State> Interpreter::apply_with(const State& s, const Step& step,
+                                             const Observe& observe) const {
     if (get(s, Var::crash) != static_cast<int>(Crash::NONE)) {
         return std::nullopt; // a crash ends the run
     }
@@ -346,7 +370,7 @@ std::optional<State> Interpreter::apply(const State& s, const Step& step) const 
         return std::nullopt;
     }
     State next = s;
-    if (!run_effect(row, next, env)) {
+    if (!run_effect(row, next, env, observe)) {
         return std::nullopt;
     }
     return next;
@@ -366,7 +390,7 @@ std::optional<Interpreter::Refusal> Interpreter::refusal(const State& s, const S
     // run_effect() stops at the refusing assumption, so `next` is the state it was evaluated in.
     State next = s;
     std::size_t stmt = 0;
-    if (run_effect(row, next, env, &stmt)) {
+    if (run_effect(row, next, env, Unobserved{}, &stmt)) {
         return std::nullopt;
     }
     return Refusal{Refusal::Kind::assumption, stmt, std::move(next)};
@@ -412,7 +436,7 @@ void Interpreter::successors(const State& s,
                 env.hosts[0] = host;
                 if (guard_reads_host_only_[r] || eval(table_.ast, row.guard, s, env)) {
                     next.assign(s);
-                    if (run_effect(row, next, env) &&
+                    if (run_effect(row, next, env, Unobserved{}) &&
                         std::find(seen.begin(), seen.end(), next) == seen.end()) {
                         seen.push_back(next);
                         visit(step, next);

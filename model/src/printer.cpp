@@ -10,6 +10,30 @@ std::string value_name(DomainId domain, int value) {
     return std::to_string(value);
 }
 
+std::string wrap_text(std::string_view text, std::size_t width, std::string_view first,
+                      std::string_view indent) {
+    std::string out;
+    std::string line(first);
+    bool line_has_words = false;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        std::size_t end = text.find(' ', at);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        const std::string_view word = text.substr(at, end - at);
+        if (line_has_words && line.size() + 1 + word.size() > width) {
+            out += line + "\n";
+            line = indent;
+            line_has_words = false;
+        }
+        line += std::string(line_has_words ? " " : "") + std::string(word);
+        line_has_words = true;
+        at = end + 1;
+    }
+    return out + line + "\n";
+}
+
 namespace {
 
 int precedence(Op op) {

@@ -2,6 +2,7 @@
 
 #include "handoff/model/invariants.hpp"
 #include "handoff/model/printer.hpp"
+#include "handoff/model/story.hpp"
 #include "handoff/model/versions.hpp"
 
 #include <algorithm>
@@ -206,6 +207,9 @@ json trace_to_json(const Interpreter& interp, const Trace& trace, const Invarian
     if (invariant != nullptr) {
         out["invariant"] = invariant->name;
     }
+    // What the trace tells, in one paragraph (model::headline); derived, like "changes", so that
+    // readers accept it and ignore it.
+    out["headline"] = headline(interp, trace, invariant);
     out["initial"] = state_json(interp, trace.initial);
     out["steps"] = steps;
     return out;
@@ -215,7 +219,7 @@ TraceHeader read_trace_header(const json& j) {
     const std::string top = "trace";
     only_keys(j,
               {"version", "nodes", "starts", "set_active_calls", "env", "caps", "invariant",
-               "controllable", "initial", "steps"},
+               "controllable", "headline", "initial", "steps"},
               top);
     TraceHeader h;
     const std::string version = text(j, "version", top);
@@ -260,6 +264,10 @@ TraceHeader read_trace_header(const json& j) {
     }
     if (j.contains("controllable")) {
         text(j, "controllable", top); // what the search was restricted to; only its shape is read
+    }
+    if (j.contains("headline")) {
+        // Derived from the trace (model::headline): only its shape is read.
+        text(j, "headline", top);
     }
     if (j.contains("invariant")) {
         const std::string name = text(j, "invariant", top);

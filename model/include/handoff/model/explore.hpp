@@ -56,8 +56,15 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
 bool holds(const Interpreter& interp, const InvariantData& inv, const State& s);
 
 // Human-readable trace: numbered steps, each with the row, the QEMU function it stands for, the
-// parameters, and only the variables that changed.
+// parameters, and only the variables that changed. (The story of a counterexample, with its
+// headline and the unchanged variables that matter, is format_story() in story.hpp.)
 std::string format_trace(const Interpreter& interp, const Trace& trace);
+
+// Its first line, "  0. initial state: late_block_activate=false ... runstate[0]=RUNNING".
+std::string format_initial_state(const Interpreter& interp, const State& initial);
+
+// "runstate[0]", "node[1][0]", "storage_ok".
+std::string slot_name(Var v, int host, int node);
 
 // "runstate[0]" / "node[1][0]" / "storage_ok" and the value names.
 struct Change {

@@ -106,6 +106,16 @@ class Interpreter {
     };
     std::optional<Refusal> refusal(const State& s, const Step& step) const;
 
+    // apply(), telling `observe` about every statement of the row's effect that runs (an If
+    // whose enclosing code runs, an assignment, an assertion, an assumption), before it runs:
+    // its index in the effect, the state as the statements before it left it, and the
+    // environment (parameters and host). Explaining a step (story.cpp) reads this; the explorer
+    // does not pay for it.
+    using StatementObserver =
+        std::function<void(std::size_t statement, const State& now, const Env& env)>;
+    std::optional<State> apply(const State& s, const Step& step,
+                               const StatementObserver& observe) const;
+
     // The values a parameter ranges over, in enumeration order (`none` first).
     std::vector<int> param_values(Param p) const;
     // The value of a parameter a row does not declare.
@@ -114,9 +124,13 @@ class Interpreter {
     int eval(const Ast& ast, int expr, const State& s, Env& env) const;
 
   private:
-    // False if an assumption rules the parameters out (its index in *refused_by, if given).
-    bool run_effect(const RowData& row, State& next, Env& env,
+    // False if an assumption rules the parameters out (its index in *refused_by, if given);
+    // `observe` sees every statement that runs (apply() with a StatementObserver).
+    template <class Observe>
+    bool run_effect(const RowData& row, State& next, Env& env, const Observe& observe,
                     std::size_t* refused_by = nullptr) const;
+    template <class Observe>
+    std::optional<State> apply_with(const State& s, const Step& step, const Observe& observe) const;
     // Whether expression `expr` reads a row parameter other than the host.
     bool reads_outcome_params(int expr) const;
 

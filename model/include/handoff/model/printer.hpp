@@ -5,6 +5,7 @@
 #include "handoff/model/table.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace handoff::model {
@@ -23,5 +24,10 @@ std::vector<std::string> print_effect_expanded(const Ast& ast, const Effect& eff
 std::string print_row(const TableData& table, const RowData& row);
 
 std::string value_name(DomainId domain, int value);
+
+// `text` wrapped at `width` columns: the first line starts with `first`, the others with
+// `indent`; every line ends with a newline.
+std::string wrap_text(std::string_view text, std::size_t width, std::string_view first,
+                      std::string_view indent);
 
 } // namespace handoff::model

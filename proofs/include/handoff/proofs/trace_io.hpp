@@ -6,6 +6,8 @@
 //    "invariant": "...",                          (optional: the invariant the trace violates)
 //    "controllable": "...",                       (optional: the restriction the search obeyed,
 //                                                  `--controllable`; only its shape is read)
+//    "headline": "...",                           (optional: the story in one paragraph,
+//                                                  model::headline(); only its shape is read)
 //    "initial": {"storage_ok": "true", ...},      (every variable, by value name)
 //    "steps": [{"row": "...", "qemu": "...", "params": {"h": 0, "fail": 2},
 //               "params_text": "h=host 0, fail=none", "changes": {"var": ["before", "after"]},
