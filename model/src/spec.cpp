@@ -22,28 +22,13 @@ std::string spec_file_stem(std::string_view version) {
 
 namespace {
 
-void collect_vars(const Ast& ast, int expr, std::set<Var>& out) {
-    if (expr < 0) {
-        return;
-    }
-    const AstNode& e = ast[expr];
-    if (e.op == Op::Var) {
-        out.insert(static_cast<Var>(e.a));
-    }
-    for (int k : e.kid) {
-        collect_vars(ast, k, out);
-    }
-}
-
 // The variables this version's rows read (a variable only ever reset to a constant, such as
 // vm_old_state in 8.0 by process_exits(), plays no part in the version), plus the crash.
 std::set<Var> used_vars(const TableData& t) {
     std::set<Var> out{Var::crash, Var::crash_host};
-    for (const auto& r : t.rows) {
-        collect_vars(t.ast, r.guard, out);
-        for (const auto& st : r.effect.stmts) {
-            collect_vars(t.ast, st.value, out);
-            collect_vars(t.ast, st.host, out);
+    for (int v = 0; v < kVarCount; ++v) {
+        if (t.rows_read(static_cast<Var>(v))) {
+            out.insert(static_cast<Var>(v));
         }
     }
     return out;
