@@ -3,6 +3,8 @@
 #include "instance_options.hpp"
 #include "replay_on_version.hpp"
 
+#include "handoff/conformance/controls.hpp"
+#include "handoff/impl/qemu_version.hpp"
 #include "handoff/model/explore.hpp"
 #include "handoff/model/printer.hpp"
 #include "handoff/model/spec.hpp"
@@ -13,6 +15,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -48,6 +51,21 @@ std::vector<const InvariantData*> select_invariants(const TableData& table,
         out.push_back(&inv);
     }
     return out;
+}
+
+// What else checks a version besides the model: the property tests run the versions impl/ has a
+// MigrationPolicy for, and the conformance harness replays traces on the versions with a real QEMU.
+std::string tested_by(std::string_view version) {
+    const bool has_policy =
+        std::any_of(impl::all_qemu_versions.begin(), impl::all_qemu_versions.end(),
+                    [&](impl::QemuVersion v) { return impl::to_string(v) == version; });
+    const conformance::BinaryControls* binary = conformance::binary_controls_for(version);
+    return fmt::format("{}; {}",
+                       has_policy ? "impl/ policy: the property tests run it"
+                                  : "no impl/ policy: the property tests do not run it",
+                       binary != nullptr
+                           ? fmt::format("conformance replays its traces on {}", binary->qemu)
+                           : std::string("no real QEMU: conformance does not replay it"));
 }
 
 std::string verdict_word(const Exploration& e, const InvariantVerdict& v) {
@@ -205,10 +223,10 @@ void register_model_commands(CLI::App& app) {
     auto* versions = app.add_subcommand("versions", "List the QEMU versions the model knows");
     versions->callback([] {
         for (const TableData* t : all_versions()) {
-            fmt::print("{:<10} {}\n{:<10} read from {}\n", t->version,
+            fmt::print("{:<10} {}\n{:<10} read from {}\n{:<10} {}\n", t->version,
                        t->based_on.empty() ? std::string("(first table)")
                                            : fmt::format("derived from {}", t->based_on),
-                       "", t->source);
+                       "", t->source, "", tested_by(t->version));
         }
     });
 
@@ -216,11 +234,12 @@ void register_model_commands(CLI::App& app) {
     invariants->callback([] {
         for (const auto& inv : all_invariants()) {
             std::string where;
-            for (auto v : inv.versions) {
+            for (auto v : inv.versions()) {
                 where += (where.empty() ? "" : ", ") + std::string(v);
             }
-            fmt::print("{}\n  {}\n  applies to: {}\n  source: {}\n\n", inv.name, inv.statement,
-                       where, inv.source);
+            fmt::print("{}\n  {}\n  applies to: {} ({})\n  source: {}\n\n", inv.name, inv.statement,
+                       where.empty() ? "no version" : where, inv.applies_where.describe(),
+                       inv.source);
         }
     });
 

@@ -30,13 +30,19 @@ const m::InvariantData& invariant(std::string_view name) {
     return *inv;
 }
 
-// Every row of every table has a decision, and the table names no row that does not exist: a row
-// added to a table must be classified before a trace can use it.
-TEST(Controls, EveryRowOfEveryTableHasAnEntry) {
+// Every row of every table with a real QEMU here (binary_controls_for) has a decision, and the
+// table names no row that does not exist: a row added to such a table must be classified before a
+// trace can use it. A version without a real QEMU needs none (`replay-qemu --qemu DIR` says of
+// an unclassified row that the harness cannot drive it), so that modelling a patch takes no entry
+// here (docs/howto-patch.md).
+TEST(Controls, EveryRowOfEveryTableWithABinaryHasAnEntry) {
     std::set<std::string_view> rows;
     for (const m::TableData* t : m::all_versions()) {
         for (const m::RowData& row : t->rows) {
             rows.insert(row.name);
+            if (binary_controls_for(t->version) == nullptr) {
+                continue;
+            }
             const RowControl* c = row_control(row.name);
             ASSERT_NE(c, nullptr) << row.name << " (" << t->version << ")";
             // The replay's segments: QEMU's own steps are the migration thread's and the

@@ -1,6 +1,7 @@
 #include "handoff/model/invariants.hpp"
 
 #include "handoff/model/tables/qemu_ops.hpp"
+#include "handoff/model/versions.hpp"
 
 namespace handoff::model {
 
@@ -18,8 +19,7 @@ const Built& built() {
     static const Built b = [] {
         Built out;
         AstBuilder bld{out.ast};
-        const std::vector<std::string_view> all{"v7.2",      "v8.0.0", "v8.1", "v9.2",
-                                                "v10.0-dev", "v10.0",  "v10.2"};
+        const AppliesWhere everywhere{};
 
         out.list.push_back(
             {"no-vm-start-while-inactive",
@@ -27,7 +27,7 @@ const Built& built() {
              "process is active.",
              "Eric Blake, 403d18ae (\"violating the block layer invariant that the guest CPUs "
              "should not be restarted while a device is inactive\"); 6dab4c93",
-             InvariantKind::StatePredicate, forall(h, !started_inactive(h)).emit(bld), all,
+             InvariantKind::StatePredicate, forall(h, !started_inactive(h)).emit(bld), everywhere,
              "Stated over the ghost variable started_inactive, which vm_start() sets."});
         out.list.push_back(
             {"running-implies-active",
@@ -37,7 +37,7 @@ const Built& built() {
              InvariantKind::StatePredicate,
              forall(h, implies(alive(h) && runstate(h) == RS::RUNNING, all_nodes_active(h)))
                  .emit(bld),
-             all, ""});
+             everywhere, ""});
         out.list.push_back(
             {"no-double-inactivate",
              "bdrv_inactivate_all() never meets an already inactive node "
@@ -45,7 +45,8 @@ const Built& built() {
              "RHBZ 2058982 (the seed's second migration); GitLab #2395, RHEL-48801",
              InvariantKind::StatePredicate,
              (crash != Crash::DOUBLE_INACTIVATE).emit(bld),
-             {"v7.2", "v8.0.0", "v8.1", "v9.2", "v10.0-dev"},
+             // Where bdrv_inactivate_all() asserts (qemu_ops.hpp bdrv_inactivate_all_asserting()).
+             {.rule = AppliesWhere::Rule::rows_assert, .reason = Crash::DOUBLE_INACTIVATE},
              "Before 10.0 only; 10.0 allows inactivating an inactive top-level node."});
         out.list.push_back(
             {"no-inactive-child-under-active-parent",
@@ -54,7 +55,9 @@ const Built& built() {
              "Kevin Wolf, \"block: Allow inactivating already inactive nodes\" (10.0)",
              InvariantKind::StatePredicate,
              (crash != Crash::INACTIVE_CHILD).emit(bld),
-             {"v10.0", "v10.2"},
+             // Where bdrv_inactivate_all() skips an inactive node instead of asserting
+             // (bdrv_inactivate_all_skipping()): 10.0's code, which asserts top_level instead.
+             {.rule = AppliesWhere::Rule::rows_never_assert, .reason = Crash::DOUBLE_INACTIVATE},
              "Every node of this model is the root of its disk's tree (a format node with its "
              "protocol child inactivated and activated together), so no step of the table can "
              "reach the assertion: the invariant holds by construction of the abstraction."});
@@ -62,8 +65,8 @@ const Built& built() {
             {"no-write-to-inactive",
              "No write reaches an inactive node (assert in bdrv_co_write_req_prepare()).",
              "RHBZ 2058982 (step 12a of the domain reference); Fabiano Rosas, Nov 2024",
-             InvariantKind::StatePredicate, (crash != Crash::WRITE_TO_INACTIVE).emit(bld), all,
-             ""});
+             InvariantKind::StatePredicate, (crash != Crash::WRITE_TO_INACTIVE).emit(bld),
+             everywhere, ""});
         out.list.push_back(
             {"single-owner",
              "While both processes live, they never both have an active node, and never both run "
@@ -77,13 +80,14 @@ const Built& built() {
               !(alive(h) && alive(peer(h)) && runstate(h) == RS::RUNNING &&
                 runstate(peer(h)) == RS::RUNNING))
                  .emit(bld),
-             all, "Checked with h = host 0 (the statement is symmetric)."});
+             everywhere, "Checked with h = host 0 (the statement is symmetric)."});
         out.list.push_back(
             {"valid-runstate-transitions",
              "Every run-state change is one that runstate_transitions_def[] allows (runstate_set() "
              "aborts otherwise).",
              "runstate.c runstate_set(); commit 9183dd1533 (qmp_cont in FINISH_MIGRATE)",
-             InvariantKind::StatePredicate, (crash != Crash::INVALID_RUNSTATE).emit(bld), all, ""});
+             InvariantKind::StatePredicate, (crash != Crash::INVALID_RUNSTATE).emit(bld),
+             everywhere, ""});
         out.list.push_back(
             {"block-inactive-tracks-nodes",
              "Once the migration thread has tried to inactivate the disks, s->block_inactive is "
@@ -97,7 +101,8 @@ const Built& built() {
                                                  node(h, n) == NS::HALF_INACTIVE),
                                block_inactive(h)))
                  .emit(bld),
-             {"v7.2", "v8.0.0", "v8.1", "v9.2"},
+             // Where MigrationState has the field: some row reads it (8597af76 removed it).
+             {.rule = AppliesWhere::Rule::rows_read, .var = Var::block_inactive},
              "Where s->block_inactive exists (8.0 to 9.2). The ghost tried_inactivate is set by "
              "the migration thread's inactivation and cleared by migrate_init()."});
         out.list.push_back(
@@ -111,7 +116,7 @@ const Built& built() {
              exists(h, alive(h) && runstate(h) == RS::RUNNING && all_nodes_active(h) &&
                            !(alive(peer(h)) && runstate(peer(h)) == RS::RUNNING))
                  .emit(bld),
-             all,
+             everywhere,
              "Checked on the explored graph: steps of `fault` rows are excluded from recoveries; "
              "crashed states are reported by the other invariants and not counted here."});
         return out;
@@ -120,6 +125,52 @@ const Built& built() {
 }
 
 } // namespace
+
+bool AppliesWhere::holds_for(const TableData& table) const {
+    switch (rule) {
+    case Rule::every_version:
+        return true;
+    case Rule::rows_read:
+        return table.rows_read(var);
+    case Rule::rows_assert:
+        return table.rows_assert(reason);
+    case Rule::rows_never_assert:
+        return !table.rows_assert(reason);
+    }
+    return false;
+}
+
+std::string AppliesWhere::describe() const {
+    const auto reason_name = [this] {
+        return std::string(kCrashNames[static_cast<std::size_t>(reason)]);
+    };
+    switch (rule) {
+    case Rule::every_version:
+        return "every version";
+    case Rule::rows_read:
+        return "where some row reads " + std::string(var_info(var).name);
+    case Rule::rows_assert:
+        return "where some row asserts with crash reason " + reason_name();
+    case Rule::rows_never_assert:
+        return "where no row asserts with crash reason " + reason_name();
+    }
+    return "";
+}
+
+bool InvariantData::applies_to(std::string_view version) const {
+    const TableData* table = find_version(version);
+    return table != nullptr && applies_to(*table);
+}
+
+std::vector<std::string_view> InvariantData::versions() const {
+    std::vector<std::string_view> out;
+    for (const TableData* t : all_versions()) {
+        if (applies_to(*t)) {
+            out.push_back(t->version);
+        }
+    }
+    return out;
+}
 
 const std::vector<InvariantData>& all_invariants() {
     return built().list;

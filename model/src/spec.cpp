@@ -36,13 +36,13 @@ void collect_vars(const Ast& ast, int expr, std::set<Var>& out) {
     }
 }
 
+// The variables this version's rows read (a variable only ever reset to a constant, such as
+// vm_old_state in 8.0 by process_exits(), plays no part in the version), plus the crash.
 std::set<Var> used_vars(const TableData& t) {
     std::set<Var> out{Var::crash, Var::crash_host};
-    for (const auto& r : t.rows) {
-        collect_vars(t.ast, r.guard, out);
-        for (const auto& st : r.effect.stmts) {
-            collect_vars(t.ast, st.value, out);
-            collect_vars(t.ast, st.host, out);
+    for (int v = 0; v < kVarCount; ++v) {
+        if (t.rows_read(static_cast<Var>(v))) {
+            out.insert(static_cast<Var>(v));
         }
     }
     return out;

@@ -105,6 +105,36 @@ constexpr auto replace_row(const Table& table, const NewRow& replacement) {
     });
 }
 
+// Several replacements at once, in the order given, so that a version reads like a patch:
+//   replace_rows(v8_0_0_rows, replacing(migration_completion_save),
+//                replacing<"migration_completion_fail_invalidate">(migration_completion_checks_fail))
+// replacing(row) replaces the row of the same name; replacing<"old">(row) renames it.
+template <fixed_string Name, class NewRow>
+struct Replacement {
+    NewRow row;
+};
+
+template <fixed_string Name, class NewRow>
+constexpr auto replacing(const NewRow& row) {
+    return Replacement<Name, NewRow>{row};
+}
+
+template <class NewRow>
+constexpr auto replacing(const NewRow& row) {
+    return Replacement<row_t<NewRow>::name_fs, NewRow>{row};
+}
+
+template <class Table>
+constexpr auto replace_rows(const Table& table) {
+    return table;
+}
+
+template <class Table, fixed_string Name, class NewRow, class... Rest>
+constexpr auto replace_rows(const Table& table, const Replacement<Name, NewRow>& first,
+                            const Rest&... rest) {
+    return replace_rows(replace_row<Name>(table, first.row), rest...);
+}
+
 template <fixed_string Name, class Table>
 constexpr auto remove_row(const Table& table) {
     require_row<Name>(table);
@@ -188,13 +218,14 @@ constexpr bool validate_table() {
 // ---- conversion to runtime data ----------------------------------------------------------------
 
 template <class Table>
-TableData to_table_data(std::string_view version, std::string_view based_on,
-                        std::string_view summary, const Table& table,
+TableData to_table_data(const VersionInfo& info, const Table& table,
                         std::span<const RunstateTransition> transitions) {
     TableData out;
-    out.version = version;
-    out.based_on = based_on;
-    out.summary = summary;
+    out.version = info.version;
+    out.based_on = info.based_on;
+    out.summary = info.summary;
+    out.source = info.source;
+    out.rereads.assign(info.rereads.begin(), info.rereads.end());
     for (const auto& t : transitions) {
         out.runstate[static_cast<int>(t.from)][static_cast<int>(t.to)] = true;
     }
@@ -210,6 +241,7 @@ TableData to_table_data(std::string_view version, std::string_view based_on,
         dsl::emit_effect(r.effect, b, data.effect);
         out.rows.push_back(std::move(data));
     });
+    record_what_rows_use(out);
     return out;
 }
 

@@ -7,6 +7,8 @@
 #include "handoff/model/vocabulary.hpp"
 
 #include <array>
+#include <bitset>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -51,6 +53,16 @@ struct RowCitation {
     std::string_view qemu;
 };
 
+// What a version is, besides its rows: the fields of TableData a version's file writes.
+struct VersionInfo {
+    std::string_view version;  // "v8.1", or a name of your own ("mine")
+    std::string_view based_on; // the version this table was derived from ("" for the first)
+    std::string_view summary;  // what changed, with commit ids
+    std::string_view source;   // the QEMU code it was read from
+    // Inherited rows re-read in this version's own source (TableData::rereads).
+    std::span<const RowCitation> rereads{};
+};
+
 struct TableData {
     std::string_view version;
     std::string_view based_on; // the version this table was derived from ("" for the first)
@@ -62,6 +74,12 @@ struct TableData {
     Ast ast;
     std::vector<RowData> rows;
     RunstateTable runstate{};
+    // What the rows use, recorded once by record_what_rows_use() (to_table_data() calls it): the
+    // variables some guard or effect reads (a variable that is only ever set to a constant, such
+    // as vm_old_state by 8.0's process_exits(), is not read), and the crash reasons some assertion
+    // has. Where an invariant applies is derived from these (invariants.hpp).
+    std::bitset<kVarCount> reads;
+    std::bitset<kCrashNames.size()> asserts;
 
     const RowData* find(std::string_view name) const {
         for (const auto& r : rows) {
@@ -71,6 +89,11 @@ struct TableData {
         }
         return nullptr;
     }
+    bool rows_read(Var v) const { return reads.test(static_cast<std::size_t>(v)); }
+    bool rows_assert(Crash reason) const { return asserts.test(static_cast<std::size_t>(reason)); }
 };
+
+// Fills `reads` and `asserts` from the rows.
+void record_what_rows_use(TableData& table);
 
 } // namespace handoff::model
