@@ -898,7 +898,12 @@ std::string StoryTeller::headline() const {
         for (const Slot& x :
              k == last ? last_sources : stories_[static_cast<std::size_t>(k - 1)].sources) {
             const int j = since(k, x);
-            if (std::find(told.begin(), told.end(), j) != told.end()) {
+            // Where the migration is (s->state, the thread's position) is routine progress the
+            // clauses' function names already tell; the steps that set the block layer's and the
+            // run state's facts are the story.
+            const DomainId d = var_info(x.var).domain;
+            if (std::find(told.begin(), told.end(), j) != told.end() || d == DomainId::MigStatus ||
+                d == DomainId::ThreadPc) {
                 continue;
             }
             auto p = std::find_if(prepared.begin(), prepared.end(),
