@@ -17,6 +17,7 @@ const RegisterVersion<tables::v10_0_rows, tables::v8_1::kRunstateTransitions> re
                "starts the VM whatever its activation did (26f65c01 came with 10.2).",
     .source = "qemu_10.0.2+ds.orig.tar.xz, the upstream source of Debian's bookworm-backports "
               "1:10.0.2+ds-2+deb13u1~bpo12+1 (Debian's own patches not read)",
+    .rereads = tables::v10_0::rereads,
 }};
 
 } // namespace
