@@ -51,7 +51,10 @@ InstanceOptions options_of(const Instance& inst) {
     o.nodes = inst.nodes;
     o.starts = inst.starts;
     o.set_active_calls = inst.set_active_calls;
-    for (const auto& c : instance_fields(inst)["caps"]) {
+    o.env = inst.documented_use ? "documented" : "any";
+    // Kept in a variable: ranging over a member of the temporary would read it after its end.
+    const nlohmann::json fields = instance_fields(inst);
+    for (const auto& c : fields["caps"]) {
         o.caps.push_back(c.get<std::string>());
     }
     return o;

@@ -63,6 +63,8 @@ check "prove --expect: a verdict differs" 1 - \
 rm -f /tmp/handoff_manifest.$$
 check "prove --expect: unreadable manifest" 2 1 "--expect: cannot read /nonexistent.json" \
     "$handoff" prove --version v8.1 --expect /nonexistent.json
+check "replay names the trace's profile" 0 - "on v10.2 \(2 nodes, 1 process start, every capability combination, any use\)" \
+    "$handoff" replay "$(dirname "$0")/../../proofs/traces/v10.2/any/single-owner.json"
 check "prove --help: exit codes" 0 - "Exit codes: 0 every verdict proved" "$handoff" prove --help
 check "unknown spec format" 2 1 "unknown format 'pdf'" "$handoff" spec --version v8.1 --format pdf
 check "no subcommand" 2 1 "subcommand" "$handoff"
