@@ -50,7 +50,11 @@ InstanceOptions options_of(const Instance& inst) {
     o.nodes = inst.nodes;
     o.starts = inst.starts;
     o.set_active_calls = inst.set_active_calls;
-    for (const auto& c : instance_fields(inst)["caps"]) {
+    o.env = inst.documented_use ? "documented" : "any";
+    // Held in a variable: a range-for over instance_fields(inst)["caps"] would iterate a member
+    // of a temporary destroyed before the loop body runs.
+    const nlohmann::json fields = instance_fields(inst);
+    for (const auto& c : fields.at("caps")) {
         o.caps.push_back(c.get<std::string>());
     }
     return o;
