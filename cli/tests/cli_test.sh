@@ -130,6 +130,8 @@ check "legend --version: the rows" 0 - "^  migration_completion_fail +\`if \(ret
 check "legend: unknown version" 2 1 "unknown version 'v9'" "$handoff" legend --version v9
 check "replay the seed" 0 - "reaches the violation: the last state violates no-vm-start-while-inactive" \
     "$handoff" replay "$tmp/seed.json"
+check "replay names the trace's instance" 0 - "autostart=on, image-locking=off, any use\)" \
+    "$handoff" replay "$tmp/seed.json"
 # No real QEMU models v8.0.0 on this machine: refused before anything starts.
 check "replay-qemu: no binary for the version" 2 1 "no real QEMU for v8.0.0 on this machine" \
     "$handoff" replay-qemu "$tmp/seed.json"

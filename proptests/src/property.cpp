@@ -1,21 +1,32 @@
 #include "handoff/proptests/property.hpp"
 
+#include "handoff/model/invariants.hpp"
 #include "handoff/model/versions.hpp"
+#include "handoff/proofs/trace_io.hpp"
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <rapidcheck.h>
+#include <rapidcheck/detail/Configuration.h>
+#include <rapidcheck/detail/TestListener.h>
 #include <rapidcheck/state.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <sstream>
 
-namespace rc::detail {
-TestListener& globalTestListener(); // defined in librapidcheck, not declared in its headers
-} // namespace rc::detail
+#ifndef HANDOFF_PROPTEST_DEFAULT_TRACE_DIR
+#error "HANDOFF_PROPTEST_DEFAULT_TRACE_DIR (build/Testing/proptest-traces) must be defined"
+#endif
 
 namespace handoff::proptests {
 
@@ -62,6 +73,12 @@ struct Swarm {
     int source = 0;
 };
 
+// Fails the test case with `message` alone (RC_FAIL would prefix this file's name, its line and
+// the macro's source text to every counterexample).
+[[noreturn]] void fail_case(const std::string& message) {
+    throw rc::detail::CaseResult(rc::detail::CaseResult::Type::Failure, message);
+}
+
 struct Action : rc::state::Command<Swarm, System> {
     Op op;
     const std::vector<const m::InvariantData*>* watched = nullptr;
@@ -77,12 +94,12 @@ struct Action : rc::state::Command<Swarm, System> {
     void run(const Swarm&, System& sys) const override {
         const std::string complaint = sys.execute(op);
         if (!complaint.empty()) {
-            RC_FAIL(complaint + "\n  implementation trace:\n" + sys.log());
+            fail_case(complaint + "\n  implementation trace:\n" + sys.log());
         }
         if (watched) {
             const std::string v = sys.violated(*watched);
             if (!v.empty()) {
-                RC_FAIL(v + "\n  implementation trace:\n" + sys.log());
+                fail_case(v + "\n  implementation trace:\n" + sys.log());
             }
         }
     }
@@ -301,6 +318,129 @@ rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool, const PropertyOptions&
         random, gen::inRange(0, 4));
 }
 
+// RapidCheck's global listener prints, when the program exits, "Some of your RapidCheck
+// properties had failures" with one RC_PARAMS="reproduce=..." for all of them, expected
+// counterexamples included; and its configuration() prints a seed no property here uses. Neither
+// is called: RC_PARAMS is read below, and every property reports its own outcome and seed.
+struct SilentListener : rc::detail::TestListener {
+    void onTestCaseFinished(const rc::detail::CaseDescription&) override {}
+    void onShrinkTried(const rc::detail::CaseDescription&, bool) override {}
+    void onTestFinished(const rc::detail::TestMetadata&, const rc::detail::TestResult&) override {}
+};
+
+// RC_PARAMS, read once: the keys the property tests honour are seed, reproduce and noshrink.
+struct RcParams {
+    std::optional<std::uint64_t> seed;
+    std::unordered_map<std::string, rc::detail::Reproduce> reproduce;
+    bool noshrink = false;
+};
+
+const RcParams& rc_params() {
+    static const RcParams params = [] {
+        RcParams p;
+        const char* text = std::getenv("RC_PARAMS");
+        if (text == nullptr || *text == '\0') {
+            return p;
+        }
+        rc::detail::Configuration config;
+        try {
+            config = rc::detail::configFromString(text);
+        } catch (const rc::detail::ConfigurationException& e) {
+            throw std::invalid_argument(fmt::format("RC_PARAMS=\"{}\": {}", text, e.what()));
+        }
+        if (std::string(text).find("seed=") != std::string::npos) {
+            p.seed = config.testParams.seed;
+        }
+        p.reproduce = config.reproduce;
+        p.noshrink = config.testParams.disableShrinking;
+        return p;
+    }();
+    return params;
+}
+
+int soak_factor() {
+    const char* soak = std::getenv("HANDOFF_PROPTEST_SOAK");
+    return soak != nullptr ? std::max(0, std::atoi(soak)) : 0;
+}
+
+// "v8.0.0 violates no-double-inactivate" -> "v8.0.0-violates-no-double-inactivate".
+std::string file_name_of(const std::string& description) {
+    std::string out;
+    for (char c : description) {
+        const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_';
+        if (keep) {
+            out += c;
+        } else if (!out.empty() && out.back() != '-') {
+            out += '-';
+        }
+    }
+    while (!out.empty() && (out.back() == '-' || out.back() == '.')) {
+        out.pop_back();
+    }
+    return out.empty() ? "property" : out;
+}
+
+// Writes `j` to `path`, creating its folder; false if that fails.
+bool write_json(const std::filesystem::path& path, const nlohmann::json& j) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    std::ofstream out(path);
+    out << j.dump(2) << "\n";
+    out.close();
+    return !ec && out.good();
+}
+
+// How to run this program's current test again, as a shell command's tail.
+std::string this_test() {
+    std::error_code ec;
+    std::string program = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    if (ec) {
+        program = "<this test program>";
+    }
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    if (info == nullptr) {
+        return program;
+    }
+    return fmt::format("{} --gtest_filter='{}.{}'", program, info->test_suite_name(), info->name());
+}
+
+std::string indent(const std::string& text, const std::string& prefix) {
+    std::string out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        out += prefix + line + "\n";
+    }
+    return out;
+}
+
+// The shrunk case: the values RapidCheck shows (the setup, the command list), then what failed.
+std::string counterexample_text(const rc::detail::FailureResult& failure) {
+    std::string out;
+    for (const auto& [type, value] : failure.counterExample) {
+        const auto end = value.find_last_not_of(" \n");
+        out += value.substr(0, end == std::string::npos ? 0 : end + 1) + "\n";
+    }
+    return out + failure.description;
+}
+
+// Per tag of RC_CLASSIFY, the share of test cases it was given to.
+std::string distribution_text(const rc::detail::SuccessResult& success) {
+    std::map<std::string, int> per_tag;
+    for (const auto& [tags, count] : success.distribution) {
+        for (const auto& tag : tags) {
+            // RC_CLASSIFY's tags come as RapidCheck shows a string: in double quotes.
+            const bool quoted = tag.size() >= 2 && tag.front() == '"' && tag.back() == '"';
+            per_tag[quoted ? tag.substr(1, tag.size() - 2) : tag] += count;
+        }
+    }
+    std::string out;
+    for (const auto& [tag, count] : per_tag) {
+        out += fmt::format("{}{:.1f}% {}", out.empty() ? "" : ", ",
+                           100.0 * count / std::max(1, success.numSuccess), tag);
+    }
+    return out;
+}
+
 std::uint64_t seed_for(const std::string& description) {
     std::uint64_t h = 1469598103934665603ull; // FNV-1a: the same seed on every machine
     for (unsigned char c : description) {
@@ -315,6 +455,35 @@ std::size_t default_weight(OpKind kind) {
     return weight_of(kind);
 }
 
+std::string trace_dir() {
+    const char* dir = std::getenv("HANDOFF_PROPTEST_TRACE_DIR");
+    return dir != nullptr && *dir != '\0' ? dir : HANDOFF_PROPTEST_DEFAULT_TRACE_DIR;
+}
+
+ModelTraceReplay replay_model_trace(const std::string& path) {
+    ModelTraceReplay out;
+    std::ifstream in(path);
+    if (!in) {
+        out.error = "cannot read " + path;
+        return out;
+    }
+    try {
+        const nlohmann::json j = nlohmann::json::parse(in);
+        const proofs::TraceHeader header = proofs::read_trace_header(j);
+        const m::Interpreter interp(*header.table, header.instance);
+        const m::Trace trace = proofs::trace_from_json(interp, j);
+        out.steps = trace.steps.size();
+        if (header.invariant != nullptr) {
+            out.invariant = header.invariant->name;
+            const m::State& last = trace.steps.empty() ? trace.initial : trace.steps.back().state;
+            out.violated = !m::holds(interp, *header.invariant, last);
+        }
+    } catch (const std::exception& e) {
+        out.error = path + ": " + e.what();
+    }
+    return out;
+}
+
 PropertyOutcome check_property(const std::string& description, const PropertyOptions& options) {
     const m::TableData* table = m::find_version(options.version);
     if (!table) {
@@ -322,26 +491,47 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
     }
     const m::Interpreter interp(*table, test_instance());
     const std::vector<OpKind> pool = options.kinds.empty() ? default_kinds() : options.kinds;
-    const im::QemuVersion version = impl_version(options.version);
+    const im::QemuVersion version =
+        impl_version(options.impl_version.empty() ? options.version : options.impl_version);
+
+    PropertyOutcome outcome;
+    const RcParams& rc_env = rc_params();
+    const char* only = std::getenv("HANDOFF_PROPTEST_ONLY");
+    const bool reproducing = !rc_env.reproduce.empty();
+    if ((reproducing && rc_env.reproduce.count(description) == 0) ||
+        (only != nullptr && *only != '\0' && description != only)) {
+        std::cerr << fmt::format("property \"{}\": skipped ({} names another property)\n",
+                                 description, reproducing ? "RC_PARAMS" : "HANDOFF_PROPTEST_ONLY");
+        outcome.skipped = true;
+        return outcome;
+    }
 
     rc::detail::TestParams params;
     params.maxSuccess = options.test_cases;
     params.maxSize = options.max_size;
+    params.disableShrinking = rc_env.noshrink;
     params.seed = options.seed != 0 ? options.seed : seed_for(description);
-    const char* rc_params = std::getenv("RC_PARAMS");
-    const char* soak = std::getenv("HANDOFF_PROPTEST_SOAK");
-    if (rc_params && std::string(rc_params).find("seed=") != std::string::npos) {
-        params.seed = rc::detail::configuration().testParams.seed;
-    } else if (soak && std::atoi(soak) > 0) {
-        params.maxSuccess *= std::atoi(soak);
+    const int soak = soak_factor();
+    if (soak > 0) {
+        params.maxSuccess *= soak;
         params.seed = std::random_device{}() * 4294967296ull + std::random_device{}();
     }
+    if (rc_env.seed) {
+        params.seed = *rc_env.seed;
+    }
 
-    PropertyOutcome outcome;
     outcome.seed = params.seed;
     const auto* watched = &options.watched;
     const auto start = std::chrono::steady_clock::now();
     const auto cache = std::make_shared<SuccessorCache>(interp);
+    // Set for the second run of a shrunk case: the System records the model's path, and the
+    // failing run leaves its trace here.
+    struct Recording {
+        std::optional<m::Trace> trace;
+        const m::InvariantData* invariant = nullptr;
+        std::string error;
+    };
+    Recording* recording = nullptr;
     auto property = [&] {
         const Setup setup = *gen_setup(pool, options);
         RunConfig config;
@@ -349,10 +539,28 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
         config.caps = setup.caps;
         config.start_paused = setup.start_paused;
         System sys(config, interp, options.oracle, cache);
+        if (recording != nullptr) {
+            sys.record_model_paths();
+        }
         struct Merge {
             const System& sys;
             PropertyOutcome& out;
+            Recording* recording;
+            const std::vector<const m::InvariantData*>& watched;
+            int uncaught = std::uncaught_exceptions();
             ~Merge() {
+                if (recording != nullptr) {
+                    // Only a failing run (fail_case() throws) is the counterexample's.
+                    if (std::uncaught_exceptions() > uncaught) {
+                        try {
+                            recording->trace = sys.model_trace();
+                            recording->invariant = sys.violated_invariant(watched);
+                        } catch (const std::exception& e) {
+                            recording->error = e.what();
+                        }
+                    }
+                    return;
+                }
                 for (const auto& [row, n] : sys.coverage().rows) {
                     out.coverage.rows[row] += n;
                 }
@@ -361,7 +569,7 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
                 out.coverage.truncated += sys.coverage().truncated;
                 ++out.test_cases;
             }
-        } merge{sys, outcome};
+        } merge{sys, outcome, recording, *watched};
         rc::state::check(Swarm{setup.swarm, setup.caps.postcopy, 0}, sys, [&](const Swarm& swarm) {
             std::vector<OpKind> weighted;
             for (OpKind k : pool) {
@@ -388,17 +596,118 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
     rc::detail::TestMetadata metadata;
     metadata.id = description;
     metadata.description = description;
-    std::cerr << "\n- " << description << " (seed " << params.seed << ")\n";
+    const std::string rerun_env =
+        (soak > 0 ? fmt::format("HANDOFF_PROPTEST_SOAK={} ", soak) : std::string()) +
+        fmt::format("HANDOFF_PROPTEST_ONLY='{}' RC_PARAMS=\"seed={}\"", description, params.seed);
+    if (reproducing) {
+        std::cerr << fmt::format("\nproperty \"{}\": its shrunk case only (RC_PARAMS reproduce)\n",
+                                 description);
+    } else {
+        std::cerr << fmt::format(
+            "\nproperty \"{}\": seed {}, {} test cases of up to {} commands{}\n", description,
+            params.seed, params.maxSuccess, params.maxSize,
+            options.expect_failure ? ", a counterexample expected" : "");
+    }
+    SilentListener listener;
     const auto result =
-        rc::detail::checkTestable(property, metadata, params, rc::detail::globalTestListener(),
-                                  rc::detail::configuration().reproduce);
-    std::ostringstream os;
-    rc::detail::printResultMessage(result, os);
-    std::cerr << os.str() << "\n";
-    outcome.message = os.str();
-    outcome.passed = result.template is<rc::detail::SuccessResult>();
+        rc::detail::checkTestable(property, metadata, params, listener, rc_env.reproduce);
     outcome.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    rc::detail::SuccessResult success;
+    rc::detail::FailureResult failure;
+    if (result.match(success)) {
+        outcome.passed = true;
+        const std::string classes = distribution_text(success);
+        if (!options.expect_failure) {
+            std::cerr << fmt::format("  passed: held in all {} test cases ({} commands, {:.1f} "
+                                     "s){}\n",
+                                     success.numSuccess, outcome.coverage.commands, outcome.seconds,
+                                     classes.empty() ? "" : "; " + classes);
+        } else {
+            std::cerr << fmt::format("  NO COUNTEREXAMPLE in {} test cases ({:.1f} s){}\n"
+                                     "  re-run exactly: {} {}\n",
+                                     success.numSuccess, outcome.seconds,
+                                     classes.empty() ? "" : "; " + classes, rerun_env, this_test());
+        }
+        return outcome;
+    }
+    if (!result.match(failure)) {
+        // Gave up (too many discards) or an error of RapidCheck's: never what a test expects.
+        std::ostringstream os;
+        rc::detail::printResultMessage(result, os);
+        outcome.message = os.str();
+        std::cerr << fmt::format("  FAILED: RapidCheck could not run the property:\n{}"
+                                 "  re-run exactly: {} {}\n",
+                                 indent(outcome.message, "    "), rerun_env, this_test());
+        return outcome;
+    }
+    outcome.falsified = true;
+    outcome.found_after = failure.numSuccess + 1;
+    outcome.shrinks = static_cast<int>(failure.reproduce.shrinkPath.size());
+    outcome.message = counterexample_text(failure);
+
+    std::size_t steps_written = 0;
+    // The failure was a watched invariant (the trace ends in its violation and names it), not
+    // a step the model could not explain (the trace ends in the last state the oracle matched).
+    bool names_invariant = false;
+    if (!options.write_trace) {
+        outcome.trace_note = "not asked for";
+    } else if (!options.oracle) {
+        outcome.trace_note = "the oracle was off: no model states to write";
+    } else {
+        // The shrunk case once more, with the model's path recorded.
+        Recording rec;
+        recording = &rec;
+        const std::unordered_map<std::string, rc::detail::Reproduce> shrunk{
+            {description, failure.reproduce}};
+        const auto again = rc::detail::checkTestable(property, metadata, params, listener, shrunk);
+        recording = nullptr;
+        if (!again.template is<rc::detail::FailureResult>() || !rec.trace) {
+            outcome.trace_note = rec.error.empty()
+                                     ? "the shrunk case did not fail when run again"
+                                     : "recording the model's path failed: " + rec.error;
+        } else {
+            const std::filesystem::path path =
+                std::filesystem::path(trace_dir()) /
+                ((options.trace_name.empty() ? file_name_of(description) : options.trace_name) +
+                 ".json");
+            if (write_json(path, proofs::trace_to_json(interp, *rec.trace, rec.invariant))) {
+                outcome.trace_path = path.string();
+                steps_written = rec.trace->steps.size();
+                names_invariant = rec.invariant != nullptr;
+            } else {
+                outcome.trace_note = "cannot write " + path.string();
+            }
+        }
+    }
+    // Where RapidCheck found the counterexample (a reproduced case was not searched for).
+    const std::string found =
+        reproducing
+            ? fmt::format("the shrunk case fails ({} shrinks)", outcome.shrinks)
+            : fmt::format("test case {}, shrunk {} times", outcome.found_after, outcome.shrinks);
+    const std::string trace_line =
+        outcome.trace_path.empty()
+            ? fmt::format("  no model trace: {}\n", outcome.trace_note)
+            : fmt::format("  model trace of the shrunk run ({} step{}{}; for handoff replay, "
+                          "replay-qemu): {}\n",
+                          steps_written, steps_written == 1 ? "" : "s",
+                          names_invariant ? "" : ", up to the last step the model explained",
+                          outcome.trace_path);
+    if (options.expect_failure) {
+        std::cerr << fmt::format("  counterexample found, as expected: {} ({:.1f} s):\n{}{}", found,
+                                 outcome.seconds, indent(outcome.message, "    "), trace_line);
+    } else {
+        rc::detail::Configuration reproduce;
+        reproduce.testParams.seed = params.seed;
+        reproduce.reproduce[description] = failure.reproduce;
+        std::cerr << fmt::format("  FAILED: falsified: {} ({:.1f} s):\n{}{}"
+                                 "  re-run exactly: {} {}\n"
+                                 "  only the shrunk case: RC_PARAMS=\"{}\" {}\n",
+                                 found, outcome.seconds, indent(outcome.message, "    "),
+                                 trace_line, rerun_env, this_test(),
+                                 rc::detail::configToMinimalString(reproduce), this_test());
+    }
     return outcome;
 }
 

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+#include <stdexcept>
 #include <tuple>
 #include <unordered_map>
 
@@ -708,18 +710,20 @@ std::string System::execute_one(const Op& op, std::string* note_out) {
 std::string System::check_step(const Op& op, const std::vector<bool>& rows, int depth) {
     const AbstractState a = abstract_now();
     struct Node {
-        int parent = -1; // index into `nodes`
+        int parent = -1; // index into `nodes`; -1: the candidate `origin`
         int row = -1;
         m::State state;
         int depth = 0;
+        m::Step step{};
+        std::size_t origin = 0; // index into candidates_ (depth 0 only)
     };
     std::vector<Node> nodes;
     std::unordered_map<m::State, int> seen;
     std::vector<int> frontier;
-    for (const auto& c : candidates_) {
-        if (seen.emplace(c, static_cast<int>(nodes.size())).second) {
+    for (std::size_t c = 0; c < candidates_.size(); ++c) {
+        if (seen.emplace(candidates_[c], static_cast<int>(nodes.size())).second) {
             frontier.push_back(static_cast<int>(nodes.size()));
-            nodes.push_back({-1, -1, c, 0});
+            nodes.push_back({-1, -1, candidates_[c], 0, {}, c});
         }
     }
     std::vector<int> matched;
@@ -759,7 +763,7 @@ std::string System::check_step(const Op& op, const std::vector<bool>& rows, int 
                     }
                     return;
                 }
-                nodes.push_back({i, step.row, s, d + 1});
+                nodes.push_back({i, step.row, s, d + 1, step, 0});
                 const int k = static_cast<int>(nodes.size()) - 1;
                 next.push_back(k);
                 if (a.matches(s)) {
@@ -798,6 +802,7 @@ std::string System::check_step(const Op& op, const std::vector<bool>& rows, int 
             a.format(interp_, &c));
     }
     std::vector<m::State> next_candidates;
+    std::vector<std::shared_ptr<const PathStep>> next_paths;
     std::vector<bool> counted(interp_.table().rows.size(), false);
     // Row coverage counts the shortest explanations only: a row that changes only variables
     // impl/ does not show (e.g. return_path_error) would otherwise explain every stutter.
@@ -812,6 +817,21 @@ std::string System::check_step(const Op& op, const std::vector<bool>& rows, int 
     }
     for (int i : matched) {
         next_candidates.push_back(nodes[static_cast<std::size_t>(i)].state);
+        if (record_paths_) {
+            std::vector<int> chain; // from the matched node back to its candidate (excluded)
+            int k = i;
+            for (; nodes[static_cast<std::size_t>(k)].parent >= 0;
+                 k = nodes[static_cast<std::size_t>(k)].parent) {
+                chain.push_back(k);
+            }
+            std::shared_ptr<const PathStep> path =
+                paths_[nodes[static_cast<std::size_t>(k)].origin];
+            for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+                const Node& n = nodes[static_cast<std::size_t>(*it)];
+                path = std::make_shared<const PathStep>(PathStep{n.step, n.state, path});
+            }
+            next_paths.push_back(std::move(path));
+        }
         if (nodes[static_cast<std::size_t>(i)].depth != min_depth) {
             continue;
         }
@@ -843,31 +863,74 @@ std::string System::check_step(const Op& op, const std::vector<bool>& rows, int 
         // run that gets here loses explanations and may report a false disagreement.
         ++coverage_.truncated;
         next_candidates.resize(kMaxCandidates);
+        if (record_paths_) {
+            next_paths.resize(kMaxCandidates);
+        }
     }
     candidates_ = std::move(next_candidates);
+    if (record_paths_) {
+        paths_ = std::move(next_paths);
+    }
     return "";
 }
 
-std::string System::violated(const std::vector<const m::InvariantData*>& watched) const {
+void System::record_model_paths() {
+    if (record_paths_ || !check_) {
+        return;
+    }
+    if (coverage_.commands != 0) {
+        throw std::logic_error("record_model_paths() after the first command");
+    }
+    record_paths_ = true;
+    paths_.clear();
+    for (const m::State& s : candidates_) {
+        paths_.push_back(std::make_shared<const PathStep>(PathStep{{}, s, nullptr}));
+    }
+}
+
+m::Trace System::model_trace() const {
+    if (!record_paths_ || paths_.empty()) {
+        throw std::logic_error("model_trace() without record_model_paths()");
+    }
+    std::vector<const PathStep*> chain;
+    for (const PathStep* p = paths_.front().get(); p != nullptr; p = p->before.get()) {
+        chain.push_back(p);
+    }
+    m::Trace trace;
+    trace.initial = chain.back()->state;
+    for (auto it = std::next(chain.rbegin()); it != chain.rend(); ++it) {
+        trace.steps.push_back({(*it)->step, (*it)->state});
+    }
+    return trace;
+}
+
+const m::InvariantData*
+System::violated_invariant(const std::vector<const m::InvariantData*>& watched) const {
     for (const m::InvariantData* inv : watched) {
         if (inv->kind != m::InvariantKind::StatePredicate || candidates_.empty()) {
             continue;
         }
-        const bool all_violate =
-            std::all_of(candidates_.begin(), candidates_.end(),
-                        [&](const m::State& s) { return !m::holds(interp_, *inv, s); });
-        if (all_violate) {
-            std::string crash;
-            for (const auto& q : hosts_) {
-                if (q && q->observe().crash) {
-                    crash = fmt::format(" (QEMU crashed in {}: {})", q->observe().crash->function,
-                                        q->observe().crash->reason);
-                }
-            }
-            return fmt::format("invariant {} violated{}: {}", inv->name, crash, inv->statement);
+        if (std::all_of(candidates_.begin(), candidates_.end(),
+                        [&](const m::State& s) { return !m::holds(interp_, *inv, s); })) {
+            return inv;
         }
     }
-    return "";
+    return nullptr;
+}
+
+std::string System::violated(const std::vector<const m::InvariantData*>& watched) const {
+    const m::InvariantData* inv = violated_invariant(watched);
+    if (inv == nullptr) {
+        return "";
+    }
+    std::string crash;
+    for (const auto& q : hosts_) {
+        if (q && q->observe().crash) {
+            crash = fmt::format(" (QEMU crashed in {}: {})", q->observe().crash->function,
+                                q->observe().crash->reason);
+        }
+    }
+    return fmt::format("invariant {} violated{}: {}", inv->name, crash, inv->statement);
 }
 
 } // namespace handoff::proptests

@@ -35,9 +35,10 @@ TEST_P(Refinement, EveryStepIsARowProvedInvariantsHoldEveryRowFires) {
     options.max_size = 80;
     const PropertyOutcome out =
         check_property("refinement and proved invariants, " + version, options);
-    std::cerr << fmt::format("{}: {} test cases, {} commands in {:.2f} s; proved invariants "
-                             "watched (from {}):{}\n",
-                             version, out.test_cases, out.coverage.commands, out.seconds,
+    if (out.skipped) {
+        GTEST_SKIP() << "RC_PARAMS or HANDOFF_PROPTEST_ONLY names another property";
+    }
+    std::cerr << fmt::format("{}: proved invariants watched (from {}):{}\n", version,
                              manifest().path, watched.empty() ? " (none)" : watched);
     EXPECT_TRUE(out.passed) << out.message;
 

@@ -154,18 +154,27 @@ TEST_P(Violations, RapidCheckFindsEveryViolationTheCheckerFound) {
         options.version = version;
         options.watched = {inv};
         options.test_cases = 30000; // the budget
+        options.expect_failure = true;
         aim_at_trace(version, e->invariant, options);
         const PropertyOutcome out =
             check_property(fmt::format("{} violates {}", version, inv->name), options);
-        EXPECT_FALSE(out.passed) << pair << ": RapidCheck found no violation in " << out.test_cases
-                                 << " test cases (seed " << out.seed << ")";
-        if (!out.passed) {
+        if (out.skipped) {
+            continue;
+        }
+        EXPECT_TRUE(out.falsified) << pair << ": RapidCheck found no violation in "
+                                   << out.test_cases << " test cases (seed " << out.seed << ")"
+                                   << (out.message.empty() ? "" : ":\n" + out.message);
+        if (out.falsified) {
             const bool is_the_invariant =
                 out.message.find("invariant " + std::string(inv->name)) != std::string::npos;
             EXPECT_TRUE(is_the_invariant) << pair << ": RapidCheck failed for another reason:\n"
                                           << out.message;
-            std::cerr << fmt::format("{}: found after {} test cases ({:.2f} s)\n", pair,
-                                     out.test_cases, out.seconds);
+            // The shrunk run's model trace: a path of the model to the same violation.
+            ASSERT_FALSE(out.trace_path.empty()) << pair << ": no model trace: " << out.trace_note;
+            const ModelTraceReplay replayed = replay_model_trace(out.trace_path);
+            EXPECT_EQ(replayed.error, "") << pair;
+            EXPECT_EQ(replayed.invariant, inv->name) << pair << ": " << out.trace_path;
+            EXPECT_TRUE(replayed.violated) << pair << ": " << out.trace_path;
         }
     }
 }

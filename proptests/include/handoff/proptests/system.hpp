@@ -122,6 +122,18 @@ class System {
 
     // The watched invariants every candidate state violates ("" if none).
     std::string violated(const std::vector<const model::InvariantData*>& watched) const;
+    // The first watched invariant every candidate state violates, or null.
+    const model::InvariantData*
+    violated_invariant(const std::vector<const model::InvariantData*>& watched) const;
+
+    // Keep, for every candidate state, the model steps that lead to it from an initial state,
+    // so that a failing run can be written as a model trace file. Off by default: the property
+    // tests turn it on only to run a shrunk counterexample once more.
+    void record_model_paths();
+    // The model's steps the oracle matched, up to the first candidate state (the state a
+    // violation is reported in, or the last one the model explained before a disagreement).
+    // Requires record_model_paths() before the first command.
+    model::Trace model_trace() const;
 
     AbstractState abstract_now() const;
     const std::vector<model::State>& candidates() const { return candidates_; }
@@ -155,6 +167,15 @@ class System {
     // which migrate_init() resets): a thread_run that leans to postcopy completes without it.
     std::array<bool, 2> postcopy_requested_{};
     std::vector<model::State> candidates_;
+    // With record_model_paths(): per candidate, the last step of a path to it (shared by paths
+    // that branch later), so that following `before` leads back to an initial state.
+    struct PathStep {
+        model::Step step; // row -1: the initial state
+        model::State state;
+        std::shared_ptr<const PathStep> before;
+    };
+    std::vector<std::shared_ptr<const PathStep>> paths_;
+    bool record_paths_ = false;
     std::shared_ptr<SuccessorCache> cache_;
     Coverage coverage_;
 };
