@@ -18,6 +18,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -313,6 +314,11 @@ void register_check(CLI::App& app) {
                   "(v7.2, v10.0; conformance/src/controls.cpp): the shortest such "
                   "counterexample, or none within the depth (default " +
                       std::to_string(kControllableDepth) + "); never a proof");
+    cmd->footer("Each cell's time is its own: its queries and counterexample, plus an equal share "
+                "of the work done for every open invariant of the version at once (BMC unrolls "
+                "each version once for all its invariants); the times add up to the work done.\n"
+                "Exit codes: 0 every verdict proved, 1 some invariant violated, 2 bad input, 3 "
+                "otherwise inconclusive, 4 a checker bug.");
     cmd->callback([a] {
         const CheckOptions o = a->options();
         const auto cells = a->cells();
@@ -388,46 +394,111 @@ bool same_verdict(const Result& a, const Result& b) {
            (a.trace && b.trace && a.trace->steps.size() == b.trace->steps.size());
 }
 
-// The stories of the violated cells, one line each, cells with the same story (the same rows)
-// together: the shipped tables share many stories between invariants and versions.
-void print_story_lines(const ProfileRun& run, std::size_t width) {
+// The stories of the violated cells, each told once in one line (its headline cut short,
+// model::gist) and named by a letter the table's cells carry: the shipped tables share many
+// stories between invariants and versions. Cells whose stories take the same course (the same
+// failures, the same last step) share a letter, and the line names every outcome (vm_start()
+// runs, for no-vm-start-while-inactive; runstate_set() sets RUNNING, for running-implies-active).
+// The letters run in the table's reading order.
+struct StoryIndex {
     struct Story {
-        std::string rows;
-        std::vector<std::string> cells;
+        std::string label;
+        std::string course;
+        std::vector<std::string> outcomes;
+        bool state_change = false;
+        std::vector<std::string> steps; // rows and parameters of each trace told
+        std::string outcome() const {
+            std::string out;
+            for (std::size_t i = 0; i < outcomes.size(); ++i) {
+                // ": vm_start() runs" and ": runstate_set() sets ..." read as one list.
+                const std::string& o = outcomes[i];
+                out += i == 0 ? o : "; " + o.substr(o.find_first_not_of(":, then"));
+            }
+            return out;
+        }
     };
     std::vector<Story> stories;
-    for (std::size_t i = 0; i < run.cells.size(); ++i) {
-        const Result& r = run.results[i];
-        if (r.verdict != Verdict::violated || !r.trace) {
-            continue;
-        }
-        std::string rows;
-        for (const auto& ts : r.trace->steps) {
-            rows +=
-                (rows.empty() ? "" : " > ") +
-                std::string(run.cells[i].table->rows[static_cast<std::size_t>(ts.step.row)].name);
-        }
-        const std::string cell = fmt::format("{} {}", r.version, r.invariant);
-        auto it = std::find_if(stories.begin(), stories.end(),
-                               [&](const Story& st) { return st.rows == rows; });
-        if (it == stories.end()) {
-            stories.push_back({rows, {cell}});
-        } else {
-            it->cells.push_back(cell);
+    std::map<const Result*, std::string> label_of;
+
+    void add(const ProfileRun& run, const std::vector<const TableData*>& versions,
+             const ProfileRun* differing_from) {
+        for (const auto& inv : all_invariants()) {
+            for (const TableData* t : versions) {
+                const Result* r = run.find(t, &inv);
+                if (r == nullptr || r->verdict != Verdict::violated || !r->trace) {
+                    continue;
+                }
+                if (differing_from != nullptr) {
+                    const Result* m = differing_from->find(t, &inv);
+                    if (m != nullptr && same_verdict(*r, *m)) {
+                        continue;
+                    }
+                }
+                std::string steps(t->version);
+                for (const auto& ts : r->trace->steps) {
+                    steps += fmt::format(" {}", ts.step.row);
+                    for (int v : ts.step.params) {
+                        steps += fmt::format(",{}", v);
+                    }
+                }
+                const Interpreter interp(*t, run.instance);
+                const Gist g = gist(interp, *r->trace, &inv);
+                auto it = std::find_if(stories.begin(), stories.end(), [&](const Story& st) {
+                    return (st.course == g.course && (st.outcomes.front() == g.outcome ||
+                                                      (st.state_change && g.state_change))) ||
+                           std::find(st.steps.begin(), st.steps.end(), steps) != st.steps.end();
+                });
+                if (it == stories.end()) {
+                    stories.push_back(
+                        {label_for(stories.size()), g.course, {}, g.state_change, {}});
+                    it = stories.end() - 1;
+                }
+                if (std::find(it->outcomes.begin(), it->outcomes.end(), g.outcome) ==
+                    it->outcomes.end()) {
+                    it->outcomes.push_back(g.outcome);
+                }
+                it->steps.push_back(steps);
+                label_of[r] = it->label;
+            }
         }
     }
-    for (const Story& st : stories) {
-        std::string cells;
-        for (const auto& c : st.cells) {
-            cells += (cells.empty() ? "" : ", ") + c;
-        }
-        std::string line = cells + ": " + st.rows;
-        if (line.size() > width) {
-            line = line.substr(0, width - 3) + "...";
-        }
-        fmt::print("  {}\n", line);
+
+    // a, b, ..., z, aa, ab, ...
+    static std::string label_for(std::size_t i) {
+        return i < 26 ? std::string(1, static_cast<char>('a' + i))
+                      : label_for(i / 26 - 1) + static_cast<char>('a' + i % 26);
     }
-}
+
+    std::string cell(const Result& r, const TableData& t, const InvariantData& inv) const {
+        const auto it = label_of.find(&r);
+        return verdict_cell(r, t, inv) + (it == label_of.end() ? "" : " " + it->second);
+    }
+
+    void print(std::size_t from, std::size_t to, std::size_t width) const {
+        for (std::size_t i = from; i < to; ++i) {
+            // Too long, the failures before the last step are cut short: the step that violates
+            // the invariant and its outcome stay.
+            const std::string head = fmt::format("{:>3} ", stories[i].label);
+            const std::string outcome = stories[i].outcome();
+            std::string course = stories[i].course;
+            const std::size_t last_step = course.rfind(" > ");
+            if (head.size() + course.size() + outcome.size() > width &&
+                last_step != std::string::npos) {
+                const std::string before = course.substr(0, last_step);
+                const std::string rest = course.substr(last_step);
+                const std::size_t fixed = head.size() + rest.size() + outcome.size() + 4;
+                if (fixed + 20 < width) {
+                    course = before.substr(0, width - fixed) + " ..." + rest;
+                }
+            }
+            std::string line = head + course + outcome;
+            if (line.size() > width) {
+                line = line.substr(0, width - 3) + "...";
+            }
+            fmt::print("{}\n", line);
+        }
+    }
+};
 
 // --expect: a manifest written by proofs/regenerate; UsageError on an unreadable file.
 nlohmann::json read_manifest(const std::string& path) {
@@ -553,14 +624,20 @@ void register_prove(CLI::App& app) {
         }
         const ProfileRun& main_run = runs.front();
         const ProfileRun* misuse = runs.size() > 1 ? &runs[1] : nullptr;
+        StoryIndex index;
+        index.add(main_run, versions, nullptr);
+        const std::size_t misuse_stories = index.stories.size();
+        if (misuse != nullptr) {
+            index.add(*misuse, versions, &main_run);
+        }
         constexpr int kFirst = 38, kCell = 11;
         CheckArgs shown = *a;
         shown.instance_opts.env = main_run.env;
         fmt::print("handoff prove: {} ({}, engine {})\n", shown.describe(), solver_name(),
                    a->engine);
         if (misuse != nullptr) {
-            fmt::print("Each cell: the verdict under documented use; the line below an invariant "
-                       "shows where\nany use (--env any: misuse too) changes it.\n");
+            fmt::print("Each cell: the verdict under documented use; a \"with misuse\" line: where "
+                       "any use (--env any) changes it.\n");
         }
         fmt::print("\n{:<{}}", "invariant", kFirst);
         for (const TableData* t : versions) {
@@ -574,11 +651,11 @@ void register_prove(CLI::App& app) {
             for (const TableData* t : versions) {
                 const Result* r = main_run.find(t, &inv);
                 applies = applies || r != nullptr;
-                line += fmt::format("{:<{}}", r ? verdict_cell(*r, *t, inv) : "-", kCell);
+                line += fmt::format("{:<{}}", r ? index.cell(*r, *t, inv) : "-", kCell);
                 const Result* m = misuse ? misuse->find(t, &inv) : nullptr;
                 if (r && m && !same_verdict(*r, *m)) {
                     differs = true;
-                    below += fmt::format("{:<{}}", verdict_cell(*m, *t, inv), kCell);
+                    below += fmt::format("{:<{}}", index.cell(*m, *t, inv), kCell);
                 } else {
                     below += std::string(kCell, ' ');
                 }
@@ -591,13 +668,11 @@ void register_prove(CLI::App& app) {
                 fmt::print("{}\n", below);
             }
         }
-        fmt::print("\nVIOL k     violated: a shortest counterexample of k steps, replayed on the "
-                   "interpreter\n"
-                   "proved     an inductive invariant, certified by 3 Z3 queries (proved i: the "
-                   "invariant is\n"
-                   "           inductive by itself; proved v: vacuous, no row can break it)\n"
-                   "bound k    no violation within k steps, and no proof: not a verdict of safety\n"
-                   "-          the invariant does not apply to that version\n");
+        fmt::print(
+            "\nVIOL k x: violated, a shortest counterexample of k steps (replayed on the "
+            "interpreter), told in story x below. -: does not apply.\nproved: inductive "
+            "invariant certified by Z3 (i: inductive by itself; v: vacuous, no row can break "
+            "it). bound k: none within k steps, no proof.\n");
         int unknown = 0;
         for (const ProfileRun& run : runs) {
             for (const auto& r : run.results) {
@@ -617,13 +692,18 @@ void register_prove(CLI::App& app) {
                        "for this instance\n  by exploring every reachable state (a minute or "
                        "more per version).\n");
         }
-        fmt::print("\nStories under {} use (cells with the same rows together; --traces prints "
-                   "them in full):\n",
-                   main_run.env);
-        print_story_lines(main_run, 150);
-        fmt::print("\n{} checks in {:.1f} s ({} job{}). `handoff check --version V --invariant I` "
-                   "prints one cell's\nstory; `handoff check --help` and `handoff spec --version "
-                   "V` say more.\n",
+        if (misuse_stories > 0) {
+            fmt::print("\nStories under {} use, by the letter in their cells (--traces tells "
+                       "them in full):\n",
+                       main_run.env);
+            index.print(0, misuse_stories, 150);
+        }
+        if (index.stories.size() > misuse_stories) {
+            fmt::print("Stories where misuse changes the verdict (any use):\n");
+            index.print(misuse_stories, index.stories.size(), 150);
+        }
+        fmt::print("\n{} checks in {:.1f} s ({} job{}); `handoff check --version V --invariant I` "
+                   "tells one cell's story in full.\n",
                    all.size(), total, a->jobs, a->jobs == 1 ? "" : "s");
         if (!expect->empty()) {
             const int differences = compare_with_manifest(*expect, manifest, runs);

@@ -51,6 +51,16 @@ check "check: a vacuous proof says so" 0 - \
     "proved .*vacuous: no row of v10.2 asserts with reason INACTIVE_CHILD" \
     "$handoff" check --version v10.2 --invariant no-inactive-child-under-active-parent
 manifest=$(dirname "$0")/../../proofs/expected.json
+# A violated cell names its story by a letter; the story line tells the failure, where the guest
+# was started and what happened then.
+check "prove: the cell names its story" 1 - "^no-vm-start-while-inactive +VIOL 6 a +$" \
+    "$handoff" prove --version v8.0.0 --invariant no-vm-start-while-inactive
+check "prove: the story line" 1 - \
+    "^  a storage_lost; qmp_cont\(\) on the destination: bdrv_activate_all\(\) fails .* > loadvm_postcopy_handle_run_bh\(\) on the destination: vm_start\(\) runs$" \
+    "$handoff" prove --version v8.0.0 --invariant no-vm-start-while-inactive
+check "prove: a crash story names QEMU's assertion" 1 - \
+    "^  a save_snapshot\(\) on the destination aborts: assert\(!\(bs->open_flags & BDRV_O_INACTIVE\)\)$" \
+    "$handoff" prove --version v8.1 --invariant no-write-to-inactive
 check "prove --expect: the shipped manifest" 0 - "Every verdict \([0-9]+\) is the one" \
     "$handoff" prove --version v8.1 --expect "$manifest"
 check "prove: both profiles, one screen" 0 - "with misuse \(any use\) +VIOL 1" \

@@ -294,6 +294,7 @@ class StoryTeller {
     }
 
     std::string headline() const;
+    Gist gist() const;
     std::string format() const;
 
   private:
@@ -332,6 +333,8 @@ class StoryTeller {
     // "Step 5, migration_completion() on host 0 (source): ", without the function when `what`
     // begins with it.
     std::string step_head(int k, const std::string& what) const;
+    std::vector<std::string> failure_parts(int k, bool brief = false) const;
+    bool walk_failed(int k) const;
     std::string failure_clause(int k) const;
     std::string nodes_after(int k, int host) const;
     std::string violation_clause() const;
@@ -599,9 +602,9 @@ bool group_takes(const StmtGroup& g, std::string_view param) {
     return false;
 }
 
-// The failures of step k: a fault row, a block operation that failed at a node, a flush error.
-// Empty when the step failed nothing.
-std::string StoryTeller::failure_clause(int k) const {
+// The failures of step k, one part each: a fault row, a block operation that failed at a node, a
+// flush error. Empty when the step failed nothing.
+std::vector<std::string> StoryTeller::failure_parts(int k, bool brief) const {
     const RowData& row = row_of(k);
     const Step& step = step_of(k);
     const StepStory& story = stories_[static_cast<std::size_t>(k - 1)];
@@ -612,7 +615,8 @@ std::string StoryTeller::failure_clause(int k) const {
     };
     std::vector<std::string> parts;
     if (row.actor == Actor::fault) {
-        parts.push_back(first_clause(row.sentence));
+        // Briefly, the row's name: its sentence is told in the full story.
+        parts.push_back(brief ? std::string(row.name) : first_clause(row.sentence));
     }
     for (Param p : {Param::fail, Param::reactivate_fail}) {
         if (!declares(p) || param(p) >= nodes) {
@@ -633,14 +637,32 @@ std::string StoryTeller::failure_clause(int k) const {
                            " at node " + std::to_string(param(p));
         for (Param detail : {Param::broken, Param::half}) {
             if (declares(detail) && param(detail) != 0) {
-                part += " and " + std::string(param_info(detail).doc);
+                part += brief ? " (" + std::string(param_info(detail).name) + ")"
+                              : " and " + std::string(param_info(detail).doc);
             }
         }
         parts.push_back(part);
     }
     if (declares(Param::flush_fails) && param(Param::flush_fails) != 0) {
-        parts.push_back(std::string(param_info(Param::flush_fails).doc));
+        parts.push_back(brief ? "the flush fails"
+                              : std::string(param_info(Param::flush_fails).doc));
     }
+    return parts;
+}
+
+bool StoryTeller::walk_failed(int k) const {
+    const RowData& row = row_of(k);
+    const Step& step = step_of(k);
+    const int nodes = interp_.layout().nodes();
+    return std::any_of(row.params.begin(), row.params.end(), [&](Param p) {
+        return (p == Param::fail || p == Param::reactivate_fail) &&
+               step.params[static_cast<std::size_t>(p)] < nodes;
+    });
+}
+
+// The failures of step k as a headline clause. Empty when the step failed nothing.
+std::string StoryTeller::failure_clause(int k) const {
+    const std::vector<std::string> parts = failure_parts(k);
     if (parts.empty()) {
         return "";
     }
@@ -649,10 +671,7 @@ std::string StoryTeller::failure_clause(int k) const {
         what += (i == 0 ? "" : "; ") + parts[i];
     }
     std::string out = step_head(k, what) + what;
-    const bool walk_failed =
-        (declares(Param::fail) && param(Param::fail) < nodes) ||
-        (declares(Param::reactivate_fail) && param(Param::reactivate_fail) < nodes);
-    if (walk_failed) {
+    if (walk_failed(k)) {
         out += "; nodes now: " + nodes_after(k, host_of(k));
     }
     return out + ".";
@@ -944,6 +963,93 @@ std::string StoryTeller::headline() const {
     return out;
 }
 
+// The headline cut to one line: the failures and where they happened, then the step that
+// violates the invariant. The rows and parameters are in the full story.
+Gist StoryTeller::gist() const {
+    const int last = static_cast<int>(trace_.steps.size());
+    if (last == 0) {
+        return {"", "the initial state violates the invariant"};
+    }
+    auto on_role = [&](int k) {
+        const RowData& row = row_of(k);
+        const bool has_host =
+            std::find(row.params.begin(), row.params.end(), Param::host) != row.params.end();
+        return function_of(row) +
+               (has_host ? " on the " + std::string(roles_at(k).host[host_of(k)]) : "");
+    };
+    std::vector<std::string> parts;
+    for (int k = 1; k < last; ++k) {
+        std::vector<std::string> failures = failure_parts(k, true);
+        if (failures.empty()) {
+            continue;
+        }
+        std::string part = row_of(k).actor == Actor::fault ? "" : on_role(k) + ": ";
+        for (std::size_t i = 0; i < failures.size(); ++i) {
+            part += (i == 0 ? "" : ", ") + failures[i];
+        }
+        parts.push_back(part);
+    }
+    const StepStory& story = stories_.back();
+    parts.push_back(on_role(last));
+    std::string end;
+    const std::vector<std::string> last_failures = failure_parts(last, true);
+    if (!last_failures.empty()) {
+        parts.back() += ": " + list(last_failures);
+    }
+    const std::string then = last_failures.empty() ? ": " : ", then ";
+    if (story.failed) {
+        // "qemu-system-x86_64: ../block/io.c:1815: bdrv_co_write_req_prepare: Assertion `...'
+        // failed." is told as "assert(...)"; an error_report() from after the program name.
+        std::string message = story.failed->message.message;
+        const std::size_t assertion = message.find("Assertion `");
+        const std::size_t assertion_end = message.rfind("' failed");
+        const std::size_t program = message.find(": ");
+        if (assertion != std::string::npos && assertion_end != std::string::npos &&
+            assertion_end > assertion) {
+            message =
+                "assert(" + message.substr(assertion + 11, assertion_end - assertion - 11) + ")";
+        } else if (program != std::string::npos) {
+            message = message.substr(program + 2);
+        }
+        end += (last_failures.empty() ? " aborts: " : then + "aborts: ") + message;
+    } else if (invariant_ != nullptr && invariant_->kind != InvariantKind::StatePredicate) {
+        end += (last_failures.empty() ? " leaves" : then + "it leaves") +
+               " no way back to a running guest";
+    } else if (invariant_ != nullptr) {
+        std::vector<std::string> acts;
+        for (const Read& r :
+             reads_of(interp_, invariants_ast(), invariant_->expr, after(last), Env{})) {
+            if (unchanged(last, r.slot)) {
+                continue;
+            }
+            const auto w = std::find_if(story.writes.rbegin(), story.writes.rend(),
+                                        [&](const Write& x) { return x.slot == r.slot; });
+            const std::string actor = w == story.writes.rend() || w->group < 0
+                                          ? ""
+                                          : group_name(row_of(last), w->group) + "() ";
+            const bool ghost = var_info(r.slot.var).origin == Origin::Ghost;
+            const std::string act =
+                ghost ? actor + "runs"
+                      : actor + "sets " + name_of(r.slot) + " to " +
+                            value_text(r.slot, value_of(interp_, after(last), r.slot));
+            if (std::find(acts.begin(), acts.end(), act) == acts.end()) {
+                acts.push_back(act);
+            }
+        }
+        if (!acts.empty()) {
+            end += then + list(acts);
+        }
+    }
+    Gist out;
+    out.state_change =
+        !story.failed && invariant_ != nullptr && invariant_->kind == InvariantKind::StatePredicate;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        out.course += (i == 0 ? "" : i + 1 == parts.size() ? " > " : "; ") + parts[i];
+    }
+    out.outcome = end;
+    return out;
+}
+
 std::string StoryTeller::format() const {
     std::string out = wrap_text(headline(), 100, "Headline: ", "  ");
     out += format_initial_state(interp_, trace_.initial) + "; " + host_name(0, roles_[0]) + ", " +
@@ -1023,6 +1129,10 @@ std::string host_name(int host, const Roles& roles) {
 std::string headline(const Interpreter& interp, const Trace& trace,
                      const InvariantData* invariant) {
     return StoryTeller(interp, trace, invariant).headline();
+}
+
+Gist gist(const Interpreter& interp, const Trace& trace, const InvariantData* invariant) {
+    return StoryTeller(interp, trace, invariant).gist();
 }
 
 std::string format_story(const Interpreter& interp, const Trace& trace,

@@ -249,7 +249,7 @@ Bmc::Bmc(const Lowering& low, std::vector<const model::InvariantData*> invs, boo
          const model::StepRestriction* restriction)
     : low_(low), invs_(std::move(invs)), results_(invs_.size()),
       unrolling_(std::make_unique<Unrolling>(low, restriction)), partial_order_(partial_order),
-      restriction_(restriction) {
+      restriction_(restriction), own_seconds_(invs_.size(), 0.0) {
     if (partial_order_ && restriction_ != nullptr) {
         throw std::logic_error("BMC: the partial-order reduction may leave a restriction");
     }
@@ -285,7 +285,7 @@ void Bmc::close(std::size_t i) {
 void Bmc::solved(std::size_t i, int k, const z3::model& m) {
     Result& r = results_[i];
     r.depth = k;
-    r.seconds = seconds_;
+    r.seconds = own_seconds_[i];
     r.trace = extract_trace(low_, m, states_, steps_);
     std::optional<std::string> error = replay_error(low_.interp(), *invs_[i], *r.trace);
     if (!error && restriction_ != nullptr) {
@@ -312,6 +312,21 @@ bool Bmc::run(int max_depth, double timeout) {
     u.deadline = sat::Deadline(timeout);
     const double before = seconds_;
     bool finished = true;
+    // Each invariant's own time: what was done for it alone (its candidate query and trace), and
+    // an equal share of what was done for every open one (the unrolling, the joint query).
+    double mark = 0;
+    auto charge_open = [&] {
+        const double now = u.deadline.elapsed();
+        for (std::size_t i : open_) {
+            own_seconds_[i] += (now - mark) / static_cast<double>(open_.size());
+        }
+        mark = now;
+    };
+    auto charge = [&](std::size_t i) {
+        const double now = u.deadline.elapsed();
+        own_seconds_[i] += now - mark;
+        mark = now;
+    };
     while (!open_.empty() && next_depth_ <= max_depth) {
         const int k = next_depth_;
         if (static_cast<int>(steps_.size()) < k) { // extend the unrolling by one step
@@ -337,21 +352,27 @@ bool Bmc::run(int max_depth, double timeout) {
             u.solver.add(some_bad);
             const bool any = u.sat_lits({some});
             u.solver.add({-some});
+            charge_open();
             if (any) {
                 const std::vector<std::size_t> candidates = open_;
                 for (std::size_t j = 0; j < candidates.size(); ++j) {
-                    if (u.sat_lits({bad[j]})) {
+                    const bool violated = u.sat_lits({bad[j]});
+                    if (violated) {
                         const z3::expr failing =
                             !low_.invariant(*invs_[candidates[j]], states_.back()) && end;
                         const z3::model least =
                             canonical(low_, u, {failing}, states_.front(), steps_);
                         seconds_ = before + u.deadline.elapsed(); // the canonical trace included
+                        charge(candidates[j]);
                         solved(candidates[j], k, least);
                         close(candidates[j]);
+                    } else {
+                        charge(candidates[j]);
                     }
                 }
             }
         } catch (const sat::Interrupted&) {
+            charge_open();
             stopped_ = "timeout";
             finished = false;
             break;
@@ -365,6 +386,7 @@ bool Bmc::run(int max_depth, double timeout) {
             results_[i].depth = k;
             u.add(z3::implies(end, low_.invariant(*invs_[i], states_.back())));
         }
+        charge_open();
         ++next_depth_;
     }
     seconds_ = before + u.deadline.elapsed();
@@ -375,7 +397,7 @@ std::vector<Result> Bmc::results() const {
     std::vector<Result> out = results_;
     for (std::size_t i : open_) {
         Result& r = out[i];
-        r.seconds = seconds_;
+        r.seconds = own_seconds_[i];
         r.verdict = r.depth >= 0 ? Verdict::bounded : Verdict::unknown;
         const std::string none = restriction_ == nullptr ? "no violation up to depth "
                                                          : "no controllable counterexample within "

@@ -87,19 +87,21 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
     if (!in_time || bmc.open().empty()) {
         return out;
     }
-    // Each result's time is the version's: the BMC and IC3 work done until it was decided.
-    double ic3_seconds = 0;
+    // Each result's time is its own: its share of BMC's work (Bmc::own_seconds) and its IC3 run.
+    double ic3_seconds = 0; // every IC3 run's, for the time left to the version
     const std::vector<std::size_t> open_after_shallow = bmc.open();
     std::vector<std::string> ic3_notes(invs.size());
     std::vector<bool> ic3_found(invs.size(), false);
+    std::vector<double> own_ic3(invs.size(), 0.0);
     for (std::size_t i : open_after_shallow) {
         EngineLimits slice = lim;
         slice.timeout =
             std::min(o.ic3_slice, std::max(0.1, lim.timeout - bmc.seconds() - ic3_seconds));
         Result r = run_ic3(low, *invs[i], slice);
         ic3_seconds += r.seconds;
+        own_ic3[i] = r.seconds;
         if (r.verdict == Verdict::proved || r.bug) {
-            r.seconds = bmc.seconds() + ic3_seconds;
+            r.seconds = bmc.own_seconds(i) + own_ic3[i];
             out[i] = std::move(r);
             bmc.close(i);
         } else {
@@ -131,7 +133,7 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
     for (std::size_t i : open_after_shallow) {
         if (out[i].engine != "ic3") {
             out[i] = deeper[i];
-            out[i].seconds += ic3_seconds;
+            out[i].seconds += own_ic3[i];
             out[i].detail += ic3_notes[i];
         }
     }

@@ -18,6 +18,19 @@ namespace handoff::model {
 // words. `invariant` may be null (a trace file that names none).
 std::string headline(const Interpreter& interp, const Trace& trace, const InvariantData* invariant);
 
+// The headline cut to one line, for `handoff prove`'s list of stories: the course (each failure
+// with the function and host role where it happened, then the violating step's function, role
+// and failures) and the outcome (what that step set that the invariant reads, or QEMU's
+// assertion). "storage_lost; qmp_cont() on the destination: bdrv_activate_all() fails at node 0
+// (broken) > loadvm_postcopy_handle_run_bh() on the destination" and ": vm_start() runs".
+struct Gist {
+    std::string course;
+    std::string outcome;       // starts with its separator (": ", ", then ", " aborts: ", ...)
+    bool state_change = false; // the outcome is what the step set (no abort, no dead end)
+    std::string text() const { return course + outcome; }
+};
+Gist gist(const Interpreter& interp, const Trace& trace, const InvariantData* invariant);
+
 // The whole story as printed by `handoff trace`, `check`, `prove`, `replay` and `explore`: the
 // headline, the numbered steps (each with its changes, the unchanged variables that matter and,
 // at a crash, QEMU's message), and a last line pointing at the version's spec page and at

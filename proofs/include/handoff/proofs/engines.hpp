@@ -81,7 +81,10 @@ class Bmc {
         return std::find(open_.begin(), open_.end(), i) != open_.end();
     }
     int depth_done() const { return next_depth_ - 1; }
-    double seconds() const { return seconds_; }
+    double seconds() const { return seconds_; } // the whole unrolling's, every invariant's
+    // Invariant i's own time: its queries and trace, and an equal share of the joint work (the
+    // unrolling and the query for all open invariants) while it was open.
+    double own_seconds(std::size_t i) const { return own_seconds_[i]; }
     // Violated with a replayed trace, or bounded by the depth completed (in the order given).
     std::vector<Result> results() const;
 
@@ -101,6 +104,7 @@ class Bmc {
     bool partial_order_;
     const model::StepRestriction* restriction_;
     double seconds_ = 0;
+    std::vector<double> own_seconds_;
     std::string stopped_;
 };
 
