@@ -191,6 +191,12 @@ class Abstract {
             }
             return out;
         }
+        case Op::NodeRel: {
+            // The picture is of the flat graph of kNodes disks.
+            const bool r = flat_.holds(static_cast<NodeRelation>(e.a), index(e.kid[0], s, env),
+                                       e.kid[1] < 0 ? 0 : index(e.kid[1], s, env));
+            return boolean(!r, r);
+        }
         default:
             throw std::logic_error("disk states: an index where a value was expected");
         }
@@ -198,6 +204,7 @@ class Abstract {
 
   private:
     const TableData& t_;
+    const BlockGraph flat_ = BlockGraph::make(GraphShape::flat, kNodes);
 };
 
 struct Branch {

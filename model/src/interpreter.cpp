@@ -37,7 +37,8 @@ int Layout::offset(Var v, int host, int node) const {
 }
 
 Interpreter::Interpreter(const TableData& table, const Instance& instance)
-    : table_(table), instance_(instance), layout_(instance.nodes) {
+    : table_(table), instance_(instance), layout_(instance.nodes),
+      graph_(BlockGraph::make(instance.graph, std::max(1, instance.nodes))) {
     if (instance.nodes < 1 || instance.nodes > 16) {
         throw std::invalid_argument("the number of nodes must be between 1 and 16");
     }
@@ -252,6 +253,9 @@ int Interpreter::eval(const Ast& ast, int expr, const State& s, Env& env) const 
         return from == to ||
                table_.runstate[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)];
     }
+    case Op::NodeRel:
+        return graph_.holds(static_cast<NodeRelation>(e.a), eval(ast, e.kid[0], s, env),
+                            e.kid[1] < 0 ? 0 : eval(ast, e.kid[1], s, env));
     }
     throw std::logic_error("unknown expression operator");
 }

@@ -157,6 +157,10 @@ std::string print(const Ast& ast, int expr, int min_prec) {
         out = "runstate_transition_allowed(" + print(ast, e.kid[0], 0) + ", " +
               print(ast, e.kid[1], 0) + ")";
         break;
+    case Op::NodeRel:
+        out = std::string(node_relation_name(static_cast<NodeRelation>(e.a))) + "(" +
+              print(ast, e.kid[0], 0) + (e.kid[1] < 0 ? "" : ", " + print(ast, e.kid[1], 0)) + ")";
+        break;
     }
     if (prec < min_prec) {
         return "(" + out + ")";

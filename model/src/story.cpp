@@ -105,6 +105,12 @@ class Explainer {
             explain(e.kid[0], env, helper);
             explain(e.kid[1], env, helper);
             return;
+        case Op::NodeRel: // a fixed fact of the graph: it reads only its node indices
+            explain(e.kid[0], env, helper);
+            if (e.kid[1] >= 0) {
+                explain(e.kid[1], env, helper);
+            }
+            return;
         case Op::Ite:
             explain(e.kid[0], env, helper);
             explain(value(e.kid[0], env) ? e.kid[1] : e.kid[2], env, helper);

@@ -41,8 +41,9 @@ struct SVal {
 
 class Symbolic {
   public:
-    Symbolic(z3::context& ctx, const Ast& ast, const TableData& table, const Layout& layout)
-        : ctx_(ctx), ast_(ast), table_(table), layout_(layout) {}
+    Symbolic(z3::context& ctx, const Ast& ast, const TableData& table, const Layout& layout,
+             const BlockGraph& graph)
+        : ctx_(ctx), ast_(ast), table_(table), layout_(layout), graph_(graph) {}
 
     // The current value of every slot, the row's parameters and the bound variables.
     std::vector<SVal> state;
@@ -302,6 +303,22 @@ class Symbolic {
             return eval(e.kid[0]);
         case Op::RunstateOk:
             return boolean(runstate_ok(eval(e.kid[0]), eval(e.kid[1])));
+        case Op::NodeRel: {
+            // A static relation: a disjunction over the index pairs it holds for (constants when
+            // the indices are bound variables, as inside a quantifier).
+            const auto relation = static_cast<NodeRelation>(e.a);
+            const SVal x = eval(e.kid[0]);
+            const SVal y = e.kid[1] < 0 ? constant(0, 1) : eval(e.kid[1]);
+            B r = bconst(false);
+            for (std::size_t u = 0; u < x.is.size(); ++u) {
+                for (std::size_t v = 0; v < y.is.size(); ++v) {
+                    if (graph_.holds(relation, static_cast<int>(u), static_cast<int>(v))) {
+                        r = or_(r, and_(x.is[u], y.is[v]));
+                    }
+                }
+            }
+            return boolean(r);
+        }
         }
         throw std::logic_error("unknown expression operator");
     }
@@ -384,6 +401,7 @@ class Symbolic {
     const Ast& ast_;
     const TableData& table_;
     const Layout& layout_;
+    const BlockGraph& graph_;
 };
 
 // The predicates "is v" of a binary code.
@@ -501,7 +519,7 @@ Lowering::Lowering(z3::context& ctx, const TableData& table, const Instance& ins
 
     // Symbolic execution of every action over the template state.
     const int slots = slot_count();
-    Symbolic sym(ctx, table.ast, table, layout);
+    Symbolic sym(ctx, table.ast, table, layout, interp_.graph());
     std::vector<SVal> pre;
     for (int i = 0; i < slots; ++i) {
         pre.push_back(value_of_code(cur_.bits, slot_code(i), i));
@@ -859,7 +877,7 @@ z3::expr Lowering::enabled(int action, const StateVars& s, const StepVars& p) co
 }
 
 z3::expr Lowering::predicate(int expr, const StateVars& s) const {
-    Symbolic sym(ctx_, invariants_ast(), table_, interp_.layout());
+    Symbolic sym(ctx_, invariants_ast(), table_, interp_.layout(), interp_.graph());
     for (int i = 0; i < slot_count(); ++i) {
         sym.state.push_back(value_of_code(s.bits, slot_code(i), i));
     }
@@ -870,7 +888,7 @@ z3::expr Lowering::predicate(const Ast& ast, int expr, const StateVars& s) const
     if (expr < 0) {
         return ctx_.bool_val(true);
     }
-    Symbolic sym(ctx_, ast, table_, interp_.layout());
+    Symbolic sym(ctx_, ast, table_, interp_.layout(), interp_.graph());
     for (int i = 0; i < slot_count(); ++i) {
         sym.state.push_back(value_of_code(s.bits, slot_code(i), i));
     }
@@ -881,7 +899,7 @@ z3::expr Lowering::allowed(const StepRestriction& r, const StateVars& s, const S
     if (r.row_allowed.size() != table_.rows.size()) {
         throw std::logic_error("a restriction for another table (" + r.name + ")");
     }
-    Symbolic sym(ctx_, r.ast, table_, interp_.layout());
+    Symbolic sym(ctx_, r.ast, table_, interp_.layout(), interp_.graph());
     for (int i = 0; i < slot_count(); ++i) {
         sym.state.push_back(value_of_code(s.bits, slot_code(i), i));
     }

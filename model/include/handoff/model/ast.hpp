@@ -3,6 +3,7 @@
 // interpreter (evaluate), the printer (the specification), and the Z3 lowering (proofs/).
 #pragma once
 
+#include "handoff/model/graph.hpp"
 #include "handoff/model/vocabulary.hpp"
 
 #include <cstdint>
@@ -36,6 +37,8 @@ enum class Op : std::uint8_t {
     Exists,     // same
     Named,      // a named definition: text; body kid0; printed arguments kid1, kid2 (or -1)
     RunstateOk, // runstate_transitions_def allows kid0 -> kid1 (the version's table)
+    NodeRel,    // a static relation of the instance's block graph (graph.hpp NodeRelation a)
+                // between node indices kid0 and kid1 (kid1 -1 for is_root)
 };
 
 struct AstNode {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "handoff/model/ast.hpp"
+#include "handoff/model/graph.hpp"
 #include "handoff/model/vocabulary.hpp"
 
 #include <array>
@@ -236,6 +237,50 @@ struct RunstateAllowed {
                           .kid = {x, y, -1}});
     }
 };
+
+// A static relation of the block graph (graph.hpp): fixed by the instance, read by no variable.
+template <NodeRelation R, Expr A, class B = NoArg>
+struct GraphRelation {
+    using sort = bool;
+    A a;
+    B b{};
+    int emit(AstBuilder& builder) const {
+        const int x = a.emit(builder);
+        int y = -1;
+        if constexpr (!std::is_same_v<B, NoArg>) {
+            y = b.emit(builder);
+        }
+        return builder.ast.add({.op = Op::NodeRel,
+                                .sort = Sort::Value,
+                                .domain = DomainId::Bool,
+                                .a = static_cast<std::int16_t>(R),
+                                .kid = {x, y, -1}});
+    }
+};
+
+template <class A>
+concept NodeExpr = Expr<A> && std::same_as<typename A::sort, NodeSort>;
+
+// x is the node of a BlockBackend and has no block-node parent: bdrv_next() visits it.
+template <NodeExpr X>
+constexpr auto is_root(X x) {
+    return GraphRelation<NodeRelation::is_root, X>{x};
+}
+// p is a block-node parent of x (a file, backing or filtered child edge p -> x).
+template <NodeExpr P, NodeExpr X>
+constexpr auto parent_of(P p, X x) {
+    return GraphRelation<NodeRelation::parent_of, P, X>{p, x};
+}
+// bdrv_inactivate_all()'s top-down walk reaches a before b (`none` comes after every node).
+template <NodeExpr A, NodeExpr B>
+constexpr auto inactivated_before(A a, B b) {
+    return GraphRelation<NodeRelation::inactivated_before, A, B>{a, b};
+}
+// bdrv_activate_all()'s bottom-up walk reaches a before b (`none` comes after every node).
+template <NodeExpr A, NodeExpr B>
+constexpr auto activated_before(A a, B b) {
+    return GraphRelation<NodeRelation::activated_before, A, B>{a, b};
+}
 
 // ---- operators ---------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 // state, and the successor. The explicit-state explorer and the property tests' oracle use it.
 #pragma once
 
+#include "handoff/model/graph.hpp"
 #include "handoff/model/table.hpp"
 
 #include <array>
@@ -23,6 +24,8 @@ struct Instance {
     // image_locking on with it; code that builds instances itself (the property tests, the
     // conformance harness) keeps `any`, the profile every trace was written under before it.
     bool documented_use = false;
+    // The block graph over the `nodes` nodes (graph.hpp); flat: every node a disk of its own.
+    GraphShape graph = GraphShape::flat;
     std::array<int, kVarCount> fixed{}; // per global capability variable: -1 any, 0 off, 1 on
     Instance() { fixed.fill(-1); }
     explicit Instance(int n) : Instance() { nodes = n; }
@@ -77,6 +80,7 @@ class Interpreter {
     const TableData& table() const { return table_; }
     const Layout& layout() const { return layout_; }
     const Instance& instance() const { return instance_; }
+    const BlockGraph& graph() const { return graph_; }
 
     std::vector<State> initial_states() const;
 
@@ -137,6 +141,7 @@ class Interpreter {
     const TableData& table_;
     Instance instance_;
     Layout layout_;
+    BlockGraph graph_;
     // Per row: its guard reads only the host parameter, so it is evaluated once per host.
     std::vector<bool> guard_reads_host_only_;
     // Per row: the hosts it runs on, its outcome parameters and their values (computed once).

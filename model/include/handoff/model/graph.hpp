@@ -1,0 +1,89 @@
+// The block graph of an instance: which node is a format, protocol or filter node, which node is
+// whose child, and the orders in which QEMU's two walks visit them. The graph is static (no row
+// adds or removes a node); the tables read it through the relations of ast.hpp's Op::NodeRel
+// (is_root, parent_of, inactivated_before, activated_before), which the interpreter and the
+// lowering evaluate from this class. docs/design-block-graph.md has the plan this follows.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace handoff::model {
+
+// The named shapes an instance may choose.
+enum class GraphShape : std::uint8_t {
+    flat,        // one node per disk, standing for the disk's whole tree (the model until now)
+    chain,       // per disk: qcow2 -> file, backing qcow2 -> file
+    shared_base, // two disks, each qcow2 -> file, both backed by one qcow2 -> file
+    job,         // per disk: a block job's filter node -> qcow2 -> file
+};
+
+std::string_view graph_shape_name(GraphShape s);
+std::optional<GraphShape> graph_shape_from_name(std::string_view name);
+
+enum class NodeKind : std::uint8_t { format, protocol, filter };
+enum class EdgeRole : std::uint8_t { file, backing, filtered };
+
+std::string_view node_kind_name(NodeKind k);
+std::string_view edge_role_name(EdgeRole r);
+
+struct BlockNode {
+    NodeKind kind{};
+    std::string label; // "disk0", "disk0.file", "base", ...
+    int storage = 0;   // the storage its protocol node (or its own file) sits on
+};
+
+struct BlockEdge {
+    int parent = 0;
+    int child = 0;
+    EdgeRole role{};
+};
+
+// The relations the tables read (Op::NodeRel's `a`).
+enum class NodeRelation : std::int16_t {
+    is_root,            // is_root(x): a BlockBackend's node with no block-node parent
+    parent_of,          // parent_of(p, x): p is a block-node parent of x
+    inactivated_before, // inactivated_before(a, b): bdrv_inactivate_all() reaches a before b
+    activated_before,   // activated_before(a, b): bdrv_activate_all() reaches a before b
+};
+std::string_view node_relation_name(NodeRelation r);
+
+class BlockGraph {
+  public:
+    // `nodes` is the instance's node count: any for flat, a multiple of 4 for chain, 6 for
+    // shared-base, a multiple of 3 for job. Throws std::invalid_argument otherwise.
+    static BlockGraph make(GraphShape shape, int nodes);
+    // The node count of `disks` disks in a shape (shared-base: two disks, always 6 nodes).
+    static int node_count(GraphShape shape, int disks);
+
+    GraphShape shape() const { return shape_; }
+    int size() const { return static_cast<int>(nodes_.size()); }
+    const std::vector<BlockNode>& nodes() const { return nodes_; }
+    const std::vector<BlockEdge>& edges() const { return edges_; }
+
+    bool is_root(int x) const;
+    bool parent_of(int p, int x) const;
+    // Node index size() stands for `none` (a walk that fails nowhere): every node comes before
+    // none, and none before nothing, as with `n < fail`.
+    bool inactivated_before(int a, int b) const;
+    bool activated_before(int a, int b) const;
+    bool holds(NodeRelation r, int a, int b) const;
+
+    // The walks' orders, as node lists.
+    const std::vector<int>& inactivation_order() const { return inactivation_order_; }
+    const std::vector<int>& activation_order() const { return activation_order_; }
+
+  private:
+    GraphShape shape_ = GraphShape::flat;
+    std::vector<BlockNode> nodes_;
+    std::vector<BlockEdge> edges_;
+    std::vector<int> roots_; // in bdrv_next() order
+    std::vector<int> inactivation_order_, activation_order_;
+    std::vector<int> inactivation_pos_, activation_pos_;
+    void compute_orders();
+};
+
+} // namespace handoff::model

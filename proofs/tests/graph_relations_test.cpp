@@ -1,0 +1,134 @@
+// The block graph's shapes, the orders of QEMU's two walks on them, and the static relations the
+// tables read (Op::NodeRel): the interpreter and the Z3 lowering must give each the same value,
+// and the flat graph must say what the tables said with node indices (`a < b`).
+#include "handoff/proofs/engines.hpp"
+
+#include "handoff/model/expr.hpp"
+#include "handoff/model/versions.hpp"
+
+#include <gtest/gtest.h>
+
+namespace handoff::proofs {
+namespace {
+
+using namespace handoff::model;
+
+TEST(BlockGraph, ChainWalksTopDownAndBottomUp) {
+    const BlockGraph g = BlockGraph::make(GraphShape::chain, 8);
+    ASSERT_EQ(g.size(), 8);
+    // disk0 (0) -> disk0.file (1), disk0 -> disk0.base (2) -> disk0.base.file (3); disk1 the same.
+    EXPECT_TRUE(g.parent_of(0, 1));
+    EXPECT_TRUE(g.parent_of(0, 2));
+    EXPECT_TRUE(g.parent_of(2, 3));
+    EXPECT_FALSE(g.parent_of(1, 0));
+    EXPECT_TRUE(g.is_root(0));
+    EXPECT_TRUE(g.is_root(4));
+    EXPECT_FALSE(g.is_root(2));
+    EXPECT_EQ(g.inactivation_order(), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+    EXPECT_EQ(g.activation_order(), (std::vector<int>{1, 3, 2, 0, 5, 7, 6, 4}));
+}
+
+TEST(BlockGraph, SharedBaseComesAfterItsLastParentAndBeforeItsFirst) {
+    const BlockGraph g = BlockGraph::make(GraphShape::shared_base, 6);
+    // disk0 (0) -> .file (1); disk1 (2) -> .file (3); base (4) -> base.file (5); 0, 2 -> 4.
+    EXPECT_EQ(g.inactivation_order(), (std::vector<int>{0, 1, 2, 3, 4, 5}));
+    EXPECT_EQ(g.activation_order(), (std::vector<int>{1, 5, 4, 0, 3, 2}));
+    EXPECT_TRUE(g.inactivated_before(2, 4)); // the base only once disk1 is inactive
+    EXPECT_TRUE(g.activated_before(4, 0));   // and active before disk0 is
+}
+
+TEST(BlockGraph, NoneComesAfterEveryNode) {
+    const BlockGraph g = BlockGraph::make(GraphShape::job, 3);
+    EXPECT_TRUE(g.inactivated_before(2, 3));
+    EXPECT_FALSE(g.inactivated_before(3, 0));
+    EXPECT_FALSE(g.activated_before(3, 3));
+    EXPECT_EQ(g.nodes()[0].kind, NodeKind::filter);
+}
+
+TEST(BlockGraph, BadNodeCountsAreRefused) {
+    EXPECT_THROW((void)BlockGraph::make(GraphShape::chain, 6), std::invalid_argument);
+    EXPECT_THROW((void)BlockGraph::make(GraphShape::shared_base, 4), std::invalid_argument);
+    EXPECT_THROW((void)BlockGraph::make(GraphShape::job, 4), std::invalid_argument);
+    EXPECT_EQ(graph_shape_from_name("shared-base"), GraphShape::shared_base);
+    EXPECT_FALSE(graph_shape_from_name("tree").has_value());
+}
+
+// Each relation over every pair of node indices on the interpreter equals the graph's; closed
+// sentences over the relations get the same truth value from the interpreter and from the Z3
+// lowering (which folds the relation to constants under its quantifiers), and the flat graph
+// orders its walks by node index, as the tables' `n < fail` did.
+TEST(GraphRelations, InterpreterAndLoweringAgreeWithTheGraph) {
+    using namespace dsl;
+    const TableData& table = *find_version("v10.2");
+    struct Shape {
+        GraphShape shape;
+        int nodes;
+    };
+    for (const Shape& sh : {Shape{GraphShape::flat, 2}, Shape{GraphShape::chain, 4},
+                            Shape{GraphShape::shared_base, 6}, Shape{GraphShape::job, 3}}) {
+        Instance inst(sh.nodes);
+        inst.graph = sh.shape;
+        z3::context ctx;
+        const Lowering low(ctx, table, inst);
+        const Interpreter& interp = low.interp();
+        const BlockGraph& g = interp.graph();
+        const State s = interp.initial_states().front();
+        const StateVars sv = low.make_state("x");
+        const std::string name(graph_shape_name(sh.shape));
+        Ast ast;
+        AstBuilder b{ast};
+        const int relations[] = {is_root(n).emit(b), parent_of(n, m).emit(b),
+                                 inactivated_before(n, m).emit(b), activated_before(n, m).emit(b)};
+        const NodeRelation kinds[] = {NodeRelation::is_root, NodeRelation::parent_of,
+                                      NodeRelation::inactivated_before,
+                                      NodeRelation::activated_before};
+        for (std::size_t k = 0; k < 4; ++k) {
+            for (int a = 0; a < sh.nodes; ++a) {
+                for (int c = 0; c < sh.nodes; ++c) {
+                    Env env;
+                    env.nodes = {a, c};
+                    EXPECT_EQ(interp.eval(ast, relations[k], s, env) != 0, g.holds(kinds[k], a, c))
+                        << name << " " << node_relation_name(kinds[k]) << "(" << a << ", " << c
+                        << ")";
+                }
+            }
+        }
+        const bool flat = sh.shape == GraphShape::flat;
+        struct Sentence {
+            const char* what;
+            int expr;
+            bool expected;
+        };
+        const std::vector<Sentence> sentences{
+            {"a parent is inactivated before its child",
+             forall(n, forall(m, implies(parent_of(n, m), inactivated_before(n, m)))).emit(b),
+             true},
+            {"a child is activated before its parent",
+             forall(n, forall(m, implies(parent_of(n, m), activated_before(m, n)))).emit(b), true},
+            {"some node has a parent", exists(n, exists(m, parent_of(n, m))).emit(b), !flat},
+            {"every node is a root", forall(n, is_root(n)).emit(b), flat},
+            {"no root has a parent",
+             forall(n, implies(is_root(n), forall(m, !parent_of(m, n)))).emit(b), true},
+            {"the activation order is the index order",
+             forall(n, forall(m, activated_before(n, m) == (n < m))).emit(b), flat},
+            {"each walk is a total order",
+             forall(n, forall(m, implies(n != m,
+                                         inactivated_before(n, m) != inactivated_before(m, n) &&
+                                             activated_before(n, m) != activated_before(m, n))))
+                 .emit(b),
+             true},
+        };
+        for (const Sentence& st : sentences) {
+            Env env;
+            EXPECT_EQ(interp.eval(ast, st.expr, s, env) != 0, st.expected)
+                << name << ": " << st.what << " (interpreter)";
+            const z3::expr lowered = low.predicate(ast, st.expr, sv).simplify();
+            EXPECT_TRUE(lowered.is_true() || lowered.is_false())
+                << name << ": " << st.what << " lowered to " << lowered;
+            EXPECT_EQ(lowered.is_true(), st.expected) << name << ": " << st.what << " (lowering)";
+        }
+    }
+}
+
+} // namespace
+} // namespace handoff::proofs
