@@ -677,16 +677,19 @@ std::string Generator::model(const std::vector<const InvariantData*>& invariants
         out += fmt::format("hidden byte node_tmp_{};\n", i);
     }
 
-    // The invariants, asserted in every state the process reaches.
+    // The invariants, asserted in every state the process reaches. Each is first stored in a
+    // hidden bit of its own name, so that SPIN's "assertion violated inv_NAME" names it (pan -c0
+    // reports every violated one); hidden variables are not part of the state.
     out += "\n/* The invariants (state predicates). */\n";
     std::string checks;
     for (const InvariantData* inv : invariants) {
         Env env;
         const Code c = expr(invariants_ast(), inv->expr, env);
         const std::string name = "inv_" + identifier(inv->name);
-        out += fmt::format("/* {}: {} */\n#define {} {}\n", inv->name, comment_text(inv->statement),
-                           name, c.text);
-        checks += fmt::format("{}assert({})", checks.empty() ? "" : "; ", name);
+        out += fmt::format("/* {}: {} */\nhidden byte {};\n#define {}_holds {}\n", inv->name,
+                           comment_text(inv->statement), name, name, c.text);
+        checks += fmt::format("{}{} = {}_holds; assert({})", checks.empty() ? "" : "; ", name, name,
+                              name);
     }
     out += fmt::format("#define check_invariants {}\n", checks.empty() ? "skip" : checks);
 
