@@ -4,7 +4,7 @@
 # ratio. Both explore the whole reachable space and evaluate every state invariant in every state:
 # explore with those invariants (recoverable, a graph property with a search of its own, is left
 # out), pan with its assertions ignored (-A: evaluated, not stopping at the first violation).
-# SPIN: spin -a; gcc -O2 -DSAFETY; ./pan -A -m10000000 -w26 (the time pan reports; compiling is
+# SPIN: spin -o2 -a (write-only variables kept in the state, as explore keeps them); gcc -O2 -DSAFETY; ./pan -A -m10000000 -w26 (the time pan reports; compiling is
 # not counted). Prints a Markdown table; one run per cell.
 #
 #   bench/spin_vs_explicit.sh [HANDOFF] [NODES...]     default: build/handoff, N = 1 2
@@ -33,7 +33,7 @@ for v in "${versions[@]}"; do
         "$handoff" explore --version "$v" --nodes "$n" "${args[@]}" --json > "$dir/explore.json" || true
         e_states=$(jq '.states' "$dir/explore.json")
         e_seconds=$(jq '.seconds' "$dir/explore.json")
-        (cd "$dir" && spin -a model.pml > /dev/null && gcc -O2 -DSAFETY -w -o pan pan.c &&
+        (cd "$dir" && spin -o2 -a model.pml > /dev/null && gcc -O2 -DSAFETY -w -o pan pan.c &&
             ./pan -A -m10000000 -w26 > pan.out 2>&1)
         s_states=$(awk '/states, stored/ { print $1 }' "$dir/pan.out")
         s_seconds=$(sed -n 's/^pan: elapsed time \([0-9.e+]*\) seconds/\1/p' "$dir/pan.out")

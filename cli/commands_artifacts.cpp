@@ -462,11 +462,13 @@ void run_export_promela(const ExportArgs& a, const TableData& table) {
     const std::string comment = fmt::format(
         "handoff export --format promela: {} on {}\n"
         "Asserted in every reachable state: {}\n{}"
-        "Check:  spin -a model.pml && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000\n"
+        "Check:  spin -o2 -a model.pml && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000\n"
+        "(stops at the first violation; ./pan -c0 -m10000000 names every violated invariant).\n"
+        "\"errors: 0\" with no \"max search depth too small\" warning: every asserted invariant\n"
+        "holds for this instance.\n"
         "Count:  ./pan -A -m10000000 (assertions ignored: the whole reachable space). SPIN stores\n"
         "one state more than `handoff explore` counts on the same instance: the process's start,\n"
-        "before it chose an initial state. \"errors: 0\" with no \"max search depth too small\"\n"
-        "warning means every asserted invariant holds for this instance.",
+        "before it chose an initial state.",
         a.version, a.instance.describe(), names.empty() ? "(none)" : names,
         skipped.empty()
             ? ""

@@ -583,7 +583,7 @@ std::string Generator::step_option(const RowData& row, const Step& s, int number
     }
     std::string params = row.params.empty() ? "no parameters" : "";
     for (Param p : row.params) {
-        params += fmt::format("{}{} = {}", &p == row.params.data() ? "" : ", ", param_info(p).name,
+        params += fmt::format("{}{} = {}", params.empty() ? "" : ", ", param_info(p).name,
                               param_value_name(p, s.params[static_cast<std::size_t>(p)], nodes_));
     }
     return fmt::format(
@@ -602,7 +602,7 @@ std::string Generator::model(const std::vector<const InvariantData*>& invariants
         }
         out += " * " + comment_text(comment.substr(at, next - at)) + "\n";
     }
-    out += " */\n\n";
+    out += "@WRITE_ONLY@ */\n\n";
 
     // The values of the enumerated domains.
     for (const DomainInfo& d : kDomains) {
@@ -626,7 +626,10 @@ std::string Generator::model(const std::vector<const InvariantData*>& invariants
                            static_cast<unsigned char>(initial.front()[i]));
     }
 
-    // The steps, generated first: they say which hidden helpers they need.
+    // The steps, generated first: they say which hidden helpers they need. Every slot an
+    // expression reads (guards, effects, invariants) is recorded.
+    std::set<int> read_somewhere;
+    reads_ = &read_somewhere;
     std::string steps;
     int number = 0;
     std::vector<std::size_t> index;
@@ -711,6 +714,24 @@ std::string Generator::model(const std::vector<const InvariantData*>& invariants
     out += "    /* Every step: one d_step per row, host and parameter choice. A crashed process "
            "ends the run (no step is enabled once crash != NONE). */\n";
     out += "end_steps:\n    do\n" + steps + "    od\n}\n";
+    reads_ = nullptr;
+
+    // SPIN hides variables that nothing reads from the states it stores, unless told not to
+    // (-o2); handoff explore keeps every variable of the state, so the counts agree with -o2.
+    std::string never_read;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (read_somewhere.count(static_cast<int>(i)) == 0) {
+            never_read += (never_read.empty() ? "" : ", ") + slots_[i].name;
+        }
+    }
+    const std::string note =
+        never_read.empty()
+            ? std::string(" *\n * Every variable is read by some guard, effect or invariant.\n")
+            : " *\n * Never read by a guard, an effect or an invariant: " + never_read +
+                  ".\n * SPIN leaves such write-only variables out of the states it stores "
+                  "unless `spin -o2 -a`:\n * without -o2 it stores fewer states than handoff "
+                  "explore counts.\n";
+    out.replace(out.find("@WRITE_ONLY@"), 12, note);
     return out;
 }
 

@@ -11,12 +11,13 @@ command -v spin >/dev/null || { echo "FAIL spin is not installed (./run installs
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# N = 1, no second QEMU process and four capabilities fixed: 4 to 24 thousand states per version,
-# so that the comparison takes seconds (compiling pan.c takes most of it); the guest's initial
-# run state still branches, and every version has invariants that hold and ones that are
-# violated here.
-instance=(--nodes 1 --starts 0 --cap postcopy=off --cap pause-before-switchover=off
-          --cap late-block-activate=on --cap autostart=on)
+# N = 1, no second QEMU process, no blockdev-set-active and three capabilities fixed: 8 to 32
+# thousand states per version, so that the comparison takes seconds (compiling pan.c takes most
+# of it). late-block-activate and the guest's initial run state still branch; v10.0 and v10.2
+# never read late_block_activate, so SPIN without -o2 (hiding write-only variables) would store
+# fewer states there. Every version has invariants that hold and ones that are violated here.
+instance=(--nodes 1 --starts 0 --set-active-calls 0 --cap postcopy=off
+          --cap pause-before-switchover=off --cap autostart=on)
 # A second instance, with a second QEMU process (no-double-inactivate is violated only with a
 # second migration) and no blockdev-set-active: v9.2, 66 thousand states.
 instance_more=(--nodes 1 --set-active-calls 0 --cap postcopy=off --cap pause-before-switchover=off
@@ -36,7 +37,7 @@ compare() {
             || { echo "FAIL $name: explore did not complete"; exit 1; }
         "$handoff" export --version "$version" "$@" --format promela --out model.pml \
             || { echo "FAIL $name: export"; exit 1; }
-        spin -a model.pml > spin.out 2>&1 || { echo "FAIL $name: spin -a: $(tail -1 spin.out)"; exit 1; }
+        spin -o2 -a model.pml > spin.out 2>&1 || { echo "FAIL $name: spin -o2 -a: $(tail -1 spin.out)"; exit 1; }
         # -O0: gcc -O2 takes four times as long on the generated pan.c as these runs take.
         gcc -O0 -DSAFETY -w -o pan pan.c || { echo "FAIL $name: gcc"; exit 1; }
         # The whole reachable space with the assertions ignored, then with every violation
