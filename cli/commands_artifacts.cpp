@@ -10,6 +10,7 @@
 #include "handoff/model/story.hpp"
 #include "handoff/proofs/artifacts.hpp"
 #include "handoff/proofs/check.hpp"
+#include "handoff/proofs/promela.hpp"
 #include "handoff/proofs/trace_io.hpp"
 
 #include <fmt/core.h>
@@ -356,12 +357,20 @@ struct ExportArgs {
     InstanceOptions instance;
     int depth = 0;
     CLI::Option* depth_given = nullptr;
+    CLI::Option* query_given = nullptr;
 };
+
+void run_export_promela(const ExportArgs& a, const TableData& table);
 
 void run_export(const ExportArgs& a) {
     const TableData& table = require_version(a.version);
+    if (a.format == "promela") {
+        run_export_promela(a, table);
+        return;
+    }
     if (a.format != "smt2") {
-        throw UsageError(fmt::format("unknown format '{}' (expected: smt2)", a.format));
+        throw UsageError(
+            fmt::format("unknown format '{}' (expected one of: smt2, promela)", a.format));
     }
     if (a.query != "bmc" && a.query != "induction") {
         throw UsageError(
@@ -412,23 +421,82 @@ void run_export(const ExportArgs& a) {
     emit(a.out, export_smt2(low, invs, query, depth, comment));
 }
 
+// The instance as Promela: every state invariant that applies (or those named), as assertions.
+void run_export_promela(const ExportArgs& a, const TableData& table) {
+    if (a.depth_given->count() > 0 || a.query_given->count() > 0) {
+        throw UsageError("--depth and --query apply to --format smt2 only (a Promela model is "
+                         "the whole instance)");
+    }
+    std::vector<const InvariantData*> invs;
+    for (const auto& name : a.invariants) {
+        const InvariantData& inv = require_invariant(name);
+        if (!inv.applies_to(table.version)) {
+            throw UsageError(fmt::format("invariant '{}' does not apply to {}", name, a.version));
+        }
+        if (inv.kind != InvariantKind::StatePredicate) {
+            throw UsageError(fmt::format(
+                "{} is a graph property, not a state predicate: it has no Promela assertion",
+                name));
+        }
+        invs.push_back(&inv);
+    }
+    std::string skipped;
+    if (invs.empty()) {
+        for (const auto& inv : all_invariants()) {
+            if (!inv.applies_to(table.version)) {
+                continue;
+            }
+            if (inv.kind == InvariantKind::StatePredicate) {
+                invs.push_back(&inv);
+            } else {
+                skipped += (skipped.empty() ? "" : ", ") + std::string(inv.name);
+            }
+        }
+    }
+    const Instance inst = a.instance.instance();
+    const Interpreter interp(table, inst);
+    std::string names;
+    for (const auto* inv : invs) {
+        names += (names.empty() ? "" : ", ") + std::string(inv->name);
+    }
+    const std::string comment = fmt::format(
+        "handoff export --format promela: {} on {}\n"
+        "Asserted in every reachable state: {}\n{}"
+        "Check:  spin -o2 -a model.pml && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000\n"
+        "(stops at the first violation; ./pan -c0 -m10000000 names every violated invariant).\n"
+        "\"errors: 0\" with no \"max search depth too small\" warning: every asserted invariant\n"
+        "holds for this instance.\n"
+        "Count:  ./pan -A -m10000000 (assertions ignored: the whole reachable space). SPIN stores\n"
+        "one state more than `handoff explore` counts on the same instance: the process's start,\n"
+        "before it chose an initial state.",
+        a.version, a.instance.describe(), names.empty() ? "(none)" : names,
+        skipped.empty()
+            ? ""
+            : fmt::format("Not exported: {} (a graph property, not a state predicate)\n", skipped));
+    emit(a.out, export_promela(interp, invs, comment));
+}
+
 void register_export(CLI::App& app) {
     auto a = std::make_shared<ExportArgs>();
     auto* cmd = app.add_subcommand(
-        "export", "Write a version's BMC or k-induction query as SMT-LIB 2 (for z3, cvc5)");
+        "export", "Write a version's BMC or k-induction query as SMT-LIB 2 (for z3, cvc5), or "
+                  "an instance as a Promela model (for SPIN)");
     cmd->add_option("--version", a->version, "QEMU version, e.g. v8.0.0")->required();
     cmd->add_option("--invariant", a->invariants,
                     "Invariant (repeatable; default: every state invariant that applies)");
-    cmd->add_option("--format", a->format, "Output format: smt2")->capture_default_str();
-    cmd->add_option("--query", a->query, "bmc or induction")->capture_default_str();
+    cmd->add_option("--format", a->format, "Output format: smt2 or promela")->capture_default_str();
+    a->query_given =
+        cmd->add_option("--query", a->query, "bmc or induction (smt2)")->capture_default_str();
     a->depth_given = cmd->add_option("--depth", a->depth,
                                      "BMC depth K (default 10), or k of induction (default 1)");
     cmd->add_option("--out", a->out, "Write to this file instead of standard output");
     a->instance.add_to(cmd);
     cmd->footer("bmc at depth K: sat iff some initial state reaches a violation within K steps. "
                 "induction at k: sat iff k distinct states satisfying the invariants can be "
-                "followed by one violating them (unsat: k-inductive).\nExit codes: 0 written, "
-                "2 bad input.");
+                "followed by one violating them (unsat: k-inductive).\npromela: the instance "
+                "(--nodes, --cap, ...) with the invariants as assertions; SPIN stores one state "
+                "more than handoff explore counts (its process before the initial choice); "
+                "`./pan -A` counts without the assertions.\nExit codes: 0 written, 2 bad input.");
     cmd->callback([a] { run_export(*a); });
 }
 
