@@ -361,6 +361,16 @@ Code Generator::expr(const Ast& ast, int e, Env& env) {
         return expr(ast, n.kid[0], env);
     case Op::RunstateOk:
         return runstate_ok(expr(ast, n.kid[0], env), expr(ast, n.kid[1], env));
+    case Op::NodeRel: {
+        // A fixed fact of the block graph between node indices, which are known here (the
+        // parameters are fixed and the quantifiers written out).
+        const Code a = expr(ast, n.kid[0], env);
+        const Code b = n.kid[1] < 0 ? truth(false) : expr(ast, n.kid[1], env);
+        if (!a.constant || !b.constant) {
+            throw std::logic_error("promela: a graph relation over an unknown node index");
+        }
+        return truth(interp_.graph().holds(static_cast<NodeRelation>(n.a), a.value, b.value));
+    }
     }
     throw std::logic_error("unknown expression operator");
 }
