@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <thread>
 
 namespace handoff::cli {
@@ -129,6 +130,28 @@ std::map<std::string, std::string> read_equivalences(const std::string& path) {
         out[line.substr(0, tab)] = line.substr(tab + 1);
     }
     return out;
+}
+
+// The line of a failed property that says what went wrong: the oracle's "implementation did X,
+// model allows only: ..." (with the first step the model allows), or else a watched invariant's
+// violation, or else the first line.
+std::string oracle_complaint(const std::string& message) {
+    std::vector<std::string> lines;
+    std::istringstream in(message);
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line.substr(std::min(line.find_first_not_of(' '), line.size())));
+    }
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].rfind("implementation did", 0) == 0) {
+            return lines[i] + (i + 1 < lines.size() ? " " + lines[i + 1] : "");
+        }
+    }
+    for (const auto& line : lines) {
+        if (line.find("violat") != std::string::npos) {
+            return line;
+        }
+    }
+    return lines.empty() ? "" : lines.front();
 }
 
 enum class Status { killed, equivalent, survived };
@@ -238,8 +261,7 @@ void run_mutate(const MutateArgs& a) {
             if (out.falsified) {
                 o.status = Status::killed;
                 o.by = "oracle";
-                const auto eol = out.message.find('\n');
-                o.reason = out.message.substr(0, eol);
+                o.reason = oracle_complaint(out.message);
             }
         }
     }
