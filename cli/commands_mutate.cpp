@@ -48,6 +48,7 @@ struct MutateArgs {
     double ic3_seconds = 30;
     int oracle_cases = 1000;
     int oracle_size = 80;
+    bool equivalence = false;
 };
 
 struct Profile {
@@ -306,6 +307,56 @@ void run_mutate(const MutateArgs& a) {
     const double checker_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - checker_start).count();
 
+    // Survivors not listed in the equivalences file: equivalent at the instance when their row
+    // takes the same steps to the same states from every state the table reaches (each
+    // profile's instance; the any-use one contains the oracle's).
+    int computed = 0;
+    double equivalence_seconds = 0;
+    if (a.equivalence) {
+        const auto eq_start = std::chrono::steady_clock::now();
+        std::vector<Outcome*> open;
+        for (Outcome& o : outcomes) {
+            if (o.status == Status::survived && equivalences.count(o.mutant->id) == 0) {
+                open.push_back(&o);
+            }
+        }
+        std::vector<std::string> counts;
+        for (const Profile& p : profiles) {
+            if (open.empty()) {
+                break;
+            }
+            const Interpreter interp(table, p.instance);
+            const ReachableStates reach = reachable_states(interp, 30'000'000);
+            if (!reach.complete) {
+                break;
+            }
+            counts.push_back(fmt::format("{} ({} use)", reach.states.size(), p.env));
+            std::vector<Outcome*> still;
+            for (Outcome* o : open) {
+                const TableData m = mutated(table, *o->mutant);
+                const Interpreter mi(m, p.instance);
+                const std::string where = row_difference(interp, mi, o->mutant->row, reach.states);
+                if (where.empty()) {
+                    still.push_back(o);
+                } else {
+                    o->reason = "not equivalent: " + where;
+                }
+            }
+            open = std::move(still);
+        }
+        if (counts.size() == profiles.size()) {
+            for (Outcome* o : open) {
+                o->status = Status::equivalent;
+                o->reason = fmt::format(
+                    "computed: from every reachable state of prove's instance ({}) the row "
+                    "takes the same steps to the same states",
+                    counts.size() == 1 ? counts[0] : counts[0] + " and " + counts[1]);
+                ++computed;
+            }
+        }
+        equivalence_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - eq_start).count();
+    }
     const double total_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -315,7 +366,7 @@ void run_mutate(const MutateArgs& a) {
         if (it == equivalences.end()) {
             continue;
         }
-        if (o.status == Status::survived) {
+        if (o.status != Status::killed) {
             o.status = Status::equivalent;
             o.reason = it->second;
         } else {
@@ -358,6 +409,9 @@ void run_mutate(const MutateArgs& a) {
     if (a.envs.size() == 1) {
         command += " --env " + a.envs.front();
     }
+    if (a.equivalence) {
+        command += " --equivalence";
+    }
     if (a.json) {
         nlohmann::json j;
         j["version"] = a.version;
@@ -371,6 +425,8 @@ void run_mutate(const MutateArgs& a) {
         j["seconds"] = total_seconds;
         j["checker_seconds"] = checker_seconds;
         j["bugs"] = bugs;
+        j["computed_equivalent"] = computed;
+        j["equivalence_seconds"] = equivalence_seconds;
         j["stale_equivalences"] = stale;
         for (const Outcome& o : outcomes) {
             j["results"].push_back({{"id", o.mutant->id},
@@ -393,7 +449,10 @@ void run_mutate(const MutateArgs& a) {
             "property tests' oracle ({} test cases of up to {} "
             "commands, impl/ of {} against the mutant, every step) finds an implementation step "
             "the mutant does not allow; *equivalent* when the equivalences file says why it "
-            "cannot be told apart; otherwise it *survives*. Score: killed / (mutants - "
+            "cannot be told apart, or (`--equivalence`) when its row takes the same steps to the "
+            "same states as the table's from every state the table reaches at that instance "
+            "(under both profiles; the any-use instance contains the oracle's); otherwise it "
+            "*survives*, with where it differs when that was computed. Score: killed / (mutants - "
             "equivalent).\n\n",
             a.envs.size() == 1 ? a.envs.front() : a.envs.front() + " and " + a.envs.back(),
             a.expect, a.traces, oracle ? a.oracle_cases : 0, a.oracle_size, a.version);
@@ -429,7 +488,8 @@ void run_mutate(const MutateArgs& a) {
         }
         for (const Outcome& o : outcomes) {
             if (o.status == Status::survived) {
-                fmt::print("* `{}`: {}\n", o.mutant->id, o.mutant->description);
+                fmt::print("* `{}`: {}{}\n", o.mutant->id, o.mutant->description,
+                           o.reason.empty() ? "" : " (" + o.reason + ")");
             }
         }
         fmt::print("\n## Equivalent\n\n");
@@ -447,10 +507,13 @@ void run_mutate(const MutateArgs& a) {
                 fmt::print("* `{}`\n", id);
             }
         }
-        fmt::print("\n{} mutants in {:.0f} s ({:.2f} per second; the oracle "
-                   "{} runs, the checker {:.0f} s on what it let through), {} job{}.\n",
-                   total.mutants, total_seconds, rate, oracle_runs, checker_seconds, a.jobs,
-                   a.jobs == 1 ? "" : "s");
+        fmt::print("\n{} mutants in {:.0f} s ({:.2f} per second; the oracle {} runs, the checker "
+                   "{:.0f} s on what it let through{}), {} job{}.\n",
+                   total.mutants, total_seconds, rate, oracle_runs, checker_seconds,
+                   a.equivalence ? fmt::format(", the equivalence check {:.0f} s ({} found)",
+                                               equivalence_seconds, computed)
+                                 : "",
+                   a.jobs, a.jobs == 1 ? "" : "s");
     }
     exit_code() = bugs > 0 ? 4 : total.survived > 0 ? 1 : 0;
 }
@@ -479,6 +542,9 @@ void register_mutate_commands(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--env", a->envs, "Environment profile(s) checked (default: both)")
         ->check(CLI::IsMember({"documented", "any"}));
+    cmd->add_flag("--equivalence", a->equivalence,
+                  "Explore the table's reachable states under each profile and count a survivor "
+                  "equivalent when its row takes the same steps to the same states from each");
     cmd->add_option("--jobs", a->jobs, "Mutants checked in parallel")->capture_default_str();
     cmd->add_option("--ic3-seconds", a->ic3_seconds,
                     "IC3's time on each cell the manifest says is proved")

@@ -359,6 +359,55 @@ std::string verdict_text(Verdict v, int steps) {
 
 } // namespace
 
+ReachableStates reachable_states(const Interpreter& interp, std::size_t max_states) {
+    ReachableStates out;
+    ExploreLimits lim;
+    lim.max_states = max_states;
+    lim.on_state = [&](const State& st) { out.states.push_back(st); };
+    const Exploration e = explore(interp, {}, lim);
+    out.complete = e.complete;
+    return out;
+}
+
+std::string row_difference(const Interpreter& table, const Interpreter& mutant,
+                           std::string_view row_name, const std::vector<State>& states) {
+    const RowData* row = table.table().find(row_name);
+    if (row == nullptr) {
+        return "no row " + std::string(row_name);
+    }
+    const int r = static_cast<int>(row - table.table().rows.data());
+    // Every host and outcome parameter choice of the row, as Interpreter::successors() makes them.
+    std::vector<Params> choices(1);
+    for (std::size_t p = 0; p < kParamCount; ++p) {
+        choices[0][p] = table.param_default(static_cast<Param>(p));
+    }
+    for (Param p : row->params) {
+        std::vector<Params> more;
+        for (const Params& c : choices) {
+            for (int v : table.param_values(p)) {
+                Params next = c;
+                next[static_cast<std::size_t>(p)] = v;
+                more.push_back(next);
+            }
+        }
+        choices = std::move(more);
+    }
+    for (const State& st : states) {
+        for (const Params& params : choices) {
+            const Step step{r, params};
+            const std::optional<State> a = table.apply(st, step), b = mutant.apply(st, step);
+            if (a != b) {
+                return fmt::format("{} ({}): {}", step_text(table.table(), step),
+                                   format_params(table, step),
+                                   !a   ? "the mutant takes it"
+                                   : !b ? "the mutant refuses it"
+                                        : "another state");
+            }
+        }
+    }
+    return "";
+}
+
 MutantVerdict check_mutant(const TableData& mutant, const Instance& instance,
                            const std::vector<ExpectedCell>& expected, double ic3_seconds) {
     MutantVerdict out;

@@ -74,4 +74,17 @@ struct MutantVerdict {
 MutantVerdict check_mutant(const model::TableData& mutant, const model::Instance& instance,
                            const std::vector<ExpectedCell>& expected, double ic3_seconds);
 
+// Equivalence at an instance, computed. Every mutant changes one row; if that row takes the same
+// steps (every host and parameter choice) to the same states as the table's from every state
+// the table reaches, the two reach the same states by the same steps, and no verdict, trace or
+// oracle run at that instance can tell them apart.
+struct ReachableStates {
+    std::vector<model::State> states;
+    bool complete = false; // the whole reachable graph (else: cut at the limit)
+};
+ReachableStates reachable_states(const model::Interpreter& interp, std::size_t max_states);
+// Where the mutant's changed row first differs from the table's on those states ("" if nowhere).
+std::string row_difference(const model::Interpreter& table, const model::Interpreter& mutant,
+                           std::string_view row, const std::vector<model::State>& states);
+
 } // namespace handoff::proofs
