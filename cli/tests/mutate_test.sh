@@ -45,6 +45,23 @@ expect "oracle kills 6dab4c93's re-activation dropped" v8.1/migration_completion
     --only v8.1/migration_completion_fail/effect-drop/2 >"$json" 2>/dev/null
 expect "without the oracle it survives" v8.1/migration_completion_fail/effect-drop/2 "^survived"
 
+# The equivalences file: a listed survivor counts as equivalent with its reason; a listed mutant
+# that is killed is reported as a stale entry, not as equivalent.
+eqfile=/tmp/handoff_mutate_eq_$$.tsv
+printf '# a comment\nv8.1/migration_completion_fail/effect-drop/2\tbecause the test says so\nv8.1/migration_iteration_finish_resume/guard-drop/3\twrongly listed\n' >"$eqfile"
+"$handoff" mutate --version v8.1 --env documented --oracle-cases 0 --json --equivalences "$eqfile" \
+    --only v8.1/migration_completion_fail/effect-drop/2 \
+    --only v8.1/migration_iteration_finish_resume/guard-drop/3 >"$json" 2>/dev/null
+rm -f "$eqfile"
+expect "equivalences file: a listed survivor" v8.1/migration_completion_fail/effect-drop/2 \
+    "^equivalent : because the test says so$"
+expect "equivalences file: a listed mutant that is killed stays killed" \
+    v8.1/migration_iteration_finish_resume/guard-drop/3 "^killed checker"
+if jq -e '.equivalent == 1 and .stale_equivalences == ["v8.1/migration_iteration_finish_resume/guard-drop/3"]' \
+    "$json" >/dev/null; then echo "ok   equivalences file: the stale entry is reported"; else
+    echo "FAIL equivalences file: $(jq -c '{equivalent, stale_equivalences}' "$json")"
+    failures=$((failures + 1)); fi
+
 # A seeded sample: the counts add up, and the exit code says whether some mutant survived.
 "$handoff" mutate --version v8.1 --env documented --sample 6 --seed 7 --oracle-cases 100 --json \
     >"$json" 2>/dev/null
