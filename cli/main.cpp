@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     handoff::cli::register_proofs_commands(app);
     handoff::cli::register_artifacts_commands(app);
     handoff::cli::register_conformance_commands(app);
+    handoff::cli::register_mutate_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

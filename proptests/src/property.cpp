@@ -485,7 +485,8 @@ ModelTraceReplay replay_model_trace(const std::string& path) {
 }
 
 PropertyOutcome check_property(const std::string& description, const PropertyOptions& options) {
-    const m::TableData* table = m::find_version(options.version);
+    const m::TableData* table =
+        options.table != nullptr ? options.table : m::find_version(options.version);
     if (!table) {
         throw std::invalid_argument("no model version " + options.version);
     }
@@ -509,7 +510,7 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
     rc::detail::TestParams params;
     params.maxSuccess = options.test_cases;
     params.maxSize = options.max_size;
-    params.disableShrinking = rc_env.noshrink;
+    params.disableShrinking = rc_env.noshrink || !options.shrink;
     params.seed = options.seed != 0 ? options.seed : seed_for(description);
     const int soak = soak_factor();
     if (soak > 0) {

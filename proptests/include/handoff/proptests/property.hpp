@@ -27,6 +27,9 @@ namespace handoff::proptests {
 
 struct PropertyOptions {
     std::string version; // a model version name ("v8.0.0", ...)
+    // The model the oracle checks against, if not the registered table of `version`: a mutant
+    // of it (`handoff mutate`), which must outlive the call.
+    const model::TableData* table = nullptr;
     // The impl/ version run against the model of `version` (empty: the same). Another version
     // is a deliberately wrong implementation, for a test that the oracle notices.
     std::string impl_version;
@@ -55,6 +58,7 @@ struct PropertyOptions {
     // a trace file (handoff replay, handoff replay-qemu) named TRACE_NAME.json (default: the
     // description, made a file name) in trace_dir().
     bool write_trace = true;
+    bool shrink = true; // false: report the first failing case as found (`handoff mutate`)
     std::string trace_name;
 };
 

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# handoff mutate: known-bad mutants of v8.1 (the 2023 fix) are killed, each by what should notice
+# it; a small seeded sample runs and its counts add up; mutant ids are unique; bad input is one
+# line and exit code 2. Usage: mutate_test.sh path/to/handoff SOURCE_DIR (run from SOURCE_DIR: the
+# manifest, the stored traces and the equivalences are read from there).
+set -uo pipefail
+handoff=$1
+cd "$2" || exit 2
+. cli/tests/check.sh
+json=/tmp/handoff_mutate_$$.json
+trap 'rm -f "$json"' EXIT
+
+# status MUTANT_ID: "status by reason" from the last run's JSON.
+status() { jq -r --arg id "$1" '.results[] | select(.id == $id) | "\(.status) \(.by): \(.reason)"' "$json"; }
+expect() { # name, mutant id, regex on "status by: reason"
+    local got
+    got=$(status "$2")
+    if printf '%s' "$got" | grep -E -- "$3" >/dev/null; then
+        echo "ok   $1"
+    else
+        echo "FAIL $1: $2 is \"$got\", expected /$3/"; failures=$((failures + 1))
+    fi
+}
+
+# The checker alone (no oracle), under documented use. 403d18ae set s->block_inactive before the
+# inactivation attempt: without it, the double inactivation takes one step less. a4c6275a starts
+# the guest again after a failed migration only if it was running (vm_old_state): without that
+# conjunct, the guest starts with inactive disks one step sooner.
+"$handoff" mutate --version v8.1 --env documented --oracle-cases 0 --json \
+    --only v8.1/migration_completion_save/effect-drop/4 \
+    --only v8.1/migration_iteration_finish_resume/guard-drop/3 >"$json" 2>/dev/null
+expect "checker kills 403d18ae dropped" v8.1/migration_completion_save/effect-drop/4 \
+    "^killed checker, documented use: no-double-inactivate: violated \(11 steps\) now, violated \(12 steps\) expected"
+expect "checker kills a4c6275a's guard conjunct dropped" v8.1/migration_iteration_finish_resume/guard-drop/3 \
+    "^killed checker, documented use: no-vm-start-while-inactive: violated \(5 steps\) now, violated \(6 steps\) expected"
+
+# The oracle: 6dab4c93's re-activation on the fail label dropped changes no verdict or stored
+# counterexample (every invariant it touches is violated sooner another way), but impl/ does
+# re-activate, and the oracle sees it.
+"$handoff" mutate --version v8.1 --env documented --oracle-cases 200 --json \
+    --only v8.1/migration_completion_fail/effect-drop/2 >"$json" 2>/dev/null
+expect "oracle kills 6dab4c93's re-activation dropped" v8.1/migration_completion_fail/effect-drop/2 \
+    "^killed oracle: implementation did .*model allows only"
+"$handoff" mutate --version v8.1 --env documented --oracle-cases 0 --json \
+    --only v8.1/migration_completion_fail/effect-drop/2 >"$json" 2>/dev/null
+expect "without the oracle it survives" v8.1/migration_completion_fail/effect-drop/2 "^survived"
+
+# The equivalences file: a listed survivor counts as equivalent with its reason; a listed mutant
+# that is killed is reported as a stale entry, not as equivalent.
+eqfile=/tmp/handoff_mutate_eq_$$.tsv
+printf '# a comment\nv8.1/migration_completion_fail/effect-drop/2\tbecause the test says so\nv8.1/migration_iteration_finish_resume/guard-drop/3\twrongly listed\n' >"$eqfile"
+"$handoff" mutate --version v8.1 --env documented --oracle-cases 0 --json --equivalences "$eqfile" \
+    --only v8.1/migration_completion_fail/effect-drop/2 \
+    --only v8.1/migration_iteration_finish_resume/guard-drop/3 >"$json" 2>/dev/null
+rm -f "$eqfile"
+expect "equivalences file: a listed survivor" v8.1/migration_completion_fail/effect-drop/2 \
+    "^equivalent : because the test says so$"
+expect "equivalences file: a listed mutant that is killed stays killed" \
+    v8.1/migration_iteration_finish_resume/guard-drop/3 "^killed checker"
+if jq -e '.equivalent == 1 and .stale_equivalences == ["v8.1/migration_iteration_finish_resume/guard-drop/3"]' \
+    "$json" >/dev/null; then echo "ok   equivalences file: the stale entry is reported"; else
+    echo "FAIL equivalences file: $(jq -c '{equivalent, stale_equivalences}' "$json")"
+    failures=$((failures + 1)); fi
+
+# A seeded sample: the counts add up, and the exit code says whether some mutant survived.
+"$handoff" mutate --version v8.1 --env documented --sample 6 --seed 7 --oracle-cases 100 --json \
+    >"$json" 2>/dev/null
+rc=$?
+want_rc=$(jq -r 'if .survived > 0 then 1 else 0 end' "$json")
+if jq -e '.mutants == 6 and (.results | length) == 6 and
+          .killed + .equivalent + .survived == .mutants and
+          (.command | test("--sample 6 --seed 7"))' "$json" >/dev/null && [ "$rc" = "$want_rc" ]; then
+    echo "ok   seeded sample: $(jq -c '{killed, equivalent, survived}' "$json")"
+else
+    echo "FAIL seeded sample (exit $rc): $(jq -c '{mutants, killed, equivalent, survived}' "$json")"
+    failures=$((failures + 1))
+fi
+
+# The ids are the equivalences file's keys: unique, and stable in form.
+dups=$("$handoff" mutate --version v8.1 --list | cut -f1 | sort | uniq -d | head -3)
+if [ -z "$dups" ]; then echo "ok   mutant ids are unique"; else
+    echo "FAIL mutant ids repeat: $dups"; failures=$((failures + 1)); fi
+check "list" 0 0 "^v8\.1/migration_completion_save/effect-drop/4	without \`block_inactive\[h\] := true\`" \
+    "$handoff" mutate --version v8.1 --list
+
+check "unknown version" 2 1 "unknown version 'v9'" "$handoff" mutate --version v9
+check "unknown mutant" 2 1 "--only: v8.1 has no mutant v8.1/nope" \
+    "$handoff" mutate --version v8.1 --only v8.1/nope
+check "bad profile" 2 1 "--env" "$handoff" mutate --version v8.1 --env libvirt
+check "bad jobs" 2 1 "--jobs must be at least 1, not 0" "$handoff" mutate --version v8.1 --jobs 0
+check "unreadable manifest" 2 1 "--expect: cannot read /nonexistent" \
+    "$handoff" mutate --version v8.1 --expect /nonexistent
+exit $((failures > 0))

@@ -1,0 +1,90 @@
+// Mutation testing of the tables (`handoff mutate`): every small change of a version's run-time
+// table (TableData) that a wrong reading of QEMU could have produced, each made on a copy of the
+// table, never by recompiling one. A mutant is killed when the checker's verdicts at the default
+// instance differ from the manifest's (proofs/expected.json), or when the property tests' oracle
+// notices it (cli/commands_mutate.cpp); otherwise it survives, and is either shown equivalent
+// (docs/mutation/equivalent.tsv) or points at a missing test or invariant.
+#pragma once
+
+#include "handoff/model/interpreter.hpp"
+#include "handoff/model/invariants.hpp"
+#include "handoff/model/table.hpp"
+#include "handoff/proofs/engines.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace handoff::proofs {
+
+enum class MutationKind {
+    guard_drop,  // one conjunct of a row's guard replaced by `true`
+    effect_drop, // one assignment of a row's effect removed
+    value,       // one assignment's value replaced by another constant of its domain
+    force,       // one parameter of a row fixed to one outcome (a conjunct added to the guard)
+    swap,        // two adjacent statements of an effect exchanged, where one reads what the
+                 // other writes (or both write the same variable)
+};
+std::string_view mutation_kind_name(MutationKind kind); // "guard-drop", "effect-drop", ...
+
+struct Mutant {
+    // version/row/kind/index: stable as long as the row is; the key of the equivalences file.
+    std::string id;
+    std::string row;
+    MutationKind kind{};
+    std::string description; // what changed, in the specification's notation
+    std::function<void(model::TableData&)> mutate;
+};
+
+// Every mutant of a table, in table order. `nodes` is the instance's: a parameter over nodes is
+// forced to `none`, the first node, or a later one.
+std::vector<Mutant> mutants_of(const model::TableData& table);
+
+// A copy of the table with the mutant's change (and what the rows use recorded again).
+model::TableData mutated(const model::TableData& table, const Mutant& mutant);
+
+// What the manifest records for one (invariant, profile) cell.
+struct ExpectedCell {
+    const model::InvariantData* invariant = nullptr;
+    Verdict verdict = Verdict::unknown;
+    int steps = -1; // violated: the counterexample's length
+    // violated: the stored counterexample's steps (proofs/traces), each "row name=value ..."
+    // with the row's parameters by name (step_text()); empty: only the length is compared.
+    std::vector<std::string> trace;
+};
+
+// "row fail=2 h=0": a step as ExpectedCell::trace holds it (parameters sorted by name).
+std::string step_text(const model::TableData& table, const model::Step& step);
+
+struct MutantVerdict {
+    bool killed = false;
+    bool bug = false;    // an engine's answer failed its own check on the mutant (a checker bug)
+    std::string reason;  // killed: the first cell that differs ("no-double-inactivate: ...")
+    std::string checked; // survived: what was compared
+};
+
+// The checker on a mutant at one instance (one environment profile), stopping at the first cell
+// that differs from `expected`: a verdict, a counterexample's length, or its steps (the checker's
+// counterexamples are canonical: the least of the shortest, independent of the solver). Cheapest
+// first: BMC deepening one step at a time to the longest expected counterexample (a violation found
+// earlier, or not found at its length, kills), then the recovery search (`recoverable`), then IC3
+// on each cell the manifest says is proved (for `ic3_seconds`, as `handoff check`'s auto engine
+// gives it; no proof within that time kills, said so in the reason).
+MutantVerdict check_mutant(const model::TableData& mutant, const model::Instance& instance,
+                           const std::vector<ExpectedCell>& expected, double ic3_seconds);
+
+// Equivalence at an instance, computed. Every mutant changes one row; if that row takes the same
+// steps (every host and parameter choice) to the same states as the table's from every state
+// the table reaches, the two reach the same states by the same steps, and no verdict, trace or
+// oracle run at that instance can tell them apart.
+struct ReachableStates {
+    std::vector<model::State> states;
+    bool complete = false; // the whole reachable graph (else: cut at the limit)
+};
+ReachableStates reachable_states(const model::Interpreter& interp, std::size_t max_states);
+// Where the mutant's changed row first differs from the table's on those states ("" if nowhere).
+std::string row_difference(const model::Interpreter& table, const model::Interpreter& mutant,
+                           std::string_view row, const std::vector<model::State>& states);
+
+} // namespace handoff::proofs
