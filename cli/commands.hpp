@@ -23,5 +23,6 @@ void register_model_commands(CLI::App& app);
 void register_proofs_commands(CLI::App& app);      // check, prove
 void register_artifacts_commands(CLI::App& app);   // trace, replay, export, coverage
 void register_conformance_commands(CLI::App& app); // replay-qemu, conformance-report
+void register_crosscheck_command(CLI::App& app);   // crosscheck
 
 } // namespace handoff::cli
