@@ -72,6 +72,10 @@ std::vector<std::string> contradictions(const std::vector<Result>& answers, int 
                 out.push_back(fmt::format(
                     "{} reports a {}-step counterexample, the complete exploration none", r.engine,
                     length_of(r)));
+            } else if (r.ic3_found_violation) {
+                out.push_back(fmt::format("{} found a path to a violation, the complete "
+                                          "exploration none",
+                                          r.engine));
             }
             continue;
         }
@@ -139,6 +143,10 @@ std::vector<CrossCase> sample_cases(std::uint64_t seed, int count) {
         }
         c.invariant = applicable[pick(applicable.size())];
         c.instance = Instance(1 + static_cast<int>(pick(2)));
+        // At most one start and one blockdev-set-active call: the exploration of every case must
+        // finish in seconds (the default budget, 1 and 1, is the largest drawn).
+        c.instance.starts = static_cast<int>(pick(2));
+        c.instance.set_active_calls = static_cast<int>(pick(2));
         c.instance.documented_use = pick(2) == 1;
         for (const auto& cap : kCaps) {
             c.instance.fixed[static_cast<std::size_t>(cap.var)] = static_cast<int>(pick(3)) - 1;

@@ -45,9 +45,10 @@ std::vector<std::string> contradictions(const std::vector<Result>& answers, int 
 // Runs every engine that applies on the case, each with `timeout` seconds.
 CrossCheck cross_check(const CrossCase& c, double timeout);
 
-// `count` cases drawn from every version x invariant x N in {1, 2} x environment profile x each
-// capability free, off or on (image locking on under documented use, as the CLI fixes it), with
-// the generator seeded by `seed`: the same seed gives the same cases.
+// `count` cases drawn from every version x invariant x N in {1, 2} x starts in {0, 1} x
+// set-active calls in {0, 1} x environment profile x each capability free, off or on (image locking
+// on under documented use, as the CLI fixes it), with the generator seeded by `seed`: the same seed
+// gives the same cases.
 std::vector<CrossCase> sample_cases(std::uint64_t seed, int count);
 
 } // namespace handoff::proofs
