@@ -322,7 +322,9 @@ bool model_allows(const ModelTrace& t, const m::State& from, const Projection& s
     std::set<m::State> visited{from};
     std::deque<std::pair<m::State, int>> queue{{from, 0}};
     while (!queue.empty()) {
-        auto [s, d] = queue.front();
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        const m::State s = queue.front().first;
+        const int d = queue.front().second;
         queue.pop_front();
         if (matches(t, s, seen)) {
             std::vector<std::string> steps;
@@ -357,7 +359,9 @@ std::vector<m::State> continuations(const ModelTrace& t, const m::State& from, i
     std::set<m::State> visited{from};
     std::deque<std::pair<m::State, int>> queue{{from, 0}};
     while (!queue.empty()) {
-        auto [s, d] = queue.front();
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        const m::State s = queue.front().first;
+        const int d = queue.front().second;
         queue.pop_front();
         if (d == depth) {
             continue;
