@@ -43,10 +43,17 @@ void broken(const std::string& what, const std::string& input) {
 
 namespace {
 
-void strip_callbacks(CLI::App& app, const std::vector<std::string>& keep) {
+// Thrown once a parse-only subcommand's options are parsed and checked. Not a std::exception, so
+// that run_app() lets it through instead of calling it an internal error.
+struct ParsedOnly {};
+
+// The callbacks themselves stay: they own the commands' option variables (a removed callback
+// freed them while CLI11 still wrote to them). A parse-complete callback runs after the options
+// were checked and before the command's own callback, and stops there.
+void parse_only(CLI::App& app, const std::vector<std::string>& keep) {
     for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
         if (std::find(keep.begin(), keep.end(), sub->get_name()) == keep.end()) {
-            sub->callback(std::function<void()>());
+            sub->parse_complete_callback([] { throw ParsedOnly{}; });
         }
     }
 }
@@ -57,7 +64,7 @@ int run_cli(const std::vector<std::string>& args, const std::vector<std::string>
     silence_stdio();
     CLI::App app{"handoff", "handoff"};
     cli::build_app(app);
-    strip_callbacks(app, keep);
+    parse_only(app, keep);
     std::vector<const char*> argv{"handoff"};
     std::string shown = "handoff";
     bool has_newline = false;
@@ -69,7 +76,12 @@ int run_cli(const std::vector<std::string>& args, const std::vector<std::string>
     char* text = nullptr;
     std::size_t length = 0;
     std::FILE* err = ::open_memstream(&text, &length);
-    const int code = cli::run_app(app, static_cast<int>(argv.size()), argv.data(), err);
+    int code = 0;
+    try {
+        code = cli::run_app(app, static_cast<int>(argv.size()), argv.data(), err);
+    } catch (const ParsedOnly&) {
+        code = 0;
+    }
     std::fclose(err);
     const std::string message(text, length);
     std::free(text);

@@ -76,8 +76,12 @@ nlohmann::json QmpClient::read_message(Clock::time_point deadline) {
             try {
                 return nlohmann::json::parse(line);
             } catch (const nlohmann::json::exception&) {
-                throw HarnessError("QMP sent a line that is not JSON: " +
-                                   nlohmann::json(line.substr(0, 200)).dump());
+                // Quoted with invalid UTF-8 replaced: dump() throws on it otherwise (found by
+                // fuzz/qmp_fuzz.cpp).
+                throw HarnessError(
+                    "QMP sent a line that is not JSON: " +
+                    nlohmann::json(line.substr(0, 200))
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
             }
         }
         if (fd_ < 0) {
