@@ -24,5 +24,6 @@ void register_proofs_commands(CLI::App& app);      // check, prove
 void register_artifacts_commands(CLI::App& app);   // trace, replay, export, coverage
 void register_conformance_commands(CLI::App& app); // replay-qemu, conformance-report
 void register_mutate_commands(CLI::App& app);      // mutate
+void register_crosscheck_command(CLI::App& app);   // crosscheck
 
 } // namespace handoff::cli

@@ -2,6 +2,7 @@
 // export and coverage.
 #include "commands.hpp"
 #include "instance_options.hpp"
+#include "manifest.hpp"
 
 #include "handoff/conformance/controls.hpp"
 #include "handoff/model/printer.hpp"
@@ -500,24 +501,6 @@ struct StoryIndex {
     }
 };
 
-// --expect: a manifest written by proofs/regenerate; UsageError on an unreadable file.
-nlohmann::json read_manifest(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
-        throw UsageError(fmt::format("--expect: cannot read {}", path));
-    }
-    nlohmann::json manifest;
-    try {
-        manifest = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception&) {
-        throw UsageError(fmt::format("--expect: {} is not JSON", path));
-    }
-    if (!manifest.contains("results") || !manifest["results"].is_array()) {
-        throw UsageError(fmt::format("--expect: {} has no \"results\" array", path));
-    }
-    return manifest;
-}
-
 // Every verdict (and violation length) against the manifest: the number of differences, each
 // printed.
 int compare_with_manifest(const std::string& path, const nlohmann::json& manifest,
@@ -525,31 +508,22 @@ int compare_with_manifest(const std::string& path, const nlohmann::json& manifes
     int differences = 0, compared = 0;
     for (const ProfileRun& run : runs) {
         for (const Result& r : run.results) {
-            const nlohmann::json* entry = nullptr;
-            for (const auto& e : manifest["results"]) {
-                if (e.value("version", "") == r.version &&
-                    e.value("invariant", "") == r.invariant && e.value("env", "any") == run.env) {
-                    entry = &e;
-                }
-            }
+            const std::optional<std::string> expected =
+                expected_verdict(manifest, r.version, r.invariant, run.env);
             const std::string now = std::string(verdict_name(r.verdict)) +
                                     (r.verdict == Verdict::violated && r.trace
                                          ? fmt::format(" ({} steps)", r.trace->steps.size())
                                          : "");
-            if (entry == nullptr) {
+            if (!expected) {
                 fmt::print("  {} / {} ({} use): {} now, not in the manifest\n", r.version,
                            r.invariant, run.env, now);
                 ++differences;
                 continue;
             }
             ++compared;
-            const std::string expected =
-                entry->value("verdict", "?") +
-                (entry->contains("steps") ? fmt::format(" ({} steps)", (*entry)["steps"].get<int>())
-                                          : "");
-            if (expected != now) {
+            if (*expected != now) {
                 fmt::print("  {} / {} ({} use): {} now, {} expected\n", r.version, r.invariant,
-                           run.env, now, expected);
+                           run.env, now, *expected);
                 ++differences;
             }
         }

@@ -30,8 +30,29 @@ QmpClient::QmpClient(const std::string& socket_path, milliseconds timeout) {
         }
         std::this_thread::sleep_for(milliseconds(20));
     }
+    handshake(deadline);
+}
+
+QmpClient::QmpClient(int connected_fd, milliseconds timeout) : fd_(connected_fd) {
+    handshake(Clock::now() + timeout);
+}
+
+// A constructor that throws runs no destructor: the socket is closed here.
+void QmpClient::handshake(Clock::time_point deadline) {
+    try {
+        greet(deadline);
+    } catch (...) {
+        if (fd_ >= 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
+        throw;
+    }
+}
+
+void QmpClient::greet(Clock::time_point deadline) {
     const auto greeting = read_message(deadline);
-    if (!greeting.contains("QMP")) {
+    if (!greeting.is_object() || !greeting.contains("QMP")) {
         throw HarnessError("unexpected QMP greeting: " + greeting.dump());
     }
     execute_ok("qmp_capabilities");
@@ -52,7 +73,16 @@ nlohmann::json QmpClient::read_message(Clock::time_point deadline) {
             if (line.find_first_not_of(" \r\t") == std::string::npos) {
                 continue;
             }
-            return nlohmann::json::parse(line);
+            try {
+                return nlohmann::json::parse(line);
+            } catch (const nlohmann::json::exception&) {
+                // Quoted with invalid UTF-8 replaced: dump() throws on it otherwise (found by
+                // fuzz/qmp_fuzz.cpp).
+                throw HarnessError(
+                    "QMP sent a line that is not JSON: " +
+                    nlohmann::json(line.substr(0, 200))
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            }
         }
         if (fd_ < 0) {
             throw HarnessError("QMP connection closed");
@@ -127,7 +157,11 @@ nlohmann::json QmpClient::execute_ok(const std::string& command, const nlohmann:
                                      milliseconds timeout) {
     nlohmann::json reply = execute(command, arguments, timeout);
     if (reply.contains("error")) {
-        throw HarnessError(command + " failed: " + reply["error"].value("desc", reply.dump()));
+        const nlohmann::json& error = reply["error"];
+        const bool has_desc =
+            error.is_object() && error.contains("desc") && error["desc"].is_string();
+        throw HarnessError(
+            command + " failed: " + (has_desc ? error["desc"].get<std::string>() : reply.dump()));
     }
     return reply["return"];
 }

@@ -8,6 +8,7 @@
 #include "handoff/model/printer.hpp"
 #include "handoff/model/versions.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <deque>
@@ -128,7 +129,19 @@ ModelTrace parse(const nlohmann::json& j) {
     if (instance.nodes < 1 || instance.nodes > 4) {
         throw TraceError("nodes must be between 1 and 4");
     }
-    instance.starts = j.value("starts", 1);
+    // Optional here (older traces lack them), but of the right type and range when present: a
+    // string where a number belongs must be bad input, not an exception of the JSON library.
+    if (j.contains("starts")) {
+        if (!j["starts"].is_number_integer() || j["starts"].get<int>() < 0 ||
+            j["starts"].get<int>() > 3) {
+            throw TraceError("starts must be an integer between 0 and 3, not " +
+                             j["starts"].dump());
+        }
+        instance.starts = j["starts"].get<int>();
+    }
+    if (j.contains("env") && !j["env"].is_string()) {
+        throw TraceError("env must be \"documented\" or \"any\", not " + j["env"].dump());
+    }
     instance.documented_use = j.value("env", std::string("any")) == "documented";
     t.interp = std::make_unique<m::Interpreter>(*t.table, instance);
     t.initial = state_from_json(*t.interp, j["initial"], "initial");
@@ -155,10 +168,21 @@ ModelTrace parse(const nlohmann::json& j) {
                 t.interp->param_default(static_cast<m::Param>(p));
         }
         const nlohmann::json params = js.value("params", nlohmann::json::object());
+        if (!params.is_object()) {
+            throw TraceError(where + " (" + row + "): params is not an object");
+        }
         for (m::Param p : t.table->rows[static_cast<std::size_t>(step.row)].params) {
             const std::string name(m::param_info(p).name);
             if (!params.contains(name) || !params[name].is_number_integer()) {
                 throw TraceError(where + " (" + row + ") has no parameter " + name);
+            }
+            // The interpreter indexes hosts and nodes with these: a value outside the parameter's
+            // domain would read outside the state.
+            const auto domain = t.interp->param_values(p);
+            if (std::find(domain.begin(), domain.end(), params[name].get<long long>()) ==
+                domain.end()) {
+                throw TraceError(where + " (" + row + "): parameter " + name + " = " +
+                                 params[name].dump() + " is out of range");
             }
             step.params[static_cast<std::size_t>(p)] = params[name].get<int>();
         }
@@ -298,7 +322,9 @@ bool model_allows(const ModelTrace& t, const m::State& from, const Projection& s
     std::set<m::State> visited{from};
     std::deque<std::pair<m::State, int>> queue{{from, 0}};
     while (!queue.empty()) {
-        auto [s, d] = queue.front();
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        const m::State s = queue.front().first;
+        const int d = queue.front().second;
         queue.pop_front();
         if (matches(t, s, seen)) {
             std::vector<std::string> steps;
@@ -333,7 +359,9 @@ std::vector<m::State> continuations(const ModelTrace& t, const m::State& from, i
     std::set<m::State> visited{from};
     std::deque<std::pair<m::State, int>> queue{{from, 0}};
     while (!queue.empty()) {
-        auto [s, d] = queue.front();
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        const m::State s = queue.front().first;
+        const int d = queue.front().second;
         queue.pop_front();
         if (d == depth) {
             continue;
@@ -1011,6 +1039,11 @@ std::string reorder_for_replay(ModelTrace& t) {
 }
 
 } // namespace
+
+std::string check_trace(const nlohmann::json& trace) {
+    ModelTrace t = parse(trace);
+    return reorder_for_replay(t);
+}
 
 ReplayResult replay(const nlohmann::json& trace, const ReplayOptions& options) {
     ModelTrace t = parse(trace);

@@ -220,7 +220,10 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
             }
             return rr;
         };
-        for (const auto& [invariant, trace] : primary.traces) {
+        for (const auto& entry : primary.traces) {
+            // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+            const auto& invariant = entry.first;
+            const auto& trace = entry.second;
             const ReplayResult rr = run(primary.name + " " + invariant, trace);
             require_still_violated(primary.name, invariant, rr);
             const std::string version = trace.value("version", "?");

@@ -216,7 +216,7 @@ struct Branch {
 
 class Runner {
   public:
-    Runner(const TableData& t, const RowData& row) : t_(t), row_(row), a_(t) {}
+    Runner(const TableData& t, const RowData& row) : row_(row), a_(t) {}
 
     void run(std::size_t begin, std::size_t end, std::vector<Branch>& branches, Env& env) const {
         const auto& stmts = row_.effect.stmts;
@@ -347,7 +347,6 @@ class Runner {
         }
     }
 
-    const TableData& t_;
     const RowData& row_;
     Abstract a_;
 };

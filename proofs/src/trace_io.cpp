@@ -55,7 +55,9 @@ std::string text(const json& j, const char* key, const std::string& where) {
 }
 
 void only_keys(const json& j, std::initializer_list<const char*> keys, const std::string& where) {
-    for (const auto& [key, value] : j.items()) {
+    for (const auto& item : j.items()) {
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        const std::string& key = item.key();
         if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; })) {
             fail(where, "unknown field \"" + key + "\"");
         }
@@ -140,7 +142,9 @@ Step read_step(const Interpreter& interp, const json& j, const std::string& wher
     if (!params.is_object()) {
         fail(where, "\"params\" must be an object {parameter: integer}");
     }
-    for (const auto& [pname, value] : params.items()) {
+    for (const auto& item : params.items()) {
+        const std::string& pname = item.key(); // not a structured binding: see only_keys()
+        const json& value = item.value();
         const auto p = std::find_if(row->params.begin(), row->params.end(),
                                     [&](Param q) { return param_info(q).name == pname; });
         if (p == row->params.end()) {

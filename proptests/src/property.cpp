@@ -363,6 +363,23 @@ int soak_factor() {
     return soak != nullptr ? std::max(0, std::atoi(soak)) : 0;
 }
 
+// HANDOFF_PROPTEST_BUDGET=F (0 < F <= 1): the share of its test cases a property that must hold
+// runs (the sanitizer build in CI: ./run sanitize all). A property expected to fail keeps its
+// budget: it stops at its first failure anyway, and a smaller budget could only hide it.
+double budget_share() {
+    const char* text = std::getenv("HANDOFF_PROPTEST_BUDGET");
+    if (text == nullptr || *text == '\0') {
+        return 1.0;
+    }
+    char* end = nullptr;
+    const double share = std::strtod(text, &end);
+    if (end == text || *end != '\0' || !(share > 0 && share <= 1)) {
+        throw std::invalid_argument(
+            fmt::format("HANDOFF_PROPTEST_BUDGET=\"{}\": expected a share in (0, 1]", text));
+    }
+    return share;
+}
+
 // "v8.0.0 violates no-double-inactivate" -> "v8.0.0-violates-no-double-inactivate".
 std::string file_name_of(const std::string& description) {
     std::string out;
@@ -512,6 +529,9 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
     params.maxSize = options.max_size;
     params.disableShrinking = rc_env.noshrink || !options.shrink;
     params.seed = options.seed != 0 ? options.seed : seed_for(description);
+    if (!options.expect_failure) {
+        params.maxSuccess = std::max(1, static_cast<int>(params.maxSuccess * budget_share()));
+    }
     const int soak = soak_factor();
     if (soak > 0) {
         params.maxSuccess *= soak;

@@ -17,6 +17,9 @@ class QmpClient {
     // Connects (retrying until `timeout`: QEMU creates the socket while starting), reads the
     // greeting and negotiates capabilities.
     QmpClient(const std::string& socket_path, milliseconds timeout);
+    // The same over a socket that is already connected (its end is owned and closed by the
+    // client): what the QMP fuzzer (fuzz/qmp_fuzz.cpp) feeds replies through.
+    QmpClient(int connected_fd, milliseconds timeout);
     ~QmpClient();
     QmpClient(const QmpClient&) = delete;
     QmpClient& operator=(const QmpClient&) = delete;
@@ -43,6 +46,8 @@ class QmpClient {
     bool connected() const { return fd_ >= 0; }
 
   private:
+    void handshake(Clock::time_point deadline); // greet(), closing the socket if it throws
+    void greet(Clock::time_point deadline);     // the greeting, then qmp_capabilities
     nlohmann::json read_message(Clock::time_point deadline);
     int fd_ = -1;
     std::string buffer_;

@@ -70,6 +70,11 @@ struct ReplayOptions {
     std::function<void(const std::string&)> on_warning;
 };
 
+// What replay() does with a trace before it looks for QEMU: reads it (TraceError when it cannot be
+// read as one) and plans its order; returns the notes of that plan. Runs no process (the trace
+// fuzzer, fuzz/trace_fuzz.cpp, calls it).
+std::string check_trace(const nlohmann::json& trace);
+
 // Throws TraceError for a trace that cannot be read as one, BinaryError when no binary can be
 // named for it (select_qemu()), HarnessError when the binary does not run.
 ReplayResult replay(const nlohmann::json& trace, const ReplayOptions& options = {});
