@@ -410,10 +410,23 @@ struct StoryIndex {
         std::vector<std::string> steps; // rows and parameters of each trace told
         std::string outcome() const {
             std::string out;
-            for (std::size_t i = 0; i < outcomes.size(); ++i) {
-                // ": vm_start() runs" and ": runstate_set() sets ..." read as one list.
-                const std::string& o = outcomes[i];
-                out += i == 0 ? o : "; " + o.substr(o.find_first_not_of(":, then"));
+            for (const std::string& o : outcomes) {
+                if (out.empty()) {
+                    out = o;
+                    continue;
+                }
+                // ": vm_start() runs" and ": runstate_set() sets ..." read as one list: the
+                // later outcomes lose their separator (model::Gist's ": " or ", then ").
+                std::string_view rest = o;
+                for (std::string_view separator : {", then ", ": ", " "}) {
+                    if (rest.starts_with(separator)) {
+                        rest.remove_prefix(separator.size());
+                        break;
+                    }
+                }
+                if (!rest.empty()) {
+                    out += "; " + std::string(rest);
+                }
             }
             return out;
         }
