@@ -360,6 +360,38 @@ struct ExportArgs {
     CLI::Option* query_given = nullptr;
 };
 
+// The state invariants an export asserts: those named (each must apply to the version and be a
+// state predicate; `lacking` says what a graph property has not), or else every one that applies.
+// The graph properties left out of "every one" are listed in *skipped.
+std::vector<const InvariantData*> exported_invariants(const ExportArgs& a, const TableData& table,
+                                                      std::string_view lacking,
+                                                      std::string* skipped = nullptr) {
+    std::vector<const InvariantData*> invs;
+    for (const auto& name : a.invariants) {
+        const InvariantData& inv = require_invariant(name);
+        if (!inv.applies_to(table.version)) {
+            throw UsageError(fmt::format("invariant '{}' does not apply to {}", name, a.version));
+        }
+        if (inv.kind != InvariantKind::StatePredicate) {
+            throw UsageError(fmt::format("{} is a graph property{}", name, lacking));
+        }
+        invs.push_back(&inv);
+    }
+    if (invs.empty()) {
+        for (const auto& inv : all_invariants()) {
+            if (!inv.applies_to(table.version)) {
+                continue;
+            }
+            if (inv.kind == InvariantKind::StatePredicate) {
+                invs.push_back(&inv);
+            } else if (skipped != nullptr) {
+                *skipped += (skipped->empty() ? "" : ", ") + std::string(inv.name);
+            }
+        }
+    }
+    return invs;
+}
+
 void run_export_promela(const ExportArgs& a, const TableData& table);
 
 void run_export(const ExportArgs& a) {
@@ -384,24 +416,8 @@ void run_export(const ExportArgs& a) {
     if (query == Query::induction && depth < 1) {
         throw UsageError("--depth of an induction query (k) must be at least 1");
     }
-    std::vector<const InvariantData*> invs;
-    for (const auto& name : a.invariants) {
-        const InvariantData& inv = require_invariant(name);
-        if (!inv.applies_to(table.version)) {
-            throw UsageError(fmt::format("invariant '{}' does not apply to {}", name, a.version));
-        }
-        if (inv.kind != InvariantKind::StatePredicate) {
-            throw UsageError(fmt::format("{} is a graph property: it has no SMT-LIB query", name));
-        }
-        invs.push_back(&inv);
-    }
-    if (invs.empty()) {
-        for (const auto& inv : all_invariants()) {
-            if (inv.applies_to(table.version) && inv.kind == InvariantKind::StatePredicate) {
-                invs.push_back(&inv);
-            }
-        }
-    }
+    const std::vector<const InvariantData*> invs =
+        exported_invariants(a, table, ": it has no SMT-LIB query");
     const Instance inst = a.instance.instance();
     z3::context ctx;
     const Lowering low(ctx, table, inst);
@@ -427,32 +443,9 @@ void run_export_promela(const ExportArgs& a, const TableData& table) {
         throw UsageError("--depth and --query apply to --format smt2 only (a Promela model is "
                          "the whole instance)");
     }
-    std::vector<const InvariantData*> invs;
-    for (const auto& name : a.invariants) {
-        const InvariantData& inv = require_invariant(name);
-        if (!inv.applies_to(table.version)) {
-            throw UsageError(fmt::format("invariant '{}' does not apply to {}", name, a.version));
-        }
-        if (inv.kind != InvariantKind::StatePredicate) {
-            throw UsageError(fmt::format(
-                "{} is a graph property, not a state predicate: it has no Promela assertion",
-                name));
-        }
-        invs.push_back(&inv);
-    }
     std::string skipped;
-    if (invs.empty()) {
-        for (const auto& inv : all_invariants()) {
-            if (!inv.applies_to(table.version)) {
-                continue;
-            }
-            if (inv.kind == InvariantKind::StatePredicate) {
-                invs.push_back(&inv);
-            } else {
-                skipped += (skipped.empty() ? "" : ", ") + std::string(inv.name);
-            }
-        }
-    }
+    const std::vector<const InvariantData*> invs = exported_invariants(
+        a, table, ", not a state predicate: it has no Promela assertion", &skipped);
     const Instance inst = a.instance.instance();
     const Interpreter interp(table, inst);
     std::string names;
