@@ -179,6 +179,16 @@ nlohmann::json trace_json(const Interpreter& interp, const Trace& trace,
     return j;
 }
 
+// Why a proof holds without any row's help ("" if it may not): no row asserts what the invariant
+// excludes, or the graph gives its premise nothing to hold on.
+std::string vacuous_why(const Result& r, const Instance& instance) {
+    const InvariantData& inv = require_invariant(r.invariant);
+    if (std::string why = vacuous_by_construction(require_version(r.version), inv); !why.empty()) {
+        return why;
+    }
+    return vacuous_on_graph(inv, instance);
+}
+
 nlohmann::json result_json(const Result& r, const CheckArgs& args) {
     nlohmann::json j{{"version", r.version},
                      {"invariant", r.invariant},
@@ -204,8 +214,7 @@ nlohmann::json result_json(const Result& r, const CheckArgs& args) {
         j["bug"] = true;
     }
     if (r.verdict == Verdict::proved) {
-        const std::string why =
-            vacuous_by_construction(require_version(r.version), require_invariant(r.invariant));
+        const std::string why = vacuous_why(r, args.instance());
         if (!why.empty()) {
             j["vacuous"] = why;
         }
@@ -264,13 +273,11 @@ std::string verdict_text(const Result& r) {
 
 // What a proof means beyond "proved": vacuous (no row can break the invariant) or the invariant
 // inductive by itself (IC3 needed no strengthening).
-std::string proof_note(const Result& r) {
+std::string proof_note(const Result& r, const Instance& instance) {
     if (r.verdict != Verdict::proved) {
         return "";
     }
-    const TableData& table = require_version(r.version);
-    if (const std::string why = vacuous_by_construction(table, require_invariant(r.invariant));
-        !why.empty()) {
+    if (const std::string why = vacuous_why(r, instance); !why.empty()) {
         return "; vacuous: " + why;
     }
     return r.inductive_alone ? "; the invariant is inductive by itself" : "";
@@ -279,7 +286,7 @@ std::string proof_note(const Result& r) {
 void print_results(const std::vector<Result>& results, const CheckArgs& args) {
     for (const auto& r : results) {
         fmt::print("{:<10} {:<38} {:<20} {:<9} {:>6.2f} s  {}{}\n", r.version, r.invariant,
-                   verdict_text(r), r.engine, r.seconds, r.detail, proof_note(r));
+                   verdict_text(r), r.engine, r.seconds, r.detail, proof_note(r, args.instance()));
         if (!r.certificate.empty() && args.certificates) {
             std::string text = "    " + r.certificate;
             for (std::size_t at = text.find('\n'); at != std::string::npos;
@@ -350,7 +357,7 @@ void register_check(CLI::App& app) {
 }
 
 // The short form of a verdict in prove's table.
-std::string verdict_cell(const Result& r, const TableData& table, const InvariantData& inv) {
+std::string verdict_cell(const Result& r, const Instance& instance) {
     if (r.bug) {
         return "BUG";
     }
@@ -358,7 +365,7 @@ std::string verdict_cell(const Result& r, const TableData& table, const Invarian
     case Verdict::violated:
         return fmt::format("VIOL {}", r.trace ? r.trace->steps.size() : 0);
     case Verdict::proved:
-        if (!vacuous_by_construction(table, inv).empty()) {
+        if (!vacuous_why(r, instance).empty()) {
             return "proved v";
         }
         return r.inductive_alone ? "proved i" : "proved";
@@ -483,9 +490,9 @@ struct StoryIndex {
                       : label_for(i / 26 - 1) + static_cast<char>('a' + i % 26);
     }
 
-    std::string cell(const Result& r, const TableData& t, const InvariantData& inv) const {
+    std::string cell(const Result& r, const Instance& instance) const {
         const auto it = label_of.find(&r);
-        return verdict_cell(r, t, inv) + (it == label_of.end() ? "" : " " + it->second);
+        return verdict_cell(r, instance) + (it == label_of.end() ? "" : " " + it->second);
     }
 
     void print(std::size_t from, std::size_t to, std::size_t width) const {
@@ -638,11 +645,11 @@ void register_prove(CLI::App& app) {
             for (const TableData* t : versions) {
                 const Result* r = main_run.find(t, &inv);
                 applies = applies || r != nullptr;
-                line += fmt::format("{:<{}}", r ? index.cell(*r, *t, inv) : "-", kCell);
+                line += fmt::format("{:<{}}", r ? index.cell(*r, main_run.instance) : "-", kCell);
                 const Result* m = misuse ? misuse->find(t, &inv) : nullptr;
                 if (r && m && !same_verdict(*r, *m)) {
                     differs = true;
-                    below += fmt::format("{:<{}}", index.cell(*m, *t, inv), kCell);
+                    below += fmt::format("{:<{}}", index.cell(*m, misuse->instance), kCell);
                 } else {
                     below += std::string(kCell, ' ');
                 }

@@ -33,8 +33,18 @@ const InvariantData& require_invariant(const std::string& name) {
 }
 
 void InstanceOptions::add_to(CLI::App* cmd) {
-    cmd->add_option("--nodes", nodes, "Number of block nodes per host (1-16)")
+    nodes_option =
+        cmd->add_option("--nodes", nodes,
+                        "Number of block nodes per host on the flat graph, one per disk (1-16)")
+            ->capture_default_str();
+    cmd->add_option("--graph", graph,
+                    "The block graph of each disk: flat (one node stands for the disk), chain "
+                    "(qcow2 over its file, backed by a qcow2 over its file: 4 nodes a disk), job "
+                    "(a block job's filter node over qcow2 over file: 3 nodes a disk); "
+                    "shared-base (two disks over one backing image) is refused: not walked yet")
         ->capture_default_str();
+    cmd->add_option("--disks", disks,
+                    "Number of disks per host (default 2; on the flat graph the same as --nodes)");
     cmd->add_option("--starts", starts, "How many fresh QEMU processes management may start (0-3)")
         ->capture_default_str();
     cmd->add_option("--set-active-calls", set_active_calls,
@@ -52,10 +62,44 @@ void InstanceOptions::add_to(CLI::App* cmd) {
                     "image-locking); unfixed ones take both values");
 }
 
+// The node count of the chosen graph: --nodes counts nodes of the flat graph, --disks counts
+// disks of any graph.
+static std::pair<GraphShape, int> graph_and_nodes(const InstanceOptions& o) {
+    const auto shape = graph_shape_from_name(o.graph);
+    if (!shape) {
+        throw UsageError(
+            fmt::format("unknown graph '{}' (expected flat, chain, shared-base or job)", o.graph));
+    }
+    const bool nodes_given = o.nodes_option != nullptr && o.nodes_option->count() > 0;
+    if (*shape != GraphShape::flat && nodes_given) {
+        throw UsageError(fmt::format("--nodes counts the nodes of the flat graph; with --graph {} "
+                                     "give the number of disks with --disks",
+                                     o.graph));
+    }
+    if (nodes_given && o.disks != 0 && o.disks != o.nodes) {
+        throw UsageError("--nodes and --disks disagree (on the flat graph they are the same)");
+    }
+    int disks = o.disks != 0 ? o.disks : (*shape == GraphShape::flat ? o.nodes : 2);
+    if (*shape == GraphShape::shared_base && disks != 2) {
+        throw UsageError(
+            fmt::format("--graph shared-base has two disks over one base, not {}", disks));
+    }
+    const int nodes = BlockGraph::node_count(*shape, disks);
+    if (disks < 1 || nodes > 16) {
+        throw UsageError(fmt::format("--disks must be between 1 and {} on the {} graph, not {}",
+                                     16 / BlockGraph::node_count(*shape, 1), o.graph, disks));
+    }
+    if (const std::string limit = BlockGraph::make(*shape, nodes).walk_limit(); !limit.empty()) {
+        throw UsageError(limit);
+    }
+    return {*shape, nodes};
+}
+
 Instance InstanceOptions::instance() const {
     if (nodes < 1 || nodes > 16) {
         throw UsageError(fmt::format("--nodes must be between 1 and 16, not {}", nodes));
     }
+    const auto [shape, node_count] = graph_and_nodes(*this);
     if (starts < 0 || starts > 3) {
         throw UsageError(fmt::format("--starts must be between 0 and 3, not {}", starts));
     }
@@ -67,7 +111,8 @@ Instance InstanceOptions::instance() const {
         throw UsageError(
             fmt::format("unknown environment profile '{}' (expected documented or any)", env));
     }
-    Instance inst(nodes);
+    Instance inst(node_count);
+    inst.graph = shape;
     inst.starts = starts;
     inst.set_active_calls = set_active_calls;
     inst.documented_use = env == "documented";
@@ -105,16 +150,28 @@ std::string InstanceOptions::describe() const {
     for (const auto& c : caps) {
         caps_text += (caps_text.empty() ? "" : ", ") + c;
     }
-    return fmt::format("{} node{}, {} process start{}, {}, {} use", nodes, nodes == 1 ? "" : "s",
-                       starts, starts == 1 ? "" : "s", caps_text, env);
+    std::string where = fmt::format("{} node{}", nodes, nodes == 1 ? "" : "s");
+    if (graph != "flat") {
+        const int d = disks != 0 ? disks : 2;
+        where = fmt::format("{} disk{} on the {} graph", d, d == 1 ? "" : "s", graph);
+    }
+    return fmt::format("{}, {} process start{}, {}, {} use", where, starts, starts == 1 ? "" : "s",
+                       caps_text, env);
 }
 
 nlohmann::json InstanceOptions::json() const {
-    return {{"nodes", nodes},
-            {"starts", starts},
-            {"set_active_calls", set_active_calls},
-            {"env", env},
-            {"caps", caps}};
+    nlohmann::json out = {{"nodes", nodes},
+                          {"starts", starts},
+                          {"set_active_calls", set_active_calls},
+                          {"env", env},
+                          {"caps", caps}};
+    // Absent on the flat graph, so that the manifests written before the graph stay valid.
+    if (graph != "flat") {
+        out["graph"] = graph;
+        out["disks"] = disks != 0 ? disks : 2;
+        out.erase("nodes");
+    }
+    return out;
 }
 
 } // namespace handoff::cli

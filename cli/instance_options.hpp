@@ -20,7 +20,10 @@ const model::TableData& require_version(const std::string& name);
 const model::InvariantData& require_invariant(const std::string& name);
 
 struct InstanceOptions {
-    int nodes = 2;
+    int nodes = 2; // --nodes: block nodes per host on the flat graph (a node per disk)
+    int disks = 0; // --disks: disks per host on any graph (0: not given)
+    std::string graph = "flat";
+    CLI::Option* nodes_option = nullptr;
     int starts = 1;
     int set_active_calls = 1;
     std::string env = "documented";

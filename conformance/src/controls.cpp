@@ -40,6 +40,12 @@ const std::vector<RowControl> kRows{
      "QMP blockdev-set-active active=true without node-name (QEMU 10.x)"},
     {"blockdev_set_inactive_all", Side::harness, Control::set_inactive_all, Outcome::inactivation,
      "QMP blockdev-set-active active=false without node-name (QEMU 10.x)"},
+    {"blockdev_set_active_node", Side::harness, Control::set_active_node, Outcome::activation,
+     "QMP blockdev-set-active node-name=diskN active=true: the disk's qcow2 node, its file child "
+     "first (QEMU 10.x)"},
+    {"blockdev_set_inactive_node", Side::harness, Control::set_inactive_node, Outcome::inactivation,
+     "QMP blockdev-set-active node-name=diskN active=false: the disk's qcow2 node, then its file "
+     "child (QEMU 10.x)"},
     {"incoming_load_error", Side::harness, Control::relay_cut, Outcome::fixed,
      "the relay cuts the stream before EOF"},
     {"migration_stream_error", Side::harness, Control::none, Outcome::fixed,

@@ -629,6 +629,15 @@ std::string Replayer::control(const m::Step& step, int index) {
         // bdrv_inactivate_all(). A QEMU without it (7.2) answers that the command does not exist.
         return reply_text(world_->qmp(h).execute(
             "blockdev-set-active", {{"active", c->control == Control::set_active_all}}));
+    case Control::set_active_node:
+    case Control::set_inactive_node: {
+        // A flat node stands for the disk's tree: its qcow2 node, which bdrv_activate() and
+        // bdrv_inactivate() walk with its file child.
+        const int target = step.params[static_cast<std::size_t>(m::Param::target)];
+        return reply_text(world_->qmp(h).execute(
+            "blockdev-set-active", {{"node-name", world_->node_name(target)},
+                                    {"active", c->control == Control::set_active_node}}));
+    }
     case Control::savevm: {
         const std::string out = world_->qmp(h).hmp("savevm conformance", opt_.timeout);
         return out.empty() ? "ok" : out;

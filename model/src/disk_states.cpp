@@ -118,10 +118,18 @@ class Abstract {
         case Op::Or:
         case Op::Implies: {
             Mask a = value(e.kid[0], s, env);
-            const Mask b = value(e.kid[1], s, env);
             if (e.op == Op::Implies) {
                 a = boolean((a & kTrue) != 0, (a & kFalse) != 0);
             }
+            // A left side that decides the result alone: the right side is not evaluated (the
+            // walks' closed forms nest deeply, and on the flat graph most of them fold here).
+            if (e.op == Op::And && a == kFalse) {
+                return kFalse;
+            }
+            if (e.op != Op::And && a == kTrue) {
+                return kTrue;
+            }
+            const Mask b = value(e.kid[1], s, env);
             if (e.op == Op::And) {
                 return boolean((a & kFalse) || (b & kFalse), (a & kTrue) && (b & kTrue));
             }
@@ -166,6 +174,10 @@ class Abstract {
                 all_false = all_false && (m & kFalse);
                 some_true = some_true || (m & kTrue);
                 some_false = some_false || (m & kFalse);
+                // One certainly false (forall) or certainly true (exists) case decides it.
+                if (m == (e.op == Op::Forall ? kFalse : kTrue)) {
+                    break;
+                }
             }
             bound = saved;
             return e.op == Op::Forall ? boolean(some_false, all_true)

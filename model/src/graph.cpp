@@ -69,6 +69,8 @@ std::string_view node_relation_name(NodeRelation r) {
         return "inactivated_before";
     case NodeRelation::activated_before:
         return "activated_before";
+    case NodeRelation::is_format:
+        return "is_format";
     }
     return "?";
 }
@@ -178,10 +180,9 @@ void BlockGraph::compute_orders() {
     auto top_down = [&](auto& self, int x) -> void {
         done[static_cast<std::size_t>(x)] = true;
         inactivation_order_.push_back(x);
-        for (const BlockEdge& e : edges_) {
-            if (e.parent == x && !done[static_cast<std::size_t>(e.child)] &&
-                all_parents_done(e.child)) {
-                self(self, e.child);
+        for (int c : children(x)) {
+            if (!done[static_cast<std::size_t>(c)] && all_parents_done(c)) {
+                self(self, c);
             }
         }
     };
@@ -191,9 +192,9 @@ void BlockGraph::compute_orders() {
     std::fill(done.begin(), done.end(), false);
     auto bottom_up = [&](auto& self, int x) -> void {
         done[static_cast<std::size_t>(x)] = true;
-        for (const BlockEdge& e : edges_) {
-            if (e.parent == x && !done[static_cast<std::size_t>(e.child)]) {
-                self(self, e.child);
+        for (int c : children(x)) {
+            if (!done[static_cast<std::size_t>(c)]) {
+                self(self, c);
             }
         }
         activation_order_.push_back(x);
@@ -213,6 +214,55 @@ void BlockGraph::compute_orders() {
         activation_pos_[static_cast<std::size_t>(activation_order_[static_cast<std::size_t>(i)])] =
             i;
     }
+}
+
+std::vector<int> BlockGraph::children(int x) const {
+    std::vector<int> out;
+    for (auto e = edges_.rbegin(); e != edges_.rend(); ++e) {
+        if (e->parent == x) {
+            out.push_back(e->child);
+        }
+    }
+    return out;
+}
+
+bool BlockGraph::is_tree() const {
+    for (int x = 0; x < size(); ++x) {
+        if (std::count_if(edges_.begin(), edges_.end(),
+                          [x](const BlockEdge& e) { return e.child == x; }) > 1) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int BlockGraph::depth() const {
+    auto below = [this](auto& self, int x) -> int {
+        int d = 0;
+        for (int c : children(x)) {
+            d = std::max(d, 1 + self(self, c));
+        }
+        return d;
+    };
+    int d = 0;
+    for (int r : roots_) {
+        d = std::max(d, below(below, r));
+    }
+    return d;
+}
+
+std::string BlockGraph::walk_limit() const {
+    const std::string shape(graph_shape_name(shape_));
+    if (!is_tree()) {
+        return "the walks on the " + shape +
+               " graph are not modelled yet: a node there has two parents, and which parent's "
+               "visit inactivates it depends on the nodes' states";
+    }
+    if (depth() > kWalkDepth) {
+        return "the " + shape + " graph is " + std::to_string(depth()) +
+               " nodes deep, deeper than the walks look (" + std::to_string(kWalkDepth) + ")";
+    }
+    return "";
 }
 
 bool BlockGraph::is_root(int x) const {
@@ -253,6 +303,8 @@ bool BlockGraph::holds(NodeRelation r, int a, int b) const {
         return inactivated_before(a, b);
     case NodeRelation::activated_before:
         return activated_before(a, b);
+    case NodeRelation::is_format:
+        return a < n && nodes_[static_cast<std::size_t>(a)].kind == NodeKind::format;
     }
     return false;
 }

@@ -42,6 +42,9 @@ Interpreter::Interpreter(const TableData& table, const Instance& instance)
     if (instance.nodes < 1 || instance.nodes > 16) {
         throw std::invalid_argument("the number of nodes must be between 1 and 16");
     }
+    if (const std::string limit = graph_.walk_limit(); !limit.empty()) {
+        throw std::invalid_argument(limit);
+    }
     if (instance.starts < 0 || instance.starts > 3) {
         throw std::invalid_argument("the number of process starts must be between 0 and 3");
     }

@@ -50,17 +50,23 @@ const Built& built() {
              "Before 10.0 only; 10.0 allows inactivating an inactive top-level node."});
         out.list.push_back(
             {"no-inactive-child-under-active-parent",
-             "No node is inactive while one of its parents is active (10.x asserts top_level "
-             "when bdrv_inactivate_recurse() meets an inactive child).",
-             "Kevin Wolf, \"block: Allow inactivating already inactive nodes\" (10.0)",
+             "No node is inactive while one of its parents is active: while a node's "
+             "BDRV_O_INACTIVE flag is clear, so are its children's (a node without a driver counts "
+             "as inactive).",
+             "block.c bdrv_inactivate_recurse(): \"Make sure that we don't inactivate a child "
+             "before its parent\"; Kevin Wolf, \"block: Allow inactivating already inactive "
+             "nodes\" (10.0: \"if a child is already inactive before its parent, that's bad\")",
              InvariantKind::StatePredicate,
-             (crash != Crash::INACTIVE_CHILD).emit(bld),
-             // Where bdrv_inactivate_all() skips an inactive node instead of asserting
-             // (bdrv_inactivate_all_skipping()): 10.0's code, which asserts top_level instead.
-             {.rule = AppliesWhere::Rule::rows_never_assert, .reason = Crash::DOUBLE_INACTIVATE},
-             "Every node of this model is the root of its disk's tree (a format node with its "
-             "protocol child inactivated and activated together), so no step of the table can "
-             "reach the assertion: the invariant holds by construction of the abstraction."});
+             forall(h, forall(n, forall(m, implies(alive(h) && parent_of(m, n) &&
+                                                       flag_clear(node(h, m)),
+                                                   flag_clear(node(h, n))))))
+                 .emit(bld),
+             everywhere,
+             "On the flat graph no node has a parent, so it holds by construction there; "
+             "--graph chain or job gives it premises. 10.x's assert(top_level) in "
+             "bdrv_inactivate_recurse() fails only on a walk from a state that breaks this "
+             "invariant already (the walk passed the inactive node's parent, so that parent's "
+             "flag was clear)."});
         out.list.push_back(
             {"no-write-to-inactive",
              "No write reaches an inactive node (assert in bdrv_co_write_req_prepare()).",

@@ -89,6 +89,26 @@ std::string vacuous_by_construction(const TableData& table, const InvariantData&
            std::string(value_name(DomainId::Crash, reason));
 }
 
+std::string vacuous_on_graph(const InvariantData& inv, const Instance& instance) {
+    const Ast& ast = invariants_ast();
+    auto reads_parents = [&ast](auto& self, int e) -> bool {
+        if (e < 0) {
+            return false;
+        }
+        const AstNode& node = ast[e];
+        if (node.op == Op::NodeRel && node.a == static_cast<int>(NodeRelation::parent_of)) {
+            return true;
+        }
+        return self(self, node.kid[0]) || self(self, node.kid[1]) || self(self, node.kid[2]);
+    };
+    if (inv.kind != InvariantKind::StatePredicate || !reads_parents(reads_parents, inv.expr) ||
+        !BlockGraph::make(instance.graph, instance.nodes).edges().empty()) {
+        return "";
+    }
+    return "no node of the " + std::string(graph_shape_name(instance.graph)) +
+           " graph has a parent (--graph chain or job gives it some)";
+}
+
 Coverage coverage(const Interpreter& interp) {
     Coverage out;
     const TableData& table = interp.table();

@@ -178,11 +178,17 @@ json instance_fields(const Instance& instance) {
             caps.push_back(std::string(c.name) + (fixed ? "=on" : "=off"));
         }
     }
-    return {{"nodes", instance.nodes},
-            {"starts", instance.starts},
-            {"set_active_calls", instance.set_active_calls},
-            {"env", instance.documented_use ? "documented" : "any"},
-            {"caps", caps}};
+    json out = {{"nodes", instance.nodes},
+                {"starts", instance.starts},
+                {"set_active_calls", instance.set_active_calls},
+                {"env", instance.documented_use ? "documented" : "any"},
+                {"caps", caps}};
+    // A missing "graph" reads as flat, so that the traces written before the graph stay as they
+    // are.
+    if (instance.graph != GraphShape::flat) {
+        out["graph"] = std::string(graph_shape_name(instance.graph));
+    }
+    return out;
 }
 
 json trace_to_json(const Interpreter& interp, const Trace& trace, const InvariantData* invariant) {
@@ -222,8 +228,8 @@ json trace_to_json(const Interpreter& interp, const Trace& trace, const Invarian
 TraceHeader read_trace_header(const json& j) {
     const std::string top = "trace";
     only_keys(j,
-              {"version", "nodes", "starts", "set_active_calls", "env", "caps", "invariant",
-               "controllable", "headline", "initial", "steps"},
+              {"version", "nodes", "graph", "starts", "set_active_calls", "env", "caps",
+               "invariant", "controllable", "headline", "initial", "steps"},
               top);
     TraceHeader h;
     const std::string version = text(j, "version", top);
@@ -236,6 +242,23 @@ TraceHeader read_trace_header(const json& j) {
     h.instance.set_active_calls = integer(j, "set_active_calls", top);
     if (h.instance.nodes < 1 || h.instance.nodes > 16) {
         fail(top, "\"nodes\" must be between 1 and 16, not " + std::to_string(h.instance.nodes));
+    }
+    if (j.contains("graph")) {
+        const std::string shape = text(j, "graph", top);
+        const auto g = graph_shape_from_name(shape);
+        if (!g) {
+            fail(top, "unknown graph '" + shape + "' (expected flat, chain, shared-base or job)");
+        }
+        h.instance.graph = *g;
+        std::string limit;
+        try {
+            limit = BlockGraph::make(*g, h.instance.nodes).walk_limit();
+        } catch (const std::invalid_argument& e) {
+            limit = e.what();
+        }
+        if (!limit.empty()) {
+            fail(top, limit);
+        }
     }
     if (h.instance.starts < 0 || h.instance.starts > 3 || h.instance.set_active_calls < 0 ||
         h.instance.set_active_calls > 3) {

@@ -24,17 +24,36 @@ TEST(BlockGraph, ChainWalksTopDownAndBottomUp) {
     EXPECT_TRUE(g.is_root(0));
     EXPECT_TRUE(g.is_root(4));
     EXPECT_FALSE(g.is_root(2));
-    EXPECT_EQ(g.inactivation_order(), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
-    EXPECT_EQ(g.activation_order(), (std::vector<int>{1, 3, 2, 0, 5, 7, 6, 4}));
+    // QEMU visits a qcow2 node's backing child before its file child (bs->children has the
+    // newest child first).
+    EXPECT_EQ(g.children(0), (std::vector<int>{2, 1}));
+    EXPECT_EQ(g.inactivation_order(), (std::vector<int>{0, 2, 3, 1, 4, 6, 7, 5}));
+    EXPECT_EQ(g.activation_order(), (std::vector<int>{3, 2, 1, 0, 7, 6, 5, 4}));
+    EXPECT_TRUE(g.is_tree());
+    EXPECT_EQ(g.depth(), 2);
+    EXPECT_EQ(g.walk_limit(), "");
+    EXPECT_TRUE(g.holds(NodeRelation::is_format, 2, -1));
+    EXPECT_FALSE(g.holds(NodeRelation::is_format, 3, -1));
 }
 
 TEST(BlockGraph, SharedBaseComesAfterItsLastParentAndBeforeItsFirst) {
     const BlockGraph g = BlockGraph::make(GraphShape::shared_base, 6);
     // disk0 (0) -> .file (1); disk1 (2) -> .file (3); base (4) -> base.file (5); 0, 2 -> 4.
-    EXPECT_EQ(g.inactivation_order(), (std::vector<int>{0, 1, 2, 3, 4, 5}));
-    EXPECT_EQ(g.activation_order(), (std::vector<int>{1, 5, 4, 0, 3, 2}));
+    EXPECT_EQ(g.inactivation_order(), (std::vector<int>{0, 1, 2, 4, 5, 3}));
+    EXPECT_EQ(g.activation_order(), (std::vector<int>{5, 4, 1, 0, 3, 2}));
     EXPECT_TRUE(g.inactivated_before(2, 4)); // the base only once disk1 is inactive
     EXPECT_TRUE(g.activated_before(4, 0));   // and active before disk0 is
+    // Which parent's visit inactivates the base depends on the states, so the tables' walks
+    // refuse this graph rather than walk it in a fixed order.
+    EXPECT_FALSE(g.is_tree());
+    EXPECT_NE(g.walk_limit().find("two parents"), std::string::npos);
+    EXPECT_THROW((void)Interpreter(*find_version("v10.2"),
+                                   [] {
+                                       Instance i(6);
+                                       i.graph = GraphShape::shared_base;
+                                       return i;
+                                   }()),
+                 std::invalid_argument);
 }
 
 TEST(BlockGraph, NoneComesAfterEveryNode) {
@@ -43,6 +62,10 @@ TEST(BlockGraph, NoneComesAfterEveryNode) {
     EXPECT_FALSE(g.inactivated_before(3, 0));
     EXPECT_FALSE(g.activated_before(3, 3));
     EXPECT_EQ(g.nodes()[0].kind, NodeKind::filter);
+    EXPECT_EQ(g.inactivation_order(), (std::vector<int>{0, 1, 2}));
+    EXPECT_EQ(g.activation_order(), (std::vector<int>{2, 1, 0}));
+    EXPECT_FALSE(g.holds(NodeRelation::is_format, 0, -1)); // the filter keeps its driver
+    EXPECT_TRUE(g.holds(NodeRelation::is_format, 1, -1));
 }
 
 TEST(BlockGraph, BadNodeCountsAreRefused) {
@@ -64,8 +87,9 @@ TEST(GraphRelations, InterpreterAndLoweringAgreeWithTheGraph) {
         GraphShape shape;
         int nodes;
     };
-    for (const Shape& sh : {Shape{GraphShape::flat, 2}, Shape{GraphShape::chain, 4},
-                            Shape{GraphShape::shared_base, 6}, Shape{GraphShape::job, 3}}) {
+    // (shared-base is not a tree: the interpreter refuses it, see below.)
+    for (const Shape& sh :
+         {Shape{GraphShape::flat, 2}, Shape{GraphShape::chain, 4}, Shape{GraphShape::job, 3}}) {
         Instance inst(sh.nodes);
         inst.graph = sh.shape;
         z3::context ctx;

@@ -54,6 +54,8 @@ enum class Control {
     relay_cut,         // the relay cuts the migration stream (the destination's load fails)
     set_active_all,    // QMP blockdev-set-active active=true, no node-name (QEMU 10.x)
     set_inactive_all,  // QMP blockdev-set-active active=false, no node-name (QEMU 10.x)
+    set_active_node,   // QMP blockdev-set-active node-name=diskN active=true (QEMU 10.x)
+    set_inactive_node, // QMP blockdev-set-active node-name=diskN active=false (QEMU 10.x)
 };
 
 // Which of the row's outcome parameters (and storage conditions) the harness must be able to

@@ -281,6 +281,11 @@ template <NodeExpr A, NodeExpr B>
 constexpr auto activated_before(A a, B b) {
     return GraphRelation<NodeRelation::activated_before, A, B>{a, b};
 }
+// x is a format node (qcow2): the only kind whose re-open can fail and leave bs->drv = NULL.
+template <NodeExpr X>
+constexpr auto is_format(X x) {
+    return GraphRelation<NodeRelation::is_format, X>{x};
+}
 
 // ---- operators ---------------------------------------------------------------------------------
 

@@ -13,6 +13,11 @@
 
 namespace handoff::model {
 
+// How deep below a root the tables' walks look (qemu_ops.hpp writes QEMU's recursion out to this
+// depth, since the expression language has no loop). An instance whose graph is deeper, or not a
+// tree, is refused by the interpreter rather than walked wrongly.
+inline constexpr int kWalkDepth = 2;
+
 // The named shapes an instance may choose.
 enum class GraphShape : std::uint8_t {
     flat,        // one node per disk, standing for the disk's whole tree (the model until now)
@@ -36,6 +41,7 @@ struct BlockNode {
     int storage = 0;   // the storage its protocol node (or its own file) sits on
 };
 
+// Edges are kept in the order QEMU attaches them.
 struct BlockEdge {
     int parent = 0;
     int child = 0;
@@ -48,6 +54,7 @@ enum class NodeRelation : std::int16_t {
     parent_of,          // parent_of(p, x): p is a block-node parent of x
     inactivated_before, // inactivated_before(a, b): bdrv_inactivate_all() reaches a before b
     activated_before,   // activated_before(a, b): bdrv_activate_all() reaches a before b
+    is_format,          // is_format(x): a format node (qcow2), the only kind that loses its driver
 };
 std::string_view node_relation_name(NodeRelation r);
 
@@ -71,6 +78,20 @@ class BlockGraph {
     bool inactivated_before(int a, int b) const;
     bool activated_before(int a, int b) const;
     bool holds(NodeRelation r, int a, int b) const;
+
+    // Every node has at most one block-node parent. The walks of qemu_ops.hpp are exact on a
+    // tree: there a node's place in a walk's order is the moment QEMU visits it. (A shared node
+    // is visited from each parent, and which visit does the work depends on the node states.)
+    bool is_tree() const;
+    // The longest parent chain below a root: 0 for flat, 2 for chain, shared-base and job.
+    int depth() const;
+    // Why the tables' walks cannot be trusted on this graph ("" when they can): a node with two
+    // parents, or a chain deeper than kWalkDepth.
+    std::string walk_limit() const;
+    // A node's children in the order QEMU visits them: bs->children, where each new child is
+    // inserted at the head (QLIST_INSERT_HEAD, block.c 10.0.2:1444), so a qcow2 node's backing
+    // child (attached after the driver opened its file child) comes before its file child.
+    std::vector<int> children(int x) const;
 
     // The walks' orders, as node lists.
     const std::vector<int>& inactivation_order() const { return inactivation_order_; }

@@ -76,5 +76,8 @@ Coverage coverage(const model::Interpreter& interp);
 // and no row of the table asserts with reason X. Empty when that is not so (the premise-based
 // vacuity of `handoff coverage` needs the whole exploration).
 std::string vacuous_by_construction(const model::TableData& table, const model::InvariantData& inv);
+// Why an invariant over the block graph's parent_of(p, x) holds on the instance's graph without
+// any row's help ("" if it may not): the flat graph has no block-node parents.
+std::string vacuous_on_graph(const model::InvariantData& inv, const model::Instance& instance);
 
 } // namespace handoff::proofs

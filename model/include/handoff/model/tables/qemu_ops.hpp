@@ -6,6 +6,8 @@
 
 #include "handoff/model/expr.hpp"
 
+#include <array>
+
 namespace handoff::model::tables {
 
 using namespace dsl;
@@ -44,93 +46,350 @@ constexpr auto locked_by_peer(H host, X x) {
         host, x);
 }
 
-// bdrv_inactivate_all() and bdrv_activate_all() walk the nodes in bdrv_next() order and stop at the
-// first node that fails; a node whose bs->drv is NULL fails at once with -ENOMEDIUM. Node x is
-// reached by a walk that stops at index `stop` iff x <= stop and no node before x is BROKEN.
-template <class H, class X, class Stop>
-constexpr auto reached(H host, X x, Stop stop) {
+// ---- the walks on the block graph ---------------------------------------------------------------
+//
+// QEMU's two walks are recursive loops; the expression language has no loop, so each is written
+// as what it leaves, in closed form over the graph's static relations (graph.hpp, and
+// docs/design-block-graph.md):
+// * which nodes the walk would visit if nothing failed: a start node (every root for the
+//   bdrv_next() loop, the one node for blockdev-set-active node-name), and each child of a node
+//   the walk passes through, written out to the graph's depth (kWalkDepth);
+// * where it stops: at the first node, in the walk's order, whose visit fails. Before that node
+//   the walk is exactly the one that would be, so a node is processed iff it would be visited and
+//   no failing visit comes before it.
+// On the flat graph every node is a root with no children, and this is the loop over node indices
+// the tables had before the graph: `inactivated_before(y, x)` is `y < x` there.
+
+// A walk starts at every root (the bdrv_next() loop) or at one node (blockdev-set-active with a
+// node-name). `top_level` is QEMU's argument of the same name. Each start names the helpers below
+// on the specification's pages.
+enum class WalkPart : std::uint8_t {
+    inactivation_visits,
+    inactivation_enters,
+    inactivation_fails_at,
+    inactivation_reaches,
+    activation_stops_at,
+    activation_reaches,
+    inactivation_may_end,
+    no_inactive_child_entered,
+    activation_may_end,
+};
+struct FromRoots {
+    static constexpr std::array<std::string_view, 9> names{
+        "inactivation_visits",  "inactivation_enters",       "inactivation_fails_at",
+        "inactivation_reaches", "activation_stops_at",       "activation_reaches",
+        "inactivation_may_end", "no_inactive_child_entered", "activation_may_end"};
+    // Per depth (0 .. kWalkDepth): the levels of the written-out recursion.
+    static constexpr std::array<std::string_view, 3> passes_names{
+        "inactivation_passes_0", "inactivation_passes_1", "inactivation_passes"};
+    static constexpr std::array<std::string_view, 3> visits_names{
+        "activation_visits_0", "activation_visits_1", "activation_visits"};
+    template <class X>
+    constexpr auto operator()(X x) const {
+        return is_root(x);
+    }
+};
+static_assert(kWalkDepth == 2, "FromRoots and FromTarget name one level per depth");
+struct FromTarget {
+    static constexpr std::array<std::string_view, 9> names{
+        "node_inactivation_visits",  "node_inactivation_enters",       "node_inactivation_fails_at",
+        "node_inactivation_reaches", "node_activation_stops_at",       "node_activation_reaches",
+        "node_inactivation_may_end", "node_no_inactive_child_entered", "node_activation_may_end"};
+    static constexpr std::array<std::string_view, 3> passes_names{
+        "node_inactivation_passes_0", "node_inactivation_passes_1", "node_inactivation_passes"};
+    static constexpr std::array<std::string_view, 3> visits_names{
+        "node_activation_visits_0", "node_activation_visits_1", "node_activation_visits"};
+    template <class X>
+    constexpr auto operator()(X x) const {
+        return x == target;
+    }
+};
+
+// The node states a walk starts from: the host's current ones. (A walk over other values, as
+// `fail:`'s activation over what a failed inactivation left, is written out unnamed.)
+template <class H>
+struct CurrentNodes {
+    H host;
+    template <class X>
+    constexpr auto operator()(X x) const {
+        return node(host, x);
+    }
+};
+template <class V>
+inline constexpr bool is_current_nodes = false;
+template <class H>
+inline constexpr bool is_current_nodes<CurrentNodes<H>> = true;
+
+// A helper's body under its name on the specification's pages, when the walk starts from the
+// current node states.
+template <class Val, class Body, class A1, class A2>
+constexpr auto walk_named_as(std::string_view name, Body body, A1 a1, A2 a2) {
+    if constexpr (is_current_nodes<Val>) {
+        return named(name, body, a1, a2);
+    } else {
+        return body;
+    }
+}
+template <WalkPart P, class Start, class Val, class Body, class A1, class A2>
+constexpr auto walk_named(Body body, A1 a1, A2 a2) {
+    if constexpr (is_current_nodes<Val>) {
+        return named(Start::names[static_cast<std::size_t>(P)], body, a1, a2);
+    } else {
+        return body;
+    }
+}
+
+// The node's BDRV_O_INACTIVE flag is clear: ACTIVE, or half-inactivated (the flag was never set).
+// BROKEN has it set: bdrv_activate() sets it again when qcow2's re-open fails.
+template <class V>
+constexpr auto flag_clear(V v) {
+    return v == NS::ACTIVE || v == NS::HALF_INACTIVE;
+}
+
+// bdrv_inactivate_recurse(x) (block.c 8.0.5:6730, 10.0.2:6984) would inactivate node x and go on
+// into its children, if nothing failed: x is visited (a start node, or a child of a node the walk
+// passes), has a driver (else -ENOMEDIUM), no block-node parent with the flag clear
+// (bdrv_has_bds_parent(bs, true): "it will be covered by recursion from the yet active parent";
+// a parent this walk passes counts as inactive, since x's visit through it comes after it), and
+// its own flag clear (10.x returns 0 on an inactive node without going into its children; before
+// 10.0 that node fails an assertion). `D` is how many parent steps up the walk may still look.
+template <int D, class H, class Start, class Val, class X>
+constexpr auto passes_within(H host, Start start, Val val, X x) {
+    if constexpr (D < 0) {
+        return FALSE;
+    } else {
+        constexpr auto p = other_than(X{});
+        auto visited =
+            start(x) || exists(p, parent_of(p, x) && passes_within<D - 1>(host, start, val, p));
+        auto no_active_parent =
+            forall(p, implies(parent_of(p, x),
+                              !flag_clear(val(p)) || passes_within<D - 1>(host, start, val, p)));
+        return walk_named_as<Val>(
+            Start::passes_names[static_cast<std::size_t>(D)],
+            visited && val(x) != NS::BROKEN && no_active_parent && flag_clear(val(x)), host, x);
+    }
+}
+
+template <class H, class Start, class Val, class X>
+constexpr auto inactivation_passes(H host, Start start, Val val, X x) {
+    return passes_within<kWalkDepth>(host, start, val, x);
+}
+
+// x is visited by the inactivation walk, if nothing failed before.
+template <class H, class Start, class Val, class X>
+constexpr auto inactivation_visits(H host, Start start, Val val, X x) {
+    constexpr auto p = other_than(X{});
+    return walk_named<WalkPart::inactivation_visits, Start, Val>(
+        start(x) ||
+            exists(p, parent_of(p, x) && passes_within<kWalkDepth - 1>(host, start, val, p)),
+        host, x);
+}
+
+// x is visited and gets past the -ENOMEDIUM and active-parent checks (where the assertions are).
+template <class H, class Start, class Val, class X>
+constexpr auto inactivation_enters(H host, Start start, Val val, X x) {
+    constexpr auto p = other_than(X{});
+    return walk_named<WalkPart::inactivation_enters, Start, Val>(
+        inactivation_visits(host, start, val, x) && val(x) != NS::BROKEN &&
+            forall(p, implies(parent_of(p, x), !flag_clear(val(p)) || passes_within<kWalkDepth - 1>(
+                                                                          host, start, val, p))),
+        host, x);
+}
+
+// x's visit fails and stops the walk: a node without a driver (-ENOMEDIUM, an error the caller
+// sees), or the node `fail` whose inactivation fails (I/O while the storage does not answer).
+template <class H, class Start, class Val, class X>
+constexpr auto inactivation_fails_at(H host, Start start, Val val, X x) {
+    return walk_named<WalkPart::inactivation_fails_at, Start, Val>(
+        (val(x) == NS::BROKEN && inactivation_visits(host, start, val, x)) ||
+            (x == fail && inactivation_passes(host, start, val, x)),
+        host, x);
+}
+
+// The walk reaches x: x is visited and no visit before it, in the walk's top-down order, failed.
+template <class H, class Start, class Val, class X>
+constexpr auto inactivation_reaches(H host, Start start, Val val, X x) {
     constexpr auto y = other_than(X{});
-    return named("reached", x <= stop && forall(y, implies(y < x, node(host, y) != NS::BROKEN)), x,
-                 stop);
+    return walk_named<WalkPart::inactivation_reaches, Start, Val>(
+        inactivation_visits(host, start, val, x) &&
+            !exists(y, inactivated_before(y, x) && inactivation_fails_at(host, start, val, y)),
+        host, x);
 }
 
 // ---- inactivation ------------------------------------------------------------------------------
 
 // Which outcomes of an inactivation walk are possible: it fails only while the storage does not
-// answer, at an ACTIVE or half-inactivated node the walk reaches; `half` only with a failure.
-template <class H>
-constexpr auto inactivation_may_end(H host) {
-    return named("inactivation_may_end",
-                 (fail == none && !half) ||
-                     (!storage_ok && exists(n, n == fail && reached(host, n, fail) &&
-                                                   (node(host, n) == NS::ACTIVE ||
-                                                    node(host, n) == NS::HALF_INACTIVE))),
+// answer, at a node the walk reaches and would inactivate; `half` only with a failure.
+template <class H, class Start = FromRoots>
+constexpr auto inactivation_may_end(H host, Start start = {}) {
+    const CurrentNodes<H> val{host};
+    return named(
+        Start::names[static_cast<std::size_t>(WalkPart::inactivation_may_end)],
+        (fail == none && !half) ||
+            (!storage_ok && exists(n, n == fail && inactivation_reaches(host, start, val, n) &&
+                                          inactivation_passes(host, start, val, n))),
+        host);
+}
+
+// What the caller sees: the walk succeeded (no I/O failure and no visited node without a driver).
+template <class H, class Start = FromRoots>
+constexpr auto inactivation_ok(H host, Start start = {}) {
+    const CurrentNodes<H> val{host};
+    return named("inactivation_ok",
+                 fail == none && !exists(n, node(host, n) == NS::BROKEN &&
+                                                inactivation_visits(host, start, val, n)),
                  host);
 }
 
-// The walk succeeded: no I/O failure and no node without a driver.
-template <class H>
-constexpr auto inactivation_ok(H host) {
-    return named("inactivation_ok", fail == none && forall(n, node(host, n) != NS::BROKEN), host);
-}
-
-// The node values bdrv_inactivate_all() leaves (both semantics: an INACTIVE node is never changed).
-template <class H>
-constexpr auto inactivated_value(H host, auto x) {
-    return ite(reached(host, x, fail) && node(host, x) != NS::BROKEN && x < fail &&
-                   node(host, x) != NS::INACTIVE,
+// The node values bdrv_inactivate_all() leaves (both semantics: an inactive node is never changed).
+// The failing node is left as it was, or half-inactivated when blk_root_inactivate() ran before
+// the error; nothing is rolled back.
+template <class H, class X, class Start = FromRoots>
+constexpr auto inactivated_value(H host, X x, Start start = {}) {
+    const CurrentNodes<H> val{host};
+    return ite(inactivation_reaches(host, start, val, x) &&
+                   inactivation_passes(host, start, val, x) && x != fail,
                NS::INACTIVE, ite(x == fail && half, NS::HALF_INACTIVE, node(host, x)));
 }
 
+// Before 10.0, bdrv_inactivate_recurse() asserts that a node it enters is not inactive yet.
+template <class H, class Start = FromRoots>
+constexpr auto no_inactive_node_entered(H host, Start start = {}) {
+    const CurrentNodes<H> val{host};
+    return named("no_inactive_node_entered",
+                 forall(n, implies(inactivation_reaches(host, start, val, n) &&
+                                       inactivation_enters(host, start, val, n),
+                                   node(host, n) != NS::INACTIVE)),
+                 host);
+}
+
+// From 10.0 it returns 0 on an inactive node it enters as a start node (top_level), and asserts
+// top_level on any other: "if a child is already inactive before its parent, that's bad".
+template <class H, class Start = FromRoots>
+constexpr auto no_inactive_child_entered(H host, Start start = {}) {
+    const CurrentNodes<H> val{host};
+    return named(Start::names[static_cast<std::size_t>(WalkPart::no_inactive_child_entered)],
+                 forall(n, implies(inactivation_reaches(host, start, val, n) &&
+                                       inactivation_enters(host, start, val, n) && !start(n),
+                                   node(host, n) != NS::INACTIVE)),
+                 host);
+}
+
 // bdrv_inactivate_all() before 10.0 (block.c 8.0.5:6794 and bdrv_inactivate_recurse() :6730):
-// top-down in bdrv_next() order, stop at the first failure, no rollback; an already inactive node
-// hits assert(!(bs->open_flags & BDRV_O_INACTIVE)). The failing node is left as it was, or
+// the roots in bdrv_next() order, each top-down, a child only once its block-node parents are
+// inactive; stop at the first failure, no rollback; an already inactive node fails
+// assert(!(bs->open_flags & BDRV_O_INACTIVE)). The failing node is left as it was, or
 // half-inactivated when blk_root_inactivate() ran before the error.
 template <class H>
 constexpr auto bdrv_inactivate_all_asserting(H host) {
     return group(
         "bdrv_inactivate_all", "h, fail, half",
-        "block.c bdrv_inactivate_all()/bdrv_inactivate_recurse() before 10.0: walks the nodes in "
-        "bdrv_next() order and stops at the first failure (node `fail`, or a node without a "
-        "driver), rolling nothing back; an already inactive node fails "
-        "assert(!(bs->open_flags & BDRV_O_INACTIVE)).",
+        "block.c bdrv_inactivate_all()/bdrv_inactivate_recurse() before 10.0: walks the roots in "
+        "bdrv_next() order, each top-down (a child once its parents are inactive), and stops at "
+        "the first failure (node `fail`, or a node without a driver), rolling nothing back; an "
+        "already inactive node fails assert(!(bs->open_flags & BDRV_O_INACTIVE)).",
         assume(inactivation_may_end(host)),
-        qemu_assert(forall(n, implies(reached(host, n, fail) && node(host, n) != NS::BROKEN,
-                                      node(host, n) != NS::INACTIVE)),
-                    Crash::DOUBLE_INACTIVATE),
-        set(node(host, n),
-            ite(reached(host, n, fail) && node(host, n) != NS::BROKEN && n < fail, NS::INACTIVE,
-                ite(n == fail && half, NS::HALF_INACTIVE, node(host, n)))));
+        qemu_assert(no_inactive_node_entered(host), Crash::DOUBLE_INACTIVATE),
+        set(node(host, n), inactivated_value(host, n)));
 }
 
 // bdrv_inactivate_all() from 10.0 ("block: Allow inactivating already inactive nodes"): an
-// inactive top-level node is skipped (every node of this model is the root of its disk's tree).
+// inactive root is skipped; an inactive child under a parent the walk inactivates fails
+// assert(top_level) (block.c 10.0.2:7004-7011).
 template <class H>
 constexpr auto bdrv_inactivate_all_skipping(H host) {
     return group(
         "bdrv_inactivate_all", "h, fail, half",
         "block.c bdrv_inactivate_all()/bdrv_inactivate_recurse(bs, top_level) in 10.x: walks the "
-        "nodes in bdrv_next() order, skips inactive top-level nodes, stops at the first failure "
+        "roots in bdrv_next() order, each top-down (a child once its parents are inactive), "
+        "skips inactive roots, asserts top_level on an inactive child, stops at the first failure "
         "(node `fail`, or a node without a driver), rolling nothing back.",
         assume(inactivation_may_end(host)),
-        set(node(host, n),
-            ite(reached(host, n, fail) && node(host, n) != NS::BROKEN && n < fail, NS::INACTIVE,
-                ite(n == fail && half, NS::HALF_INACTIVE, node(host, n)))));
+        qemu_assert(no_inactive_child_entered(host), Crash::INACTIVE_CHILD),
+        set(node(host, n), inactivated_value(host, n)));
+}
+
+// bdrv_inactivate() of node `target` (10.x, blockdev-set-active node-name=... active=false;
+// block.c 10.0.2:7057-7076): refused with "Node has active parent node" while a block-node parent
+// has its flag clear; otherwise bdrv_inactivate_recurse(target, true), the walk from that node.
+template <class H>
+constexpr auto target_has_active_parent(H host) {
+    return named("target_has_active_parent",
+                 exists(n, parent_of(n, target) && flag_clear(node(host, n))), host);
+}
+
+template <class H>
+constexpr auto bdrv_inactivate_node(H host) {
+    return group(
+        "bdrv_inactivate", "h, target, fail, half",
+        "block.c bdrv_inactivate(): \"Node has active parent node\" while a block-node parent is "
+        "active (nothing changes); otherwise bdrv_inactivate_recurse(target, true): the node, "
+        "then its children top-down, stopping at the first failure (node `fail`, or a node "
+        "without a driver); an inactive target is skipped, an inactive child asserts top_level.",
+        assume(implies(target_has_active_parent(host), fail == none && !half)),
+        when(!target_has_active_parent(host), assume(inactivation_may_end(host, FromTarget{})),
+             qemu_assert(no_inactive_child_entered(host, FromTarget{}), Crash::INACTIVE_CHILD),
+             set(node(host, n), inactivated_value(host, n, FromTarget{}))));
 }
 
 // ---- activation --------------------------------------------------------------------------------
 
+// bdrv_activate(x) (block.c 8.0.5:6599, 10.0.2:6852) visits x: a start node, or a child of a
+// visited node that has a driver (a node without one returns -ENOMEDIUM before its children).
+template <int D, class H, class Start, class Val, class X>
+constexpr auto activation_visits_within(H host, Start start, Val val, X x) {
+    if constexpr (D <= 0) {
+        return walk_named_as<Val>(Start::visits_names[0], start(x), host, x);
+    } else {
+        constexpr auto p = other_than(X{});
+        return walk_named_as<Val>(
+            Start::visits_names[static_cast<std::size_t>(D)],
+            start(x) || exists(p, parent_of(p, x) && val(p) != NS::BROKEN &&
+                                      activation_visits_within<D - 1>(host, start, val, p)),
+            host, x);
+    }
+}
+
+template <class H, class Start, class Val, class X>
+constexpr auto activation_visits(H host, Start start, Val val, X x) {
+    return activation_visits_within<kWalkDepth>(host, start, val, x);
+}
+
+// x's visit stops the walk: the failing node (an error), or a start node without a driver:
+// bdrv_activate() returns -ENOMEDIUM without an error and bdrv_activate_all() stops (block.c
+// 10.0.2:6862-6864, :6955-6959). A driverless child does not stop anything: its parent tests only
+// the error pointer and activates over it (domain reference, section 2.4).
+template <class H, class Start, class Val, class X, class F>
+constexpr auto activation_stops_at(H host, Start start, Val val, X x, F failing) {
+    return walk_named<WalkPart::activation_stops_at, Start, Val>(
+        (start(x) && val(x) == NS::BROKEN) ||
+            (x == failing && activation_visits(host, start, val, x)),
+        x, failing);
+}
+
+// The walk reaches x: x is visited and no visit before it, in the walk's bottom-up order (a
+// node's children before the node), stopped the walk.
+template <class H, class Start, class Val, class X, class F>
+constexpr auto activation_reaches(H host, Start start, Val val, X x, F failing) {
+    constexpr auto y = other_than(X{});
+    return walk_named<WalkPart::activation_reaches, Start, Val>(
+        activation_visits(host, start, val, x) &&
+            !exists(y, activated_before(y, x) && activation_stops_at(host, start, val, y, failing)),
+        x, failing);
+}
+
 // Which outcomes of an activation walk are possible. The walk fails at node `F` only if that node
 // needs activating (INACTIVE or half-inactivated) and either the storage does not answer or the
 // other process holds the image (image locking); a node held by the other process must fail.
-// `B` (qcow2's re-open failed, bs->drv = NULL) needs an INACTIVE node and an I/O failure.
+// `B` (qcow2's re-open failed, bs->drv = NULL) needs an INACTIVE format node and an I/O failure.
 // An INACTIVE node is activated only while the storage answers: bdrv_activate() (block.c
 // 8.0.5:6599) runs bdrv_invalidate_cache() on a node with BDRV_O_INACTIVE, and
 // qcow2_co_invalidate_cache() (qcow2.c 8.0.5:2781) closes the image and re-opens it with
 // qcow2_do_open(), whose first step reads the image header from bs->file; while the storage does
-// not answer, that read fails, so the walk stops at that node or before it. (The storage is up or
-// down for a whole step, as everywhere in the model: an outage in the middle of a walk, after an
-// inactive node was re-opened, has no step; proptests/README.md.)
+// not answer, that read fails, so the walk stops at that node or before it. (A protocol node's
+// activation takes its image locks on the same storage; the model treats it alike. The storage is
+// up or down for a whole step, as everywhere in the model: an outage in the middle of a walk,
+// after an inactive node was re-opened, has no step; proptests/README.md.)
 // qcow2's re-open is never reached while the other process holds the image: bdrv_activate()
 // activates the children first, and the file child's bdrv_refresh_perms() takes the image lock
 // before any bdrv_invalidate_cache() (block.c 10.0.2:6866-6895, the same order in 8.0.5:6599),
@@ -140,9 +399,9 @@ constexpr auto bdrv_inactivate_all_skipping(H host) {
 // it may be activated without the storage.
 // `val(x)` is node x's state when the walk starts (the current state, or the state an
 // inactivation earlier in the same step left).
-template <class H, class F, class B, class Val>
-constexpr auto activation_may_end_over(std::string_view name, H host, F failing, B breaks,
-                                       Val val) {
+template <class H, class F, class B, class Val, class Start = FromRoots>
+constexpr auto activation_may_end_over(std::string_view name, H host, F failing, B breaks, Val val,
+                                       Start start = {}) {
     auto needs_activation = [&](auto x) {
         return val(x) == NS::INACTIVE || val(x) == NS::HALF_INACTIVE;
     };
@@ -150,21 +409,23 @@ constexpr auto activation_may_end_over(std::string_view name, H host, F failing,
     auto activated = [&](auto x) {
         return !locked_by_peer(host, x) && implies(val(x) == NS::INACTIVE, storage_ok);
     };
-    return named(name,
-                 forall(m, implies(m < failing && reached(host, m, failing) && needs_activation(m),
-                                   activated(m))) &&
-                     ((failing == none && !breaks) ||
-                      exists(n, n == failing && reached(host, n, failing) && needs_activation(n) &&
-                                    (!storage_ok || locked_by_peer(host, n)) &&
-                                    implies(breaks, val(n) == NS::INACTIVE && !storage_ok &&
-                                                        !locked_by_peer(host, n)))),
-                 host, failing);
+    return named(
+        name,
+        forall(m, implies(m != failing && activation_reaches(host, start, val, m, failing) &&
+                              needs_activation(m),
+                          activated(m))) &&
+            ((failing == none && !breaks) ||
+             exists(n, n == failing && activation_reaches(host, start, val, n, failing) &&
+                           needs_activation(n) && (!storage_ok || locked_by_peer(host, n)) &&
+                           implies(breaks, val(n) == NS::INACTIVE && is_format(n) && !storage_ok &&
+                                               !locked_by_peer(host, n)))),
+        host, failing);
 }
 
 template <class H, class F, class B>
 constexpr auto activation_may_end(H host, F failing, B breaks) {
     return activation_may_end_over("activation_may_end", host, failing, breaks,
-                                   [host](auto x) { return node(host, x); });
+                                   CurrentNodes<H>{host});
 }
 
 // What bdrv_activate_all(errp)'s caller observes: every caller tests only the error pointer
@@ -180,17 +441,20 @@ constexpr auto no_activation_error(H host, F failing) {
 }
 
 // The node values bdrv_activate_all() leaves, starting from `val(n)`: the nodes the walk passed
-// are ACTIVE, the ones after the failing node keep their state, and the failing node is BROKEN
-// if qcow2's re-open failed, otherwise INACTIVE, whatever it was before. bdrv_activate() (block.c
-// 8.0.5:6599, the same through 10.2) sets bs->open_flags |= BDRV_O_INACTIVE on every failure
-// after the children: bdrv_refresh_perms(), bdrv_invalidate_cache(), and a parent's activate
-// callback. A half-inactivated node (flag clear, its BlockBackends' disable_perm set) only runs
-// the callbacks, and when blk_root_activate() -> blk_set_perm() fails (block-backend.c: it puts
-// blk->disable_perm back), the node ends with the flag set: INACTIVE, not half-inactivated.
-template <class H, class F, class B, class Val>
-constexpr auto activated_value(H host, F failing, B breaks, Val val) {
-    return ite(reached(host, n, failing) && val(n) != NS::BROKEN && n < failing, NS::ACTIVE,
-               ite(n == failing, ite(breaks, NS::BROKEN, NS::INACTIVE), val(n)));
+// are ACTIVE (a parent over a driverless child too), the ones after the stop keep their state,
+// and the failing node is BROKEN if qcow2's re-open failed, otherwise INACTIVE, whatever it was
+// before; its parents keep their state (bdrv_activate() returns -EINVAL after a child's error
+// without touching the parent). bdrv_activate() (block.c 8.0.5:6599, the same through 10.2) sets
+// bs->open_flags |= BDRV_O_INACTIVE on every failure after the children: bdrv_refresh_perms(),
+// bdrv_invalidate_cache(), and a parent's activate callback. A half-inactivated node (flag clear,
+// its BlockBackends' disable_perm set) only runs the callbacks, and when blk_root_activate() ->
+// blk_set_perm() fails (block-backend.c: it puts blk->disable_perm back), the node ends with the
+// flag set: INACTIVE, not half-inactivated.
+template <class H, class F, class B, class Val, class Start = FromRoots>
+constexpr auto activated_value(H host, F failing, B breaks, Val val, Start start = {}) {
+    return ite(activation_reaches(host, start, val, n, failing) && val(n) != NS::BROKEN &&
+                   n != failing,
+               NS::ACTIVE, ite(n == failing, ite(breaks, NS::BROKEN, NS::INACTIVE), val(n)));
 }
 
 template <class F>
@@ -198,20 +462,38 @@ constexpr std::string_view activation_args(F) {
     return F::param == Param::fail ? "h, fail, broken" : "h, refail, broken";
 }
 
-// bdrv_activate_all() (block.c 8.0.5:6692, bdrv_activate() :6599): bdrv_next() order, bottom-up
-// within a tree, a no-op on active nodes, stops at the first failure without rolling back.
+// bdrv_activate_all() (block.c 8.0.5:6692, bdrv_activate() :6599): the roots in bdrv_next()
+// order, each bottom-up (children first), a no-op on active nodes, stops at the first failure
+// without rolling back.
 template <class H, class F, class B>
 constexpr auto bdrv_activate_all(H host, F failing, B breaks) {
     return group(
         "bdrv_activate_all", activation_args(failing),
-        "block.c bdrv_activate_all()/bdrv_activate(): walks the nodes in bdrv_next() order, "
-        "activates each inactive or half-inactivated node, and stops at the first failure (the "
-        "failing node, or a node without a driver), rolling nothing back; the failing node ends "
-        "INACTIVE (bdrv_activate() sets BDRV_O_INACTIVE again), or BROKEN if qcow2's re-open "
-        "failed.",
+        "block.c bdrv_activate_all()/bdrv_activate(): walks the roots in bdrv_next() order, each "
+        "bottom-up (children first), activates each inactive or half-inactivated node, and stops "
+        "at the first failure (the failing node, or a root without a driver), rolling nothing "
+        "back; the failing node ends INACTIVE (bdrv_activate() sets BDRV_O_INACTIVE again), or "
+        "BROKEN if qcow2's re-open failed; a parent activates over a child without a driver.",
         assume(activation_may_end(host, failing, breaks)),
-        set(node(host, n),
-            activated_value(host, failing, breaks, [host](auto x) { return node(host, x); })));
+        set(node(host, n), activated_value(host, failing, breaks, CurrentNodes<H>{host})));
+}
+
+// bdrv_activate() of node `target` (10.x, blockdev-set-active node-name=... active=true;
+// block.c 10.0.2:6852): the node's children first, then the node; a driverless target returns
+// -ENOMEDIUM without an error (qmp_blockdev_set_active() reports nothing).
+template <class H>
+constexpr auto bdrv_activate_node(H host) {
+    const CurrentNodes<H> val{host};
+    return group(
+        "bdrv_activate", "h, target, fail, broken",
+        "block.c bdrv_activate() of one node: its children first (bottom-up), then the node; "
+        "stops at the first failure (node `fail`), rolling nothing back; the failing node ends "
+        "INACTIVE, or BROKEN if qcow2's re-open failed; a driverless target changes nothing and "
+        "reports no error.",
+        assume(activation_may_end_over(
+            FromTarget::names[static_cast<std::size_t>(WalkPart::activation_may_end)], host, fail,
+            broken, val, FromTarget{})),
+        set(node(host, n), activated_value(host, fail, broken, val, FromTarget{})));
 }
 
 // A step whose block operation did not run: its outcome parameters are `none`, so that one

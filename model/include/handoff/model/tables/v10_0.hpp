@@ -298,39 +298,22 @@ inline constexpr auto blockdev_set_inactive_all = row<"blockdev_set_inactive_all
 
 inline constexpr auto blockdev_set_active_node = row<"blockdev_set_active_node">(
     Actor::qmp, with_params<P::host, P::target, P::fail, P::broken>{},
-    "`blockdev-set-active node-name=... active=true`: bdrv_activate() of one inactive or "
-    "half-inactivated node; it fails (`fail` = that node) while the storage does not answer, and "
-    "must fail while the other process holds the image or, for an inactive node, while the "
-    "storage does not answer (the qcow2 re-open reads the header); a failed node ends inactive, "
-    "or broken (`broken`) if the qcow2 re-open failed.",
-    "qmp_blockdev_set_active(), bdrv_activate() (blockdev.c:3474-3504, block.c, v10.0.2)",
-    alive(h) && documented_activation(h),
-    effect(
-        assume(exists(n, n == target &&
-                             (node(h, n) == NS::INACTIVE || node(h, n) == NS::HALF_INACTIVE))),
-        assume(fail == none || fail == target),
-        assume(exists(
-            n, n == target && implies(fail != none, !storage_ok || locked_by_peer(h, n)) &&
-                   implies(locked_by_peer(h, n), fail != none) &&
-                   implies(node(h, n) == NS::INACTIVE && !storage_ok, fail != none) &&
-                   implies(broken, fail != none && !storage_ok && node(h, n) == NS::INACTIVE &&
-                                       !locked_by_peer(h, n)))),
-        set(node(h, n), ite(n == target && fail == none, NS::ACTIVE,
-                            ite(n == target, ite(broken, NS::BROKEN, NS::INACTIVE), node(h, n))))));
+    "`blockdev-set-active node-name=... active=true`: bdrv_activate() of that node, its "
+    "children first; under the documented profile not on an incoming destination.",
+    "qmp_blockdev_set_active(), bdrv_activate() (blockdev.c:3474-3504, block.c:6852-6922, "
+    "v10.0.2)",
+    alive(h) && set_active_left != Count::ZERO && documented_activation(h),
+    effect(set(set_active_left, decrement(set_active_left)), bdrv_activate_node(h)));
 
 inline constexpr auto blockdev_set_inactive_node = row<"blockdev_set_inactive_node">(
     Actor::qmp, with_params<P::host, P::target, P::fail, P::half>{},
-    "`blockdev-set-active node-name=... active=false`: bdrv_inactivate() of one active or "
-    "half-inactivated root node; it fails (`fail` = that node) only while the storage does not "
-    "answer, possibly leaving the node half-inactivated.",
-    "qmp_blockdev_set_active(), bdrv_inactivate() (blockdev.c:3474-3504, block.c, v10.0.2)",
-    alive(h) && documented_inactivation(h),
-    effect(assume(exists(n, n == target &&
-                                (node(h, n) == NS::ACTIVE || node(h, n) == NS::HALF_INACTIVE))),
-           assume(fail == none || (fail == target && !storage_ok)),
-           assume(implies(half, fail != none)),
-           set(node(h, n), ite(n == target && fail == none, NS::INACTIVE,
-                               ite(n == target && half, NS::HALF_INACTIVE, node(h, n))))));
+    "`blockdev-set-active node-name=... active=false`: bdrv_inactivate() of that node, refused "
+    "while a parent node is active, else the node and its children top-down; under the "
+    "documented profile not on a running guest.",
+    "qmp_blockdev_set_active(), bdrv_inactivate() (blockdev.c:3474-3504, block.c:7057-7076, "
+    "v10.0.2)",
+    alive(h) && set_active_left != Count::ZERO && documented_inactivation(h),
+    effect(set(set_active_left, decrement(set_active_left)), bdrv_inactivate_node(h)));
 
 inline constexpr auto r1 =
     replace_row<"start_destination">(v10_0_dev_rows, tables::start_destination);
@@ -361,12 +344,10 @@ inline constexpr auto r16 =
 inline constexpr auto r17 = replace_row<"postcopy_run_bh">(r16, postcopy_run_bh);
 inline constexpr auto r18 =
     replace_row<"migration_completion_not_active">(r17, migration_completion_not_active);
-// The node-name forms of blockdev-set-active (blockdev_set_active_node, blockdev_set_inactive_node
-// above) are written but not part of the table: they let any subset of nodes be inactive, which
-// multiplies the state space by 4^N per host without a new path to the invariants' premises (the
-// all-nodes forms already inactivate and activate while the guest runs, on either host).
-inline constexpr auto rows = add_rows(r18, migration_iteration_finish_unknown_state,
-                                      blockdev_set_active_all, blockdev_set_inactive_all);
+// blockdev-set-active in both forms; each call spends one of management's set_active_left.
+inline constexpr auto rows =
+    add_rows(r18, migration_iteration_finish_unknown_state, blockdev_set_active_all,
+             blockdev_set_inactive_all, blockdev_set_active_node, blockdev_set_inactive_node);
 
 // Inherited rows re-read in 10.0.2's source: each does what its row says (the sentence, guard
 // and effect written for the version named on the page), at these lines. Not here:
