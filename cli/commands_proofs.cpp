@@ -40,6 +40,7 @@ struct CheckArgs {
     std::string engine = "auto";
     int depth = -1;
     double timeout = 60;
+    double ic3_slice = 30;
     int jobs = 2;
     bool partial_order = false;
     bool certificates = false;
@@ -52,6 +53,10 @@ struct CheckArgs {
             ->capture_default_str();
         cmd->add_option("--depth", depth, "BMC depth or largest k (default: the engine's)");
         cmd->add_option("--timeout", timeout, "Seconds per version and invariant")
+            ->capture_default_str();
+        cmd->add_option("--ic3-slice", ic3_slice,
+                        "With --engine auto: seconds of IC3 for each invariant the shallow BMC "
+                        "left open (within --timeout)")
             ->capture_default_str();
         cmd->add_option("--jobs", jobs, "Checks run in parallel")->capture_default_str();
         cmd->add_flag("--partial-order", partial_order,
@@ -88,11 +93,15 @@ struct CheckArgs {
         if (!(timeout > 0)) {
             throw UsageError(fmt::format("--timeout must be positive, not {}", timeout));
         }
+        if (!(ic3_slice > 0)) {
+            throw UsageError(fmt::format("--ic3-slice must be positive, not {}", ic3_slice));
+        }
         if (jobs < 1 || jobs > 64) {
             throw UsageError(fmt::format("--jobs must be between 1 and 64, not {}", jobs));
         }
         o.depth = depth;
         o.timeout = timeout;
+        o.ic3_slice = ic3_slice;
         o.jobs = jobs;
         o.partial_order = partial_order;
         if (controllable) {

@@ -71,6 +71,8 @@ std::string_view node_relation_name(NodeRelation r) {
         return "activated_before";
     case NodeRelation::is_format:
         return "is_format";
+    case NodeRelation::filter_of:
+        return "filter_of";
     }
     return "?";
 }
@@ -305,6 +307,10 @@ bool BlockGraph::holds(NodeRelation r, int a, int b) const {
         return activated_before(a, b);
     case NodeRelation::is_format:
         return a < n && nodes_[static_cast<std::size_t>(a)].kind == NodeKind::format;
+    case NodeRelation::filter_of:
+        return a < n && b < n && std::any_of(edges_.begin(), edges_.end(), [&](const BlockEdge& e) {
+                   return e.parent == a && e.child == b && e.role == EdgeRole::filtered;
+               });
     }
     return false;
 }

@@ -66,6 +66,8 @@ TEST(BlockGraph, NoneComesAfterEveryNode) {
     EXPECT_EQ(g.activation_order(), (std::vector<int>{2, 1, 0}));
     EXPECT_FALSE(g.holds(NodeRelation::is_format, 0, -1)); // the filter keeps its driver
     EXPECT_TRUE(g.holds(NodeRelation::is_format, 1, -1));
+    EXPECT_TRUE(g.holds(NodeRelation::filter_of, 0, 1));  // the filter passes WRITE to the qcow2
+    EXPECT_FALSE(g.holds(NodeRelation::filter_of, 1, 2)); // a file child is not filtered
 }
 
 TEST(BlockGraph, BadNodeCountsAreRefused) {

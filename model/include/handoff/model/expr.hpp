@@ -286,6 +286,11 @@ template <NodeExpr X>
 constexpr auto is_format(X x) {
     return GraphRelation<NodeRelation::is_format, X>{x};
 }
+// x is p's filtered child: the filter passes its users' permissions, WRITE too, on to x.
+template <NodeExpr P, NodeExpr X>
+constexpr auto filter_of(P p, X x) {
+    return GraphRelation<NodeRelation::filter_of, P, X>{p, x};
+}
 
 // ---- operators ---------------------------------------------------------------------------------
 

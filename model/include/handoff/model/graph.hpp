@@ -55,6 +55,7 @@ enum class NodeRelation : std::int16_t {
     inactivated_before, // inactivated_before(a, b): bdrv_inactivate_all() reaches a before b
     activated_before,   // activated_before(a, b): bdrv_activate_all() reaches a before b
     is_format,          // is_format(x): a format node (qcow2), the only kind that loses its driver
+    filter_of,          // filter_of(p, x): x is p's filtered child (p passes its users' WRITE on)
 };
 std::string_view node_relation_name(NodeRelation r);
 

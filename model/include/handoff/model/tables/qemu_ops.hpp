@@ -405,9 +405,20 @@ constexpr auto activation_may_end_over(std::string_view name, H host, F failing,
     auto needs_activation = [&](auto x) {
         return val(x) == NS::INACTIVE || val(x) == NS::HALF_INACTIVE;
     };
+    // A filter over a driverless node cannot be activated: blk_root_activate() gives the guest's
+    // BlockBackend its WRITE back, the filter passes it on (bdrv_filter_default_perms()), and the
+    // driverless child, whose flag bdrv_activate() set again, refuses it ("Block node is
+    // read-only": bdrv_node_refresh_perm(), block.c 10.0.2:2519-2530), so bdrv_activate() of the
+    // filter fails with that error. (A qcow2 node asks no WRITE of its backing child,
+    // bdrv_default_perms_for_cow() :2783, so it activates over a driverless backing node.)
+    auto blocked_by_driverless_child = [&](auto x) {
+        constexpr auto c = other_than(decltype(x){});
+        return exists(c, filter_of(x, c) && val(c) == NS::BROKEN);
+    };
     // A node the walk activated before the failing one (or before its end).
     auto activated = [&](auto x) {
-        return !locked_by_peer(host, x) && implies(val(x) == NS::INACTIVE, storage_ok);
+        return !locked_by_peer(host, x) && implies(val(x) == NS::INACTIVE, storage_ok) &&
+               !blocked_by_driverless_child(x);
     };
     return named(
         name,
@@ -416,7 +427,9 @@ constexpr auto activation_may_end_over(std::string_view name, H host, F failing,
                           activated(m))) &&
             ((failing == none && !breaks) ||
              exists(n, n == failing && activation_reaches(host, start, val, n, failing) &&
-                           needs_activation(n) && (!storage_ok || locked_by_peer(host, n)) &&
+                           needs_activation(n) &&
+                           (!storage_ok || locked_by_peer(host, n) ||
+                            blocked_by_driverless_child(n)) &&
                            implies(breaks, val(n) == NS::INACTIVE && is_format(n) && !storage_ok &&
                                                !locked_by_peer(host, n)))),
         host, failing);
