@@ -150,7 +150,8 @@ std::string InstanceOptions::describe() const {
     for (const auto& c : caps) {
         caps_text += (caps_text.empty() ? "" : ", ") + c;
     }
-    std::string where = fmt::format("{} node{}", nodes, nodes == 1 ? "" : "s");
+    const int flat_nodes = disks != 0 ? disks : nodes; // --disks N is --nodes N on the flat graph
+    std::string where = fmt::format("{} node{}", flat_nodes, flat_nodes == 1 ? "" : "s");
     if (graph != "flat") {
         const int d = disks != 0 ? disks : 2;
         where = fmt::format("{} disk{} on the {} graph", d, d == 1 ? "" : "s", graph);
@@ -160,7 +161,7 @@ std::string InstanceOptions::describe() const {
 }
 
 nlohmann::json InstanceOptions::json() const {
-    nlohmann::json out = {{"nodes", nodes},
+    nlohmann::json out = {{"nodes", disks != 0 ? disks : nodes},
                           {"starts", starts},
                           {"set_active_calls", set_active_calls},
                           {"env", env},

@@ -59,6 +59,8 @@ check "check --graph: unknown shape" 2 1 "unknown graph 'tree' \(expected flat, 
 check "check --graph shared-base: refused, not walked wrongly" 2 1 \
     "the walks on the shared-base graph are not modelled yet" \
     "$handoff" check --graph shared-base --version v10.0
+check "check --disks on the flat graph: a node a disk" 0 - "^instance: 1 node, " \
+    "$handoff" check --disks 1 --version v10.2 --invariant no-inactive-child-under-active-parent
 check "check --graph chain --nodes: the disks are counted" 2 1 \
     "with --graph chain give the number of disks with --disks" \
     "$handoff" check --graph chain --nodes 8 --version v10.0
