@@ -64,7 +64,22 @@ int run_replay(const ReplayArgs& a) {
             throw UsageError(e.what());
         }
     }
-    const nlohmann::json trace = read_trace(a.file);
+    nlohmann::json trace = read_trace(a.file);
+    // A whole `handoff check --json` output: its one counterexample.
+    if (trace.is_object() && trace.contains("results") && trace["results"].is_array()) {
+        std::vector<nlohmann::json> found;
+        for (const auto& r : trace["results"]) {
+            if (r.is_object() && r.contains("trace")) {
+                found.push_back(r["trace"]);
+            }
+        }
+        if (found.size() != 1) {
+            throw UsageError(fmt::format("{}: the check output holds {} traces, not one (give one "
+                                         "result: jq '.results[I]')",
+                                         a.file, found.size()));
+        }
+        trace = found.front();
+    }
     c::ReplayOptions opt;
     opt.timeout = c::milliseconds(a.timeout_ms);
     opt.keep_dir = a.keep;
@@ -273,7 +288,7 @@ void register_conformance_commands(CLI::App& app) {
     cmd->callback([a] { exit_code() = run_replay(*a); });
 
     struct ReportArgs {
-        std::vector<std::string> primary, alternative, controllable;
+        std::vector<std::string> primary, alternative, controllable, node_by_node;
         std::string split, command, out;
         int timeout_ms = 10000;
     };
@@ -292,6 +307,11 @@ void register_conformance_commands(CLI::App& app) {
                     "Folder of the traces of a `handoff check --controllable`: a section with "
                     "each pair's verdict, or none within the depth; the i-th goes with the i-th "
                     "--traces");
+    rep->add_option("--node-by-node", r->node_by_node,
+                    "Folder of the traces of a `handoff check --controllable --without-row "
+                    "blockdev_set_active_all --without-row blockdev_set_inactive_all` (QEMU "
+                    "10.x): a section like --controllable's; the i-th goes with the i-th "
+                    "--traces, - for none");
     rep->add_option("--split", r->split, "A `handoff check --json` output to store as traces");
     rep->add_option("--command", r->command, "With --split: the check command line");
     rep->add_option("--out", r->out, "With --split: the folder to write");
@@ -314,19 +334,22 @@ void register_conformance_commands(CLI::App& app) {
             throw UsageError("give --traces DIR (or --split CHECK.json --out DIR)");
         }
         if (r->alternative.size() > r->primary.size() ||
-            r->controllable.size() > r->primary.size()) {
-            throw UsageError("more --alternative or --controllable folders than --traces folders");
+            r->controllable.size() > r->primary.size() ||
+            r->node_by_node.size() > r->primary.size()) {
+            throw UsageError("more --alternative, --controllable or --node-by-node folders than "
+                             "--traces folders");
         }
         c::ReplayOptions opt;
         opt.timeout = c::milliseconds(r->timeout_ms);
         try {
             std::vector<c::ReportGroup> groups;
             const auto folder = [](const std::vector<std::string>& dirs, std::size_t i) {
-                return i < dirs.size() ? c::read_trace_set(dirs[i]) : c::TraceSet{};
+                return i < dirs.size() && dirs[i] != "-" ? c::read_trace_set(dirs[i])
+                                                         : c::TraceSet{};
             };
             for (std::size_t i = 0; i < r->primary.size(); ++i) {
                 groups.push_back({c::read_trace_set(r->primary[i]), folder(r->alternative, i),
-                                  folder(r->controllable, i)});
+                                  folder(r->controllable, i), folder(r->node_by_node, i)});
             }
             std::cout << c::conformance_report(groups, opt, [](const std::string& what) {
                 std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());

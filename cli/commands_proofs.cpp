@@ -5,6 +5,7 @@
 #include "manifest.hpp"
 
 #include "handoff/conformance/controls.hpp"
+#include "handoff/model/expr.hpp"
 #include "handoff/model/printer.hpp"
 #include "handoff/model/story.hpp"
 #include "handoff/model/versions.hpp"
@@ -46,6 +47,7 @@ struct CheckArgs {
     bool certificates = false;
     bool json = false;
     bool controllable = false;
+    std::vector<std::string> without_rows; // --without-row: rows the search may not take
 
     void add_instance(CLI::App* cmd) { instance_opts.add_to(cmd); }
     void add_engine(CLI::App* cmd) {
@@ -104,18 +106,35 @@ struct CheckArgs {
         o.ic3_slice = ic3_slice;
         o.jobs = jobs;
         o.partial_order = partial_order;
-        if (controllable) {
+        if (controllable || !without_rows.empty()) {
+            const char* what = controllable ? "--controllable" : "--without-row";
             if (engine != "auto" && engine != "bmc") {
                 throw UsageError(fmt::format(
-                    "--controllable searches with BMC (and the recovery search for recoverable): "
-                    "--engine {} does not take the harness's controls",
-                    engine));
+                    "{} searches with BMC (and the recovery search for recoverable): --engine {} "
+                    "does not {}",
+                    what, engine,
+                    controllable ? "take the harness's controls"
+                                 : "search a restriction of the table"));
             }
             if (partial_order) {
-                throw UsageError("--partial-order cannot be combined with --controllable (a "
-                                 "reordered path may need a control the harness does not have)");
+                throw UsageError(fmt::format("--partial-order cannot be combined with {} (a "
+                                             "reordered path may need a step the restriction "
+                                             "forbids)",
+                                             what));
             }
-            for (const Cell& c : cells()) {
+            const auto all = cells();
+            for (const std::string& row : without_rows) {
+                const bool known = std::any_of(all.begin(), all.end(), [&](const Cell& c) {
+                    return std::any_of(c.table->rows.begin(), c.table->rows.end(),
+                                       [&](const RowData& r) { return r.name == row; });
+                });
+                if (!known) {
+                    throw UsageError(fmt::format("--without-row: no version checked has a row "
+                                                 "'{}' (handoff spec --version V lists them)",
+                                                 row));
+                }
+            }
+            for (const Cell& c : all) {
                 if (o.restrictions.count(c.table->version) == 0) {
                     o.restrictions.emplace(
                         std::string(c.table->version),
@@ -126,8 +145,34 @@ struct CheckArgs {
         return o;
     }
 
+    // The steps the search may take on a version: the harness's controls (--controllable) or
+    // every row, less the rows of --without-row.
+    StepRestriction restriction_for(const TableData& table) const {
+        StepRestriction r;
+        if (controllable) {
+            r = controllable_for(table);
+        } else {
+            r.name = "every step";
+            r.adjective = "restricted";
+            dsl::AstBuilder b{r.ast};
+            r.row_allowed.assign(table.rows.size(), dsl::TRUE.emit(b));
+        }
+        std::string left_out;
+        for (std::size_t i = 0; i < table.rows.size(); ++i) {
+            if (std::find(without_rows.begin(), without_rows.end(), table.rows[i].name) !=
+                without_rows.end()) {
+                r.row_allowed[i] = -1;
+                left_out += (left_out.empty() ? "" : ", ") + std::string(table.rows[i].name);
+            }
+        }
+        if (!left_out.empty()) {
+            r.name += " but " + left_out;
+        }
+        return r;
+    }
+
     // The harness's controls for a version, or the one-line error for a version without them.
-    static StepRestriction restriction_for(const TableData& table) {
+    static StepRestriction controllable_for(const TableData& table) {
         try {
             return conformance::controllable(table);
         } catch (const conformance::NoControls& e) {
@@ -229,15 +274,18 @@ nlohmann::json result_json(const Result& r, const CheckArgs& args) {
         }
         j["inductive_alone"] = r.inductive_alone;
     }
+    // The restriction's name: under "controllable" when it is the harness's controls (the
+    // conformance tools read that key), under "restriction" when it is only --without-row.
+    const char* restriction_key = args.controllable ? "controllable" : "restriction";
     if (!r.restriction.empty()) {
-        j["controllable"] = r.restriction;
+        j[restriction_key] = r.restriction;
     }
     if (r.trace) {
         const TableData& table = require_version(r.version);
         const Interpreter interp(table, args.instance());
         j["trace"] = trace_json(interp, *r.trace, find_invariant(r.invariant));
         if (!r.restriction.empty()) {
-            j["trace"]["controllable"] = r.restriction;
+            j["trace"][restriction_key] = r.restriction;
         }
     }
     return j;
@@ -331,6 +379,12 @@ void register_check(CLI::App& app) {
                   "(v7.2, v10.0; conformance/src/controls.cpp): the shortest such "
                   "counterexample, or none within the depth (default " +
                       std::to_string(kControllableDepth) + "); never a proof");
+    cmd->add_option("--without-row", a->without_rows,
+                    "Search only the paths that never take this row (repeatable; with or "
+                    "without --controllable), e.g. --without-row blockdev_set_inactive_all for "
+                    "the shortest trace that inactivates node by node; BMC only, never a proof "
+                    "(default depth " +
+                        std::to_string(kControllableDepth) + ")");
     cmd->footer("Each cell's time is its own: its queries and counterexample, plus an equal share "
                 "of the work done for every open invariant of the version at once (BMC unrolls "
                 "each version once for all its invariants); the times add up to the work done.\n"
@@ -352,6 +406,9 @@ void register_check(CLI::App& app) {
             if (a->controllable) {
                 top["controllable"] = true;
             }
+            if (!a->without_rows.empty()) {
+                top["without_rows"] = a->without_rows;
+            }
             std::cout << top.dump(2) << "\n";
             return;
         }
@@ -360,6 +417,14 @@ void register_check(CLI::App& app) {
             fmt::print("controllable: only traces the conformance harness can drive (rows, "
                        "outcomes and stops of conformance/src/controls.cpp); a bound is not a "
                        "proof\n");
+        }
+        if (!a->without_rows.empty()) {
+            std::string rows;
+            for (const auto& row : a->without_rows) {
+                rows += (rows.empty() ? "" : ", ") + row;
+            }
+            fmt::print("without {}: only paths that never take {}; a bound is not a proof\n", rows,
+                       a->without_rows.size() == 1 ? "it" : "them");
         }
         print_results(results, *a);
     });

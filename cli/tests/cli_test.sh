@@ -309,6 +309,22 @@ check "trace --controllable --fork" 2 1 "--fork cannot be combined with --contro
     "$handoff" trace "${ctl[@]}" --controllable --fork 1
 check "trace --controllable --engine explicit" 2 1 "not --engine explicit" \
     "$handoff" trace "${ctl[@]}" --controllable --engine explicit
+# --without-row: the shortest trace that never takes the named rows (here the one that
+# inactivates every node at once, so the trace inactivates one node by name).
+check "check --without-row: the node-by-node row instead" 1 - \
+    "^  1\. blockdev_set_inactive_node \(h=host 0 \(source\), target=node 0" \
+    "$handoff" check --version v10.0 --env any --invariant running-implies-active \
+    --without-row blockdev_set_inactive_all
+check "check --without-row --json: the restriction is named" 0 - \
+    "^\"every step but blockdev_set_inactive_all\"$" \
+    bash -c "'$handoff' check --version v10.0 --env any --invariant running-implies-active \
+             --without-row blockdev_set_inactive_all --json | jq '.results[0].trace.restriction'"
+check "check --without-row: an unknown row" 2 1 \
+    "--without-row: no version checked has a row 'qmp_nosuch'" \
+    "$handoff" check --version v10.0 --without-row qmp_nosuch
+check "check --without-row: a proving engine" 2 1 \
+    "--without-row searches with BMC .*--engine kind does not search a restriction" \
+    "$handoff" check --version v10.0 --without-row qmp_cont --engine kind
 check "controls" 0 - "^\| qmp_cont \| harness \| QMP cont \| qemu_stops\(\) && activation_forceable\(h\) \|" \
     "$handoff" controls --version v7.2
 check "controls: a version without them" 2 1 "no controls for v9.2" \
@@ -324,6 +340,9 @@ check "replay-qemu unknown version" 2 1 "unknown version 'v6.0'" \
     "$handoff" replay-qemu "$tmp_trace"
 echo 'not json' > "$tmp_trace"
 check "replay-qemu not json" 2 1 "is not JSON" "$handoff" replay-qemu "$tmp_trace"
+echo '{"results": [{"trace": {}}, {"trace": {}}]}' > "$tmp_trace"
+check "replay-qemu: a check output with two traces" 2 1 "holds 2 traces, not one" \
+    "$handoff" replay-qemu "$tmp_trace"
 check "replay-qemu --help" 0 - "--qemu" "$handoff" replay-qemu --help
 check "replay-qemu --help: the transcript" 0 - "--transcript +After the verdict, print" \
     "$handoff" replay-qemu --help

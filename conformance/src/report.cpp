@@ -7,6 +7,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 namespace handoff::conformance {
 
@@ -162,7 +164,7 @@ void write_trace_set(const nlohmann::json& check, const std::string& command,
         if (r.value("verdict", "") == "violated" && r.contains("trace")) {
             std::ofstream(dir + "/" + r.value("invariant", "unknown") + ".json")
                 << r["trace"].dump(1) << "\n";
-        } else if (r.contains("controllable")) {
+        } else if (r.contains("controllable") || r.contains("restriction")) {
             // A restricted search that found nothing: the report says so, with its depth.
             none[r.value("invariant", "unknown")] = {{"version", r.value("version", "?")},
                                                      {"depth", r.value("depth", -1)},
@@ -179,16 +181,25 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
                                const std::function<void(const std::string&)>& progress) {
     std::ostringstream summary, body;
     std::vector<std::string> stories; // one line per reproduced pair, for the summary
-    // The traces the harness can drive, replayed first: the summary counts them.
-    std::vector<TraceSet> controllable;
-    for (const ReportGroup& group : groups) {
-        if (!group.controllable.traces.empty() || !group.controllable.none.empty()) {
-            controllable.push_back(group.controllable);
+    // The restricted traces (those the harness can drive, and those node by node), replayed
+    // first: the summary counts them.
+    const auto sets_of = [&](TraceSet ReportGroup::*member) {
+        std::vector<TraceSet> sets;
+        for (const ReportGroup& group : groups) {
+            const TraceSet& set = group.*member;
+            if (!set.traces.empty() || !set.none.empty()) {
+                sets.push_back(set);
+            }
         }
-    }
-    std::map<std::string, Tally> driven;
+        return sets;
+    };
+    const std::vector<TraceSet> controllable = sets_of(&ReportGroup::controllable);
+    const std::vector<TraceSet> node_by_node = sets_of(&ReportGroup::node_by_node);
+    std::map<std::string, Tally> driven, by_node;
     const std::string driven_section =
         controllable.empty() ? "" : controllable_report(controllable, options, progress, &driven);
+    const std::string node_section =
+        node_by_node.empty() ? "" : node_by_node_report(node_by_node, options, progress, &by_node);
     for (const ReportGroup& group : groups) {
         const TraceSet& primary = group.primary;
         const TraceSet& alternative = group.alternative;
@@ -284,13 +295,18 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
         summary << "| " << primary.name << " | " << binary << " | " << primary.traces.size()
                 << " | " << tally.reproduced << " / " << tally.diverged << " / "
                 << tally.not_replayable << " | ";
-        if (const auto d = driven.find(group.controllable.name); d != driven.end()) {
-            summary << d->second.reproduced << " / " << d->second.diverged << " / "
-                    << d->second.not_replayable << " / " << d->second.none;
-        } else {
-            summary << "-";
+        for (const auto& [tallies, name] :
+             {std::pair{&driven, group.controllable.name}, {&by_node, group.node_by_node.name}}) {
+            if (const auto d = tallies->find(name); d != tallies->end()) {
+                summary << d->second.reproduced << " / " << d->second.diverged << " / "
+                        << d->second.not_replayable << " / " << d->second.none;
+            } else {
+                summary << "-";
+            }
+            summary << " | ";
         }
-        summary << " |\n";
+        summary.seekp(-1, std::ios_base::cur); // the last cell's trailing space
+        summary << "\n";
         body << "\n# " << primary.name << " on " << binary << "\n\n"
              << "Instance `" << primary.name << "` is `" << primary.command << "`";
         if (!alternative.traces.empty()) {
@@ -325,11 +341,13 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
            "shortest traces (per pair the best replay: the checker's trace, or where that is not "
            "replayable the restricted instance's), and with the shortest traces that use only "
            "what the harness drives (`handoff check --controllable`; *none*: no such trace "
-           "within the depth searched, a bound and not a proof).\n\n"
+           "within the depth searched, a bound and not a proof), and with the shortest "
+           "controllable traces that address the nodes one by one (`blockdev-set-active "
+           "node-name`, QEMU 10.x).\n\n"
         << "| instance | real QEMU | violated pairs | shortest traces: reproduced / diverged / "
            "not replayable | controllable traces: reproduced / diverged / not replayable / "
-           "none |\n"
-        << "|---|---|---|---|---|\n"
+           "none | node by node: reproduced / diverged / not replayable / none |\n"
+        << "|---|---|---|---|---|---|\n"
         << summary.str() << "\nReproduced on the real binary (the checker's shortest traces):\n\n";
     if (stories.empty()) {
         out << "- none\n";
@@ -352,13 +370,24 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
            "cannot force the trace's).\n\n"
            "Regenerate with `conformance/regenerate` (new traces from the checker, then the "
            "page) or `conformance/regenerate --report-only` (the stored traces only).\n"
-        << driven_section << body.str();
+        << driven_section << node_section << body.str();
     return out.str();
 }
 
-std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
-                                const std::function<void(const std::string&)>& progress,
-                                std::map<std::string, Tally>* tally) {
+namespace {
+
+// What tells one restricted section from another: its heading, the paragraph under it, and the
+// word that marks its replays.
+struct RestrictedSection {
+    std::string_view heading;
+    std::string_view intro;
+    std::string_view mark; // "controllable": "v7.2 single-owner (controllable)"
+};
+
+std::string restricted_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
+                              const std::function<void(const std::string&)>& progress,
+                              std::map<std::string, Tally>* tally,
+                              const RestrictedSection& section) {
     std::map<std::string, Tally> counts;
     std::ostringstream table, detail, versions;
     table << "| version | invariant | steps | what the real QEMU did | verdict |\n"
@@ -399,8 +428,8 @@ std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayO
             ++(rr.verdict == Verdict::reproduced ? t.reproduced
                : rr.verdict == Verdict::diverged ? t.diverged
                                                  : t.not_replayable);
-            write_replay(detail, version + " " + invariant + " (controllable)", set.command, *trace,
-                         rr);
+            write_replay(detail, version + " " + invariant + " (" + std::string(section.mark) + ")",
+                         set.command, *trace, rr);
         }
         if (!version_line.empty()) {
             versions << "- `" << set.name << "`: `" << set.command << "` on **" << version_line
@@ -408,18 +437,51 @@ std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayO
         }
     }
     std::ostringstream out;
-    out << "\n## Traces the harness can drive\n\n"
-        << "For every pair the checker finds violated at N = 2 (proofs/expected.json), the "
-           "shortest counterexample that uses only what the harness drives on the version's "
-           "real QEMU (`handoff check --controllable`: the rows, outcomes and stop points of "
-           "conformance/src/controls.cpp, which `handoff controls --version V` prints), replayed "
-           "on that QEMU; or, where there is none, the depth searched (a bound, not a proof).\n\n"
+    out << "\n## " << section.heading << "\n\n"
+        << section.intro << "\n\n"
         << versions.str() << "\n"
         << table.str() << detail.str();
     if (tally != nullptr) {
         *tally = counts;
     }
     return out.str();
+}
+
+} // namespace
+
+std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
+                                const std::function<void(const std::string&)>& progress,
+                                std::map<std::string, Tally>* tally) {
+    return restricted_report(
+        sets, options, progress, tally,
+        {.heading = "Traces the harness can drive",
+         .intro = "For every pair the checker finds violated at N = 2 (proofs/expected.json), the "
+                  "shortest counterexample that uses only what the harness drives on the "
+                  "version's real QEMU (`handoff check --controllable`: the rows, outcomes and "
+                  "stop points of conformance/src/controls.cpp, which `handoff controls --version "
+                  "V` prints), replayed on that QEMU; or, where there is none, the depth searched "
+                  "(a bound, not a proof).",
+         .mark = "controllable"});
+}
+
+std::string node_by_node_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
+                                const std::function<void(const std::string&)>& progress,
+                                std::map<std::string, Tally>* tally) {
+    return restricted_report(
+        sets, options, progress, tally,
+        {.heading = "Node by node: blockdev-set-active node-name",
+         .intro = "QEMU 10.x lets management activate and inactivate one node "
+                  "(`blockdev-set-active` with a `node-name`: qmp_blockdev_set_active(), "
+                  "bdrv_activate() or bdrv_inactivate() of that node; the table's rows "
+                  "`blockdev_set_active_node` and `blockdev_set_inactive_node`). For every pair "
+                  "the checker finds violated at N = 2, the shortest controllable counterexample "
+                  "that never addresses every node at once (`handoff check --controllable "
+                  "--without-row blockdev_set_active_all --without-row "
+                  "blockdev_set_inactive_all`), replayed on the real QEMU: the harness sends "
+                  "`blockdev-set-active node-name=diskN` to the disk's qcow2 node, and compares "
+                  "every node after it; or, where there is none, the depth searched (a bound, "
+                  "not a proof).",
+         .mark = "node by node"});
 }
 
 } // namespace handoff::conformance

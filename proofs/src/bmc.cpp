@@ -301,7 +301,8 @@ void Bmc::solved(std::size_t i, int k, const z3::model& m) {
         r.detail = restriction_ == nullptr
                        ? "shortest counterexample (" + std::to_string(k) +
                              " steps), replayed on the interpreter"
-                       : "shortest controllable counterexample (" + std::to_string(k) +
+                       : "shortest " + restriction_->adjective + " counterexample (" +
+                             std::to_string(k) +
                              " steps: every step one the restriction allows), replayed on the "
                              "interpreter";
     }
@@ -400,8 +401,8 @@ std::vector<Result> Bmc::results() const {
         r.seconds = own_seconds_[i];
         r.verdict = r.depth >= 0 ? Verdict::bounded : Verdict::unknown;
         const std::string none = restriction_ == nullptr ? "no violation up to depth "
-                                                         : "no controllable counterexample within "
-                                                           "depth ";
+                                                         : "no " + restriction_->adjective +
+                                                               " counterexample within depth ";
         r.detail =
             (stopped_.empty() ? "" : stopped_ + " at depth " + std::to_string(next_depth_) + "; ") +
             (r.depth >= 0 ? none + std::to_string(r.depth) : "no depth completed");

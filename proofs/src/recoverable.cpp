@@ -105,10 +105,11 @@ Result run_recoverable(const Interpreter& interp, const InvariantData& inv, cons
             r.depth = seen.at(queue.front()).depth - 1;
             r.states = seen.size();
             r.detail = (elapsed() > lim.timeout ? std::string("timeout") : "state limit") +
-                       (restriction == nullptr ? ": every state within " + std::to_string(r.depth) +
-                                                     " steps of an initial one is recoverable"
-                                               : ": no controllable counterexample within depth " +
-                                                     std::to_string(r.depth));
+                       (restriction == nullptr
+                            ? ": every state within " + std::to_string(r.depth) +
+                                  " steps of an initial one is recoverable"
+                            : ": no " + restriction->adjective + " counterexample within depth " +
+                                  std::to_string(r.depth));
             r.seconds = elapsed();
             return r;
         }
@@ -148,8 +149,9 @@ Result run_recoverable(const Interpreter& interp, const InvariantData& inv, cons
                                " successors over non-fault steps were all searched and none has "
                                "recovered (path replayed on the interpreter)";
                     if (restriction != nullptr) {
-                        r.detail = "a shortest controllable path (every step one the restriction "
-                                   "allows) to a state without a recovery; " +
+                        r.detail = "a shortest " + restriction->adjective +
+                                   " path (every step one the restriction allows) to a state "
+                                   "without a recovery; " +
                                    r.detail;
                     }
                 }
@@ -173,10 +175,12 @@ Result run_recoverable(const Interpreter& interp, const InvariantData& inv, cons
         r.verdict = Verdict::bounded;
         r.depth = exhausted ? deepest : lim.max_depth;
         r.states = seen.size();
-        r.detail = "no controllable counterexample within depth " + std::to_string(r.depth) +
-                   (exhausted ? " (every controllable path of the instance followed, " +
-                                    std::to_string(seen.size()) + " states)"
-                              : "");
+        r.detail =
+            "no " + restriction->adjective + " counterexample within depth " +
+            std::to_string(r.depth) +
+            (exhausted ? " (every " + restriction->adjective + " path of the instance followed, " +
+                             std::to_string(seen.size()) + " states)"
+                       : "");
         r.seconds = elapsed();
         return r;
     }

@@ -229,7 +229,7 @@ TraceHeader read_trace_header(const json& j) {
     const std::string top = "trace";
     only_keys(j,
               {"version", "nodes", "graph", "starts", "set_active_calls", "env", "caps",
-               "invariant", "controllable", "headline", "initial", "steps"},
+               "invariant", "controllable", "restriction", "headline", "initial", "steps"},
               top);
     TraceHeader h;
     const std::string version = text(j, "version", top);
@@ -289,8 +289,10 @@ TraceHeader read_trace_header(const json& j) {
         }
         h.instance.fixed[static_cast<std::size_t>(cap->var)] = value == "on" ? 1 : 0;
     }
-    if (j.contains("controllable")) {
-        text(j, "controllable", top); // what the search was restricted to; only its shape is read
+    for (const char* key : {"controllable", "restriction"}) {
+        if (j.contains(key)) {
+            text(j, key, top); // what the search was restricted to; only its shape is read
+        }
     }
     if (j.contains("headline")) {
         // Derived from the trace (model::headline): only its shape is read.

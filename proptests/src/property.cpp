@@ -202,9 +202,9 @@ rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, const PropertyOptions
         }
         break;
     case OpKind::set_active:
-        // Without node-name only: the v10.2 table leaves the node-name forms out (they
-        // multiply its state space without a new path, see the end of tables/v10_2.hpp).
-        node = gen::just(-1);
+        // Without node-name (every node) half of the time, else one disk's node by name: the
+        // 10.x tables have both forms (blockdev_set_active_all, blockdev_set_active_node).
+        node = gen::weightedElement<int>({{2, -1}, {1, 0}, {1, 1}});
         arg = gen::inRange(0, 2);
         break;
     case OpKind::storage_outage_at: {

@@ -363,15 +363,15 @@ std::string System::run_impl(const Op& op) {
         if (!live) {
             return "no process";
         }
-        if (op.node < 0 && history_.set_active_left == 0) {
-            // The model bounds the calls without node-name (set_active_left): management's
-            // budget, like the process starts.
+        if (history_.set_active_left == 0) {
+            // The model bounds the calls, with node-name or without (set_active_left):
+            // management's budget, like the process starts.
             return "not enabled: blockdev-set-active budget spent";
         }
         const auto r = q->qmp_blockdev_set_active(
             op.node < 0 ? std::nullopt : std::optional<std::string>(disk_name(op.node)),
             op.arg != 0);
-        if (op.node < 0 && r.message.find("has not been found") == std::string::npos) {
+        if (r.message.find("has not been found") == std::string::npos) {
             --history_.set_active_left;
         }
         return result(r);

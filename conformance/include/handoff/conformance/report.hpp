@@ -36,10 +36,14 @@ void write_trace_set(const nlohmann::json& check, const std::string& command,
 // replayable; `controllable`, the `handoff check --controllable` traces (each pair's shortest
 // trace that uses only the harness's controls, or none within a depth). Either may be empty. The
 // version picks the real binary (binaries.hpp).
+// `node_by_node`, the controllable traces found without the rows that address every node at
+// once (`--without-row blockdev_set_active_all --without-row blockdev_set_inactive_all`): each
+// pair's shortest trace through `blockdev-set-active node-name` (QEMU 10.x only).
 struct ReportGroup {
     TraceSet primary;
     TraceSet alternative;
     TraceSet controllable;
+    TraceSet node_by_node = {};
 };
 
 // Per version, how its pairs ended on the real binary.
@@ -58,6 +62,11 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
 // for every pair, its verdict on the version's binary, or "no controllable trace within depth K".
 // `tally`, when given, receives the verdicts per set name.
 std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
+                                const std::function<void(const std::string&)>& progress = {},
+                                std::map<std::string, Tally>* tally = nullptr);
+
+// The same for the node-by-node traces (ReportGroup::node_by_node), under its own heading.
+std::string node_by_node_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
                                 const std::function<void(const std::string&)>& progress = {},
                                 std::map<std::string, Tally>* tally = nullptr);
 

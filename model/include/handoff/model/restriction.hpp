@@ -17,7 +17,10 @@ namespace handoff::model {
 
 struct StepRestriction {
     std::string name; // what the restriction stands for, one line ("the controls of ...")
-    Ast ast;          // every expression below lives here
+    // How the engines call a path it allows: "a shortest controllable counterexample" for the
+    // harness's controls, "restricted" for a restriction that only leaves rows out.
+    std::string adjective = "controllable";
+    Ast ast; // every expression below lives here
     // Per row of the table (by index): a Boolean expression over the pre-state, the row's
     // parameters and its host (the bound host variable h), or -1: the row is never allowed.
     std::vector<int> row_allowed;
