@@ -22,6 +22,8 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -247,6 +249,8 @@ void register_model_commands(CLI::App& app) {
         std::string version;
         std::string format = "md";
         std::string results;
+        std::string graph; // "": no block graph section
+        int disks = 2;
     };
     auto sa = std::make_shared<SpecArgs>();
     auto* spec =
@@ -257,21 +261,52 @@ void register_model_commands(CLI::App& app) {
                      "The checker's expected results (proofs/expected.json, with the traces in "
                      "traces/ beside it): the page shows the version's verdicts and stories, "
                      "linked relative to the current directory");
+    spec->add_option("--graph", sa->graph,
+                     "Also draw an instance's block graph (flat, chain, shared-base, job): each "
+                     "node's kind, parent and place in QEMU's two walks (a section of the page, "
+                     "a cluster of the picture)");
+    spec->add_option("--disks", sa->disks, "With --graph: disks per host (default 2)")
+        ->check(CLI::Range(1, 16));
     spec->callback([sa] {
         const TableData& table = require_version(sa->version);
-        if (sa->format == "md") {
-            if (sa->results.empty()) {
-                std::cout << render_spec_markdown(table);
-                return;
+        std::optional<BlockGraph> graph;
+        if (!sa->graph.empty()) {
+            const auto shape = graph_shape_from_name(sa->graph);
+            if (!shape) {
+                throw UsageError(fmt::format(
+                    "unknown graph '{}' (expected flat, chain, shared-base or job)", sa->graph));
             }
-            const SpecResults results = read_spec_results(sa->results, table);
-            std::cout << render_spec_markdown(table, &results);
+            try {
+                graph = BlockGraph::make(*shape, BlockGraph::node_count(*shape, sa->disks));
+            } catch (const std::invalid_argument& e) {
+                throw UsageError(fmt::format("--graph {}: {}", sa->graph, e.what()));
+            }
+        }
+        if (sa->format == "md") {
+            std::string page;
+            if (sa->results.empty()) {
+                page = render_spec_markdown(table);
+            } else {
+                const SpecResults results = read_spec_results(sa->results, table);
+                page = render_spec_markdown(table, &results);
+            }
+            if (graph) {
+                // After the page's opening (its title and summary): before its first "## ".
+                const std::size_t at = page.find("\n## ");
+                const std::size_t where = at == std::string::npos ? page.size() : at + 1;
+                page.insert(where, render_block_graph_markdown(*graph, sa->disks));
+            }
+            std::cout << page;
         } else if (sa->format == "dot") {
             if (!sa->results.empty()) {
                 throw UsageError("--results is for the Markdown page (--format md), not the "
                                  "picture");
             }
-            std::cout << render_spec_dot(table);
+            std::string picture = render_spec_dot(table);
+            if (graph) {
+                picture.insert(picture.rfind('}'), render_block_graph_dot(*graph));
+            }
+            std::cout << picture;
         } else {
             throw UsageError(
                 fmt::format("unknown format '{}' (expected one of: md, dot)", sa->format));

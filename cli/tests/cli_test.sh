@@ -61,6 +61,22 @@ check "check --graph shared-base: refused, not walked wrongly" 2 1 \
     "$handoff" check --graph shared-base --version v10.0
 check "check --disks on the flat graph: a node a disk" 0 - "^instance: 1 node, " \
     "$handoff" check --disks 1 --version v10.2 --invariant no-inactive-child-under-active-parent
+check "trace --graph chain: the nodes are named" 1 - \
+    "^     nodes of each host \(chain graph\): 0 disk0 \(format\), 1 disk0\.file \(protocol, file of 0\)" \
+    "$handoff" trace --graph chain --disks 1 --version v10.0 \
+    --invariant no-inactive-child-under-active-parent
+check "trace --graph chain: a failing node is named by its place" 1 - \
+    "fail=node 3 \(disk0\.base\.file\)" \
+    "$handoff" trace --graph chain --disks 1 --version v10.0 \
+    --invariant no-inactive-child-under-active-parent
+check "spec --graph chain: the graph's table" 0 - \
+    "^\| 2 \| \`disk0\.base\` \| format \(qcow2\) \| backing child of 0 \(disk0\) \| 0 \| 2 \| 2 \|$" \
+    "$handoff" spec --version v10.0 --graph chain
+check "spec --graph job --format dot: the graph's cluster" 0 - \
+    "^    graph_0 -> graph_1 \[label=\"filtered\"\];$" \
+    "$handoff" spec --version v10.2 --graph job --format dot
+check "spec --graph: unknown shape" 2 1 "unknown graph 'tree' \(expected flat, chain, shared-base or job\)" \
+    "$handoff" spec --version v10.0 --graph tree
 check "check --graph chain --nodes: the disks are counted" 2 1 \
     "with --graph chain give the number of disks with --disks" \
     "$handoff" check --graph chain --nodes 8 --version v10.0

@@ -381,9 +381,8 @@ std::string format_params(const Interpreter& interp, const Step& step) {
     const RowData& row = interp.table().rows[static_cast<std::size_t>(step.row)];
     std::string out;
     for (Param p : row.params) {
-        out +=
-            (out.empty() ? "" : ", ") + std::string(param_info(p).name) + "=" +
-            param_value_name(p, step.params[static_cast<std::size_t>(p)], interp.layout().nodes());
+        out += (out.empty() ? "" : ", ") + std::string(param_info(p).name) + "=" +
+               param_value_name(p, step.params[static_cast<std::size_t>(p)], interp.graph());
     }
     return out;
 }
@@ -403,6 +402,9 @@ std::string format_initial_state(const Interpreter& interp, const State& initial
 
 std::string format_trace(const Interpreter& interp, const Trace& trace) {
     std::string out = format_initial_state(interp, trace.initial) + "\n";
+    if (const std::string legend = graph_legend(interp.graph()); !legend.empty()) {
+        out += "     " + legend + "\n";
+    }
     State before = trace.initial;
     int number = 1;
     for (const auto& ts : trace.steps) {

@@ -84,6 +84,43 @@ bool Interpreter::reads_outcome_params(int expr) const {
     return false;
 }
 
+std::string node_name(const BlockGraph& graph, int node) {
+    std::string out = "node " + std::to_string(node);
+    if (graph.shape() != GraphShape::flat && node >= 0 && node < graph.size()) {
+        out += " (" + graph.nodes()[static_cast<std::size_t>(node)].label + ")";
+    }
+    return out;
+}
+
+std::string param_value_name(Param p, int value, const BlockGraph& graph) {
+    const ParamKind kind = param_info(p).kind;
+    if ((kind == ParamKind::Node || kind == ParamKind::NodeOrNone) && value < graph.size()) {
+        return node_name(graph, value);
+    }
+    return param_value_name(p, value, graph.size());
+}
+
+std::string graph_legend(const BlockGraph& graph) {
+    if (graph.shape() == GraphShape::flat) {
+        return "";
+    }
+    std::string out;
+    for (int n = 0; n < graph.size(); ++n) {
+        const BlockNode& node = graph.nodes()[static_cast<std::size_t>(n)];
+        out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + node.label + " (" +
+               std::string(node_kind_name(node.kind));
+        for (const BlockEdge& e : graph.edges()) {
+            if (e.child == n) {
+                out +=
+                    ", " + std::string(edge_role_name(e.role)) + " of " + std::to_string(e.parent);
+            }
+        }
+        out += ")";
+    }
+    return "nodes of each host (" + std::string(graph_shape_name(graph.shape())) +
+           " graph): " + out;
+}
+
 std::string param_value_name(Param p, int value, int nodes) {
     switch (param_info(p).kind) {
     case ParamKind::Host:

@@ -561,7 +561,7 @@ std::string StoryTeller::step_head(int k, const std::string& what) const {
 std::string StoryTeller::nodes_after(int k, int host) const {
     std::string out;
     for (int n = 0; n < interp_.layout().nodes(); ++n) {
-        out += (out.empty() ? "" : ", ") + std::string("node ") + std::to_string(n) + " " +
+        out += (out.empty() ? "" : ", ") + node_name(interp_.graph(), n) + " " +
                value_name(DomainId::NodeState, interp_.get(after(k), Var::node, host, n));
     }
     return out;
@@ -640,7 +640,7 @@ std::vector<std::string> StoryTeller::failure_parts(int k, bool brief) const {
         const std::string operation = group >= 0 ? group_name(row, group) + "()" : function_of(row);
         std::string part = operation +
                            (p == Param::reactivate_fail ? "'s re-activation fails" : " fails") +
-                           " at node " + std::to_string(param(p));
+                           " at " + node_name(interp_.graph(), param(p));
         for (Param detail : {Param::broken, Param::half}) {
             if (declares(detail) && param(detail) != 0) {
                 part += brief ? " (" + std::string(param_info(detail).name) + ")"
@@ -1060,6 +1060,9 @@ std::string StoryTeller::format() const {
     std::string out = wrap_text(headline(), 100, "Headline: ", "  ");
     out += format_initial_state(interp_, trace_.initial) + "; " + host_name(0, roles_[0]) + ", " +
            host_name(1, roles_[0]) + "\n";
+    if (const std::string legend = graph_legend(interp_.graph()); !legend.empty()) {
+        out += wrap_text(legend, 100, "     ", "     ");
+    }
     for (int k = 1; k <= static_cast<int>(trace_.steps.size()); ++k) {
         const RowData& row = row_of(k);
         const Step& step = step_of(k);
@@ -1068,7 +1071,7 @@ std::string StoryTeller::format() const {
             const int v = step.params[static_cast<std::size_t>(p)];
             params += (params.empty() ? "" : ", ") + std::string(param_info(p).name) + "=" +
                       (p == Param::host ? host_name(v, roles_at(k))
-                                        : param_value_name(p, v, interp_.layout().nodes()));
+                                        : param_value_name(p, v, interp_.graph()));
         }
         out += "  " + std::to_string(k) + ". " + std::string(row.name) + " (" + params + ")  -- " +
                std::string(row.qemu) + "\n";

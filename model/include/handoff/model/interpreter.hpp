@@ -155,5 +155,14 @@ class Interpreter {
 
 // A printable description of a parameter value ("none", "node 1", "host 0", "yes").
 std::string param_value_name(Param p, int value, int nodes);
+// The same, with a node named as node_name() names it.
+std::string param_value_name(Param p, int value, const BlockGraph& graph);
+// A node as stories name it: "node 3"; on a graph other than flat with its place in the disk's
+// tree too, "node 3 (disk0.base.file)", so that a reader need not count.
+std::string node_name(const BlockGraph& graph, int node);
+// On a graph other than flat, one line that names every node of a host (its label, kind and
+// parent): "nodes of each host: 0 disk0 (format), 1 disk0.file (protocol, file of 0), ..."; ""
+// on flat, where node n is disk n.
+std::string graph_legend(const BlockGraph& graph);
 
 } // namespace handoff::model

@@ -3,6 +3,7 @@
 // versions as rows.
 #pragma once
 
+#include "handoff/model/graph.hpp"
 #include "handoff/model/table.hpp"
 
 #include <optional>
@@ -49,6 +50,10 @@ struct SpecResults {
 // `results`: the verdicts and stories for the page; without them the page says so.
 std::string render_spec_markdown(const TableData& table, const SpecResults* results = nullptr);
 std::string render_spec_dot(const TableData& table);
+// The block graph of an instance (`handoff spec --graph`): a Markdown section with every node's
+// kind, parent and place in QEMU's walks, and a Graphviz cluster to put inside the picture.
+std::string render_block_graph_markdown(const BlockGraph& graph, int disks);
+std::string render_block_graph_dot(const BlockGraph& graph);
 std::string render_diff(const TableData& from, const TableData& to);
 
 // The variables expression `expr` reads (added to `out`).
