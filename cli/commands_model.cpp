@@ -271,13 +271,9 @@ void register_model_commands(CLI::App& app) {
         const TableData& table = require_version(sa->version);
         std::optional<BlockGraph> graph;
         if (!sa->graph.empty()) {
-            const auto shape = graph_shape_from_name(sa->graph);
-            if (!shape) {
-                throw UsageError(fmt::format(
-                    "unknown graph '{}' (expected flat, chain, shared-base or job)", sa->graph));
-            }
+            const GraphShape shape = require_graph_shape(sa->graph);
             try {
-                graph = BlockGraph::make(*shape, BlockGraph::node_count(*shape, sa->disks));
+                graph = BlockGraph::make(shape, BlockGraph::node_count(shape, sa->disks));
             } catch (const std::invalid_argument& e) {
                 throw UsageError(fmt::format("--graph {}: {}", sa->graph, e.what()));
             }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <utility>
 
 namespace handoff::cli {
@@ -64,12 +65,17 @@ void InstanceOptions::add_to(CLI::App* cmd) {
 
 // The node count of the chosen graph: --nodes counts nodes of the flat graph, --disks counts
 // disks of any graph.
-static std::pair<GraphShape, int> graph_and_nodes(const InstanceOptions& o) {
-    const auto shape = graph_shape_from_name(o.graph);
+GraphShape require_graph_shape(const std::string& name) {
+    const auto shape = graph_shape_from_name(name);
     if (!shape) {
         throw UsageError(
-            fmt::format("unknown graph '{}' (expected flat, chain, shared-base or job)", o.graph));
+            fmt::format("unknown graph '{}' (expected flat, chain, shared-base or job)", name));
     }
+    return *shape;
+}
+
+static std::pair<GraphShape, int> graph_and_nodes(const InstanceOptions& o) {
+    const std::optional<GraphShape> shape = require_graph_shape(o.graph);
     const bool nodes_given = o.nodes_option != nullptr && o.nodes_option->count() > 0;
     if (*shape != GraphShape::flat && nodes_given) {
         throw UsageError(fmt::format("--nodes counts the nodes of the flat graph; with --graph {} "

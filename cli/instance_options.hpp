@@ -18,6 +18,8 @@ namespace handoff::cli {
 
 const model::TableData& require_version(const std::string& name);
 const model::InvariantData& require_invariant(const std::string& name);
+// A graph shape by its --graph name, or the one-line error that names the shapes.
+model::GraphShape require_graph_shape(const std::string& name);
 
 struct InstanceOptions {
     int nodes = 2; // --nodes: block nodes per host on the flat graph (a node per disk)
