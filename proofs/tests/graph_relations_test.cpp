@@ -82,6 +82,37 @@ TEST(BlockGraph, BadNodeCountsAreRefused) {
 // sentences over the relations get the same truth value from the interpreter and from the Z3
 // lowering (which folds the relation to constants under its quantifiers), and the flat graph
 // orders its walks by node index, as the tables' `n < fail` did.
+// Which node an inactivation walk may fail at, with the storage gone, on one chain disk (0 disk0,
+// 1 disk0.file, 2 disk0.base, 3 disk0.base.file): only a format node, since only qcow2 has a
+// drv->bdrv_inactivate that does I/O (block.c 10.0.2:6984-7050); and the failing node is left
+// half-inactivated only where a BlockBackend's callback ran, at the root.
+TEST(GraphWalks, OnlyAFormatNodeFailsItsInactivationAndOnlyARootIsLeftHalfDone) {
+    const TableData& table = *find_version("v10.2");
+    Instance inst(4);
+    inst.graph = GraphShape::chain;
+    const Interpreter interp(table, inst);
+    State s = interp.initial_states().front();
+    interp.put(s, Var::storage_ok, 0, 0, 0);
+    const RowData* row = table.find("blockdev_set_inactive_all");
+    ASSERT_NE(row, nullptr);
+    const auto enabled = [&](int fail, bool half) {
+        Step step;
+        step.row = static_cast<int>(row - table.rows.data());
+        step.params[static_cast<std::size_t>(Param::host)] = 0;
+        step.params[static_cast<std::size_t>(Param::fail)] = fail;
+        step.params[static_cast<std::size_t>(Param::half)] = half ? 1 : 0;
+        return interp.apply(s, step).has_value();
+    };
+    ASSERT_EQ(interp.get(s, Var::node, 0, 0), static_cast<int>(NodeState::ACTIVE));
+    EXPECT_TRUE(enabled(0, false)) << "disk0 (qcow2) fails";
+    EXPECT_TRUE(enabled(0, true)) << "disk0 (the root) is left half-inactivated";
+    EXPECT_TRUE(enabled(2, false)) << "disk0.base (qcow2) fails";
+    EXPECT_FALSE(enabled(2, true)) << "disk0.base has no BlockBackend to leave half done";
+    EXPECT_FALSE(enabled(1, false)) << "disk0.file (protocol) has no bdrv_inactivate";
+    EXPECT_FALSE(enabled(3, false)) << "disk0.base.file (protocol) has no bdrv_inactivate";
+    EXPECT_TRUE(enabled(4, false)) << "the walk may also succeed (fail = none)";
+}
+
 TEST(GraphRelations, InterpreterAndLoweringAgreeWithTheGraph) {
     using namespace dsl;
     const TableData& table = *find_version("v10.2");

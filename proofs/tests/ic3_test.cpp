@@ -39,12 +39,15 @@ TEST(Ic3, ProvesV102NoInactiveChildWithACertificate) {
     EXPECT_EQ(r.certificate, "true");
 }
 
-// On a chain, v10.0-dev's global flag keeps a parent from being activated over a driverless
-// child (a failed inactivation leaves the flag set, and the activation is then skipped): IC3
-// proves it, with a certificate Z3 checks.
+// On a chain under documented use (local files: a protocol node needs the storage to activate,
+// so a walk without it stops below the base's qcow2 re-open), no parent is activated over a
+// driverless child before 10.0: IC3 proves it on v10.0-dev, with a certificate Z3 checks. (Over
+// NBD, `--env any`, an incoming destination's `cont` without the storage breaks the base.)
 TEST(Ic3, ProvesV100DevNoInactiveChildOnAChain) {
     Instance chain(4);
     chain.graph = GraphShape::chain;
+    chain.documented_use = true;
+    chain.fixed[static_cast<std::size_t>(Var::image_locking)] = 1;
     const Result r = ic3("v10.0-dev", "no-inactive-child-under-active-parent", chain);
     EXPECT_EQ(r.verdict, Verdict::proved) << r.detail;
     EXPECT_NE(r.detail.find("certified"), std::string::npos) << r.detail;

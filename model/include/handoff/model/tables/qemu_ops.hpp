@@ -219,14 +219,24 @@ constexpr auto inactivation_reaches(H host, Start start, Val val, X x) {
 // ---- inactivation ------------------------------------------------------------------------------
 
 // Which outcomes of an inactivation walk are possible: it fails only while the storage does not
-// answer, at a node the walk reaches and would inactivate; `half` only with a failure.
+// answer, at a format node the walk reaches and would inactivate; `half` only with a failure.
+// Only a format node does I/O when it is inactivated: bdrv_inactivate_recurse() (block.c
+// 10.0.2:6984-7050, the same steps in 8.0.5:6730) calls drv->bdrv_inactivate, which only qcow2
+// has (qcow2_inactivate(), qcow2.c 10.0.2:6189: bitmaps, cache flushes, the clean mark), then
+// the parents' inactivate callbacks (a node parent's, bdrv_child_cb_inactivate(), returns 0; a
+// BlockBackend's does no I/O), then sets the flag; a protocol or filter node has no
+// bdrv_inactivate, so its inactivation cannot fail on the storage. `half` (a BlockBackend
+// parent's blk_root_inactivate() ran, the flag was not set: domain reference 2.2) needs a node
+// with a BlockBackend parent, a root; elsewhere nothing of a failed inactivation is left half
+// done. (Every node of the flat graph is a format node and a root.)
 template <class H, class Start = FromRoots>
 constexpr auto inactivation_may_end(H host, Start start = {}) {
     const CurrentNodes<H> val{host};
     return named(
         Start::names[static_cast<std::size_t>(WalkPart::inactivation_may_end)],
         (fail == none && !half) ||
-            (!storage_ok && exists(n, n == fail && inactivation_reaches(host, start, val, n) &&
+            (!storage_ok && exists(n, n == fail && is_format(n) && implies(half, is_root(n)) &&
+                                          inactivation_reaches(host, start, val, n) &&
                                           inactivation_passes(host, start, val, n))),
         host);
 }
@@ -386,10 +396,13 @@ constexpr auto activation_reaches(H host, Start start, Val val, X x, F failing) 
 // 8.0.5:6599) runs bdrv_invalidate_cache() on a node with BDRV_O_INACTIVE, and
 // qcow2_co_invalidate_cache() (qcow2.c 8.0.5:2781) closes the image and re-opens it with
 // qcow2_do_open(), whose first step reads the image header from bs->file; while the storage does
-// not answer, that read fails, so the walk stops at that node or before it. (A protocol node's
-// activation takes its image locks on the same storage; the model treats it alike. The storage is
-// up or down for a whole step, as everywhere in the model: an outage in the middle of a walk,
-// after an inactive node was re-opened, has no step; proptests/README.md.)
+// not answer, that read fails, so the walk stops at that node or before it. A protocol node reads
+// nothing when it is activated, but over local files (image_locking) its bdrv_refresh_perms()
+// takes the image locks on that storage (file-posix raw_check_perm()), so it needs the storage
+// too; an NBD client node takes no lock and does no I/O there, nor does a filter node, so those
+// activate without the storage. (The storage is up or down for a whole step, as everywhere in
+// the model: an outage in the middle of a walk, after an inactive node was re-opened, has no
+// step; proptests/README.md.)
 // qcow2's re-open is never reached while the other process holds the image: bdrv_activate()
 // activates the children first, and the file child's bdrv_refresh_perms() takes the image lock
 // before any bdrv_invalidate_cache() (block.c 10.0.2:6866-6895, the same order in 8.0.5:6599),
@@ -415,9 +428,16 @@ constexpr auto activation_may_end_over(std::string_view name, H host, F failing,
         constexpr auto c = other_than(decltype(x){});
         return exists(c, filter_of(x, c) && val(c) == NS::BROKEN);
     };
+    // Whether activating x needs the storage to answer (above): a format node, or a protocol
+    // node over local files; not an NBD client node, not a filter node.
+    auto needs_storage = [&](auto x) {
+        constexpr auto c = other_than(decltype(x){});
+        return is_format(x) || (image_locking && !exists(c, filter_of(x, c)));
+    };
     // A node the walk activated before the failing one (or before its end).
     auto activated = [&](auto x) {
-        return !locked_by_peer(host, x) && implies(val(x) == NS::INACTIVE, storage_ok) &&
+        return !locked_by_peer(host, x) &&
+               implies(val(x) == NS::INACTIVE, storage_ok || !needs_storage(x)) &&
                !blocked_by_driverless_child(x);
     };
     return named(
@@ -428,7 +448,7 @@ constexpr auto activation_may_end_over(std::string_view name, H host, F failing,
             ((failing == none && !breaks) ||
              exists(n, n == failing && activation_reaches(host, start, val, n, failing) &&
                            needs_activation(n) &&
-                           (!storage_ok || locked_by_peer(host, n) ||
+                           ((!storage_ok && needs_storage(n)) || locked_by_peer(host, n) ||
                             blocked_by_driverless_child(n)) &&
                            implies(breaks, val(n) == NS::INACTIVE && is_format(n) && !storage_ok &&
                                                !locked_by_peer(host, n)))),
