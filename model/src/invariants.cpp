@@ -140,8 +140,6 @@ bool AppliesWhere::holds_for(const TableData& table) const {
         return table.rows_read(var);
     case Rule::rows_assert:
         return table.rows_assert(reason);
-    case Rule::rows_never_assert:
-        return !table.rows_assert(reason);
     }
     return false;
 }
@@ -157,8 +155,6 @@ std::string AppliesWhere::describe() const {
         return "where some row reads " + std::string(var_info(var).name);
     case Rule::rows_assert:
         return "where some row asserts with crash reason " + reason_name();
-    case Rule::rows_never_assert:
-        return "where no row asserts with crash reason " + reason_name();
     }
     return "";
 }

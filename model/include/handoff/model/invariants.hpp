@@ -19,13 +19,12 @@ enum class InvariantKind : std::uint8_t {
 
 // Where an invariant applies, read off the table itself, so that a new version needs no list: an
 // invariant about a field of QEMU applies where the rows read that field, one about an assertion
-// where the rows have it (or, for the assertion 10.0 put in its place, where they do not).
+// where the rows have it.
 struct AppliesWhere {
     enum class Rule : std::uint8_t {
         every_version,
-        rows_read,         // some guard or effect reads `var`
-        rows_assert,       // some assertion crashes with `reason`
-        rows_never_assert, // no assertion crashes with `reason`
+        rows_read,   // some guard or effect reads `var`
+        rows_assert, // some assertion crashes with `reason`
     };
     Rule rule = Rule::every_version;
     Var var{};

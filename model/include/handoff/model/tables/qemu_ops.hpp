@@ -241,13 +241,14 @@ constexpr auto inactivation_may_end(H host, Start start = {}) {
         host);
 }
 
-// What the caller sees: the walk succeeded (no I/O failure and no visited node without a driver).
-template <class H, class Start = FromRoots>
-constexpr auto inactivation_ok(H host, Start start = {}) {
+// What the caller of bdrv_inactivate_all() sees: the walk succeeded (no I/O failure and no
+// visited node without a driver).
+template <class H>
+constexpr auto inactivation_ok(H host) {
     const CurrentNodes<H> val{host};
     return named("inactivation_ok",
                  fail == none && !exists(n, node(host, n) == NS::BROKEN &&
-                                                inactivation_visits(host, start, val, n)),
+                                                inactivation_visits(host, FromRoots{}, val, n)),
                  host);
 }
 
@@ -262,10 +263,12 @@ constexpr auto inactivated_value(H host, X x, Start start = {}) {
                NS::INACTIVE, ite(x == fail && half, NS::HALF_INACTIVE, node(host, x)));
 }
 
-// Before 10.0, bdrv_inactivate_recurse() asserts that a node it enters is not inactive yet.
-template <class H, class Start = FromRoots>
-constexpr auto no_inactive_node_entered(H host, Start start = {}) {
+// Before 10.0, bdrv_inactivate_recurse() asserts that a node it enters is not inactive yet (only
+// bdrv_inactivate_all() walks there: 10.0 brought blockdev-set-active).
+template <class H>
+constexpr auto no_inactive_node_entered(H host) {
     const CurrentNodes<H> val{host};
+    constexpr FromRoots start{};
     return named("no_inactive_node_entered",
                  forall(n, implies(inactivation_reaches(host, start, val, n) &&
                                        inactivation_enters(host, start, val, n),
