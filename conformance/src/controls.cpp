@@ -20,7 +20,8 @@ const std::vector<RowControl> kRows{
     {"storage_lost", Side::harness, Control::storage_kill, Outcome::fixed,
      "NBD: kill every qemu-nbd; local files: a foreign lock on byte 201 of every image"},
     {"storage_restored", Side::harness, Control::storage_restore, Outcome::fixed,
-     "NBD: restart every qemu-nbd on its socket (and wait for the reconnection); local files: "
+     "NBD: restart every qemu-nbd on its socket (and wait until the socket accepts; QEMU's NBD "
+     "client reconnects on a later request, and a request before that fails); local files: "
      "drop the foreign locks"},
     {"start_destination", Side::harness, Control::start_destination, Outcome::nbd_connects,
      "a fresh QEMU with -incoming defer, then migrate-incoming"},

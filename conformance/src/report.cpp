@@ -295,18 +295,17 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
         summary << "| " << primary.name << " | " << binary << " | " << primary.traces.size()
                 << " | " << tally.reproduced << " / " << tally.diverged << " / "
                 << tally.not_replayable << " | ";
-        for (const auto& [tallies, name] :
-             {std::pair{&driven, group.controllable.name}, {&by_node, group.node_by_node.name}}) {
-            if (const auto d = tallies->find(name); d != tallies->end()) {
-                summary << d->second.reproduced << " / " << d->second.diverged << " / "
-                        << d->second.not_replayable << " / " << d->second.none;
-            } else {
-                summary << "-";
-            }
-            summary << " | ";
-        }
-        summary.seekp(-1, std::ios_base::cur); // the last cell's trailing space
-        summary << "\n";
+        const auto restricted_cell = [](const std::map<std::string, Tally>& tallies,
+                                        const std::string& name) {
+            const auto d = tallies.find(name);
+            return d == tallies.end() ? std::string("-")
+                                      : std::to_string(d->second.reproduced) + " / " +
+                                            std::to_string(d->second.diverged) + " / " +
+                                            std::to_string(d->second.not_replayable) + " / " +
+                                            std::to_string(d->second.none);
+        };
+        summary << restricted_cell(driven, group.controllable.name) << " | "
+                << restricted_cell(by_node, group.node_by_node.name) << " |\n";
         body << "\n# " << primary.name << " on " << binary << "\n\n"
              << "Instance `" << primary.name << "` is `" << primary.command << "`";
         if (!alternative.traces.empty()) {
