@@ -41,8 +41,9 @@ void InstanceOptions::add_to(CLI::App* cmd) {
     cmd->add_option("--graph", graph,
                     "The block graph of each disk: flat (one node stands for the disk), chain "
                     "(qcow2 over its file, backed by a qcow2 over its file: 4 nodes a disk), job "
-                    "(a block job's filter node over qcow2 over file: 3 nodes a disk); "
-                    "shared-base (two disks over one backing image) is refused: not walked yet")
+                    "(a block job's filter node over qcow2 over file: 3 nodes a disk), "
+                    "shared-base (two disks, each qcow2 over its file, over one backing qcow2 "
+                    "over its file: 6 nodes)")
         ->capture_default_str();
     cmd->add_option("--disks", disks,
                     "Number of disks per host (default 2; on the flat graph the same as --nodes)");

@@ -62,9 +62,12 @@ check "check --graph chain: proved before 10.0 under documented use" 0 - \
     "$handoff" check --graph chain --version v8.1 --invariant no-inactive-child-under-active-parent
 check "check --graph: unknown shape" 2 1 "unknown graph 'tree' \(expected flat, chain, shared-base or job\)" \
     "$handoff" check --graph tree --version v10.0
-check "check --graph shared-base: refused, not walked wrongly" 2 1 \
-    "the walks on the shared-base graph are not modelled yet" \
-    "$handoff" check --graph shared-base --version v10.0
+check "check --graph shared-base: the base under both disks gets a verdict" 1 - \
+    "VIOLATED \(9 steps\)" \
+    "$handoff" check --graph shared-base --version v10.0 --invariant no-inactive-child-under-active-parent
+check "check --graph shared-base: always two disks" 2 1 \
+    "--graph shared-base has two disks over one base, not 3" \
+    "$handoff" check --graph shared-base --disks 3 --version v10.0
 check "check --disks on the flat graph: a node a disk" 0 - "^instance: 1 node, " \
     "$handoff" check --disks 1 --version v10.2 --invariant no-inactive-child-under-active-parent
 check "trace --graph chain: the nodes are named" 1 - \

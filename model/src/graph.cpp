@@ -73,6 +73,16 @@ std::string_view node_relation_name(NodeRelation r) {
         return "is_format";
     case NodeRelation::filter_of:
         return "filter_of";
+    case NodeRelation::inactivated_before_early:
+        return "inactivated_before_early";
+    case NodeRelation::first_sharing_parent:
+        return "first_sharing_parent";
+    case NodeRelation::last_sharing_parent:
+        return "last_sharing_parent";
+    case NodeRelation::activation_enters_before:
+        return "activation_enters_before";
+    case NodeRelation::takes_write_lock:
+        return "takes_write_lock";
     }
     return "?";
 }
@@ -170,52 +180,106 @@ BlockGraph BlockGraph::make(GraphShape shape, int nodes) {
 // bdrv_inactivate_all() visits the roots in bdrv_next() order and bdrv_inactivate_recurse()
 // goes top-down, reaching a child only once every block-node parent is inactive
 // (bdrv_has_bds_parent(bs, true), block.c 8.0.5:6730): a shared child comes after its last
-// parent. bdrv_activate() goes bottom-up, children first, a shared child at its first parent.
+// parent. When the walk finds the later parents inactive already, the first parent's visit
+// inactivates the shared child: the early order has it there. bdrv_activate() goes bottom-up,
+// children first, a shared child at its first parent (at the later parents it is active already).
 void BlockGraph::compute_orders() {
     const int n = size();
-    std::vector<bool> done(static_cast<std::size_t>(n), false);
-    auto all_parents_done = [&](int x) {
-        return std::all_of(edges_.begin(), edges_.end(), [&](const BlockEdge& e) {
-            return e.child != x || done[static_cast<std::size_t>(e.parent)];
-        });
+    auto positions = [n](const std::vector<int>& order) {
+        std::vector<int> pos(static_cast<std::size_t>(n), 0);
+        for (int i = 0; i < n; ++i) {
+            pos[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = i;
+        }
+        return pos;
     };
-    auto top_down = [&](auto& self, int x) -> void {
+    std::vector<bool> done(static_cast<std::size_t>(n), false);
+    std::vector<int> order;
+    auto top_down = [&](auto& self, int x, bool wait_for_every_parent) -> void {
         done[static_cast<std::size_t>(x)] = true;
-        inactivation_order_.push_back(x);
+        order.push_back(x);
         for (int c : children(x)) {
-            if (!done[static_cast<std::size_t>(c)] && all_parents_done(c)) {
-                self(self, c);
+            const auto ps = parents(c);
+            if (!done[static_cast<std::size_t>(c)] &&
+                (!wait_for_every_parent || std::all_of(ps.begin(), ps.end(), [&](int p) {
+                    return done[static_cast<std::size_t>(p)];
+                }))) {
+                self(self, c, wait_for_every_parent);
             }
         }
     };
-    for (int r : roots_) {
-        top_down(top_down, r);
+    for (const bool wait_for_every_parent : {true, false}) {
+        std::fill(done.begin(), done.end(), false);
+        order.clear();
+        for (int r : roots_) {
+            top_down(top_down, r, wait_for_every_parent);
+        }
+        if (static_cast<int>(order.size()) != n) {
+            throw std::logic_error("graph: a node no walk reaches");
+        }
+        if (wait_for_every_parent) {
+            inactivation_order_ = order;
+            inactivation_pos_ = positions(order);
+        } else {
+            early_inactivation_pos_ = positions(order);
+        }
     }
     std::fill(done.begin(), done.end(), false);
+    activation_entered_.assign(static_cast<std::size_t>(n), 0);
+    activation_finished_.assign(static_cast<std::size_t>(n), 0);
+    int clock = 0;
     auto bottom_up = [&](auto& self, int x) -> void {
         done[static_cast<std::size_t>(x)] = true;
+        activation_entered_[static_cast<std::size_t>(x)] = clock++;
         for (int c : children(x)) {
             if (!done[static_cast<std::size_t>(c)]) {
                 self(self, c);
             }
         }
+        activation_finished_[static_cast<std::size_t>(x)] = clock++;
         activation_order_.push_back(x);
     };
     for (int r : roots_) {
         bottom_up(bottom_up, r);
     }
-    if (static_cast<int>(inactivation_order_.size()) != n ||
-        static_cast<int>(activation_order_.size()) != n) {
+    if (static_cast<int>(activation_order_.size()) != n) {
         throw std::logic_error("graph: a node no walk reaches");
     }
-    inactivation_pos_.assign(static_cast<std::size_t>(n), 0);
-    activation_pos_.assign(static_cast<std::size_t>(n), 0);
-    for (int i = 0; i < n; ++i) {
-        inactivation_pos_[static_cast<std::size_t>(
-            inactivation_order_[static_cast<std::size_t>(i)])] = i;
-        activation_pos_[static_cast<std::size_t>(activation_order_[static_cast<std::size_t>(i)])] =
-            i;
+    activation_pos_ = positions(activation_order_);
+
+    first_sharing_parent_.assign(static_cast<std::size_t>(n * n), false);
+    last_sharing_parent_.assign(static_cast<std::size_t>(n * n), false);
+    if (const int s = shared_node(); s >= 0) {
+        const auto ps = parents(s);
+        first_sharing_parent_[static_cast<std::size_t>(ps.front() * n + s)] = true;
+        for (int x = 0; x < n; ++x) {
+            if (below_or_at(x, s)) {
+                last_sharing_parent_[static_cast<std::size_t>(ps.back() * n + x)] = true;
+            }
+        }
     }
+}
+
+std::vector<int> BlockGraph::parents(int x) const {
+    std::vector<int> out;
+    for (const BlockEdge& e : edges_) {
+        if (e.child == x) {
+            out.push_back(e.parent);
+        }
+    }
+    std::sort(out.begin(), out.end(), [this](int a, int b) {
+        return inactivation_pos_.empty() ? a < b
+                                         : inactivation_pos_[static_cast<std::size_t>(a)] <
+                                               inactivation_pos_[static_cast<std::size_t>(b)];
+    });
+    return out;
+}
+
+bool BlockGraph::below_or_at(int x, int shared) const {
+    if (x == shared) {
+        return true;
+    }
+    const auto ps = parents(x);
+    return std::any_of(ps.begin(), ps.end(), [&](int p) { return below_or_at(p, shared); });
 }
 
 std::vector<int> BlockGraph::children(int x) const {
@@ -229,13 +293,16 @@ std::vector<int> BlockGraph::children(int x) const {
 }
 
 bool BlockGraph::is_tree() const {
+    return shared_node() < 0;
+}
+
+int BlockGraph::shared_node() const {
     for (int x = 0; x < size(); ++x) {
-        if (std::count_if(edges_.begin(), edges_.end(),
-                          [x](const BlockEdge& e) { return e.child == x; }) > 1) {
-            return false;
+        if (parents(x).size() > 1) {
+            return x;
         }
     }
-    return true;
+    return -1;
 }
 
 int BlockGraph::depth() const {
@@ -255,10 +322,40 @@ int BlockGraph::depth() const {
 
 std::string BlockGraph::walk_limit() const {
     const std::string shape(graph_shape_name(shape_));
-    if (!is_tree()) {
+    // The tables place a shared node under its first or its last parent (qemu_ops.hpp,
+    // inactivation_meets_shared_early()): exact for one shared node with two parents, both
+    // roots, whose only format node is itself (a driverless node below it would fail where the
+    // walk first meets it, which the two orders do not say).
+    int shared = 0;
+    for (int x = 0; x < size(); ++x) {
+        const std::size_t count = parents(x).size();
+        if (count > 2) {
+            return "the walks on the " + shape + " graph are not modelled: a node there has " +
+                   std::to_string(count) + " parents";
+        }
+        shared += count == 2 ? 1 : 0;
+    }
+    if (shared > 1) {
         return "the walks on the " + shape +
-               " graph are not modelled yet: a node there has two parents, and which parent's "
-               "visit inactivates it depends on the nodes' states";
+               " graph are not modelled: more than one node there "
+               "has two parents";
+    }
+    if (const int s = shared_node(); s >= 0) {
+        for (int p : parents(s)) {
+            if (!is_root(p)) {
+                return "the walks on the " + shape + " graph are not modelled: the shared node " +
+                       nodes_[static_cast<std::size_t>(s)].label + " has a parent below a root";
+            }
+        }
+        for (int x = 0; x < size(); ++x) {
+            if (x != s && below_or_at(x, s) &&
+                nodes_[static_cast<std::size_t>(x)].kind == NodeKind::format) {
+                return "the walks on the " + shape +
+                       " graph are not modelled: a format node "
+                       "below the shared node " +
+                       nodes_[static_cast<std::size_t>(s)].label;
+            }
+        }
     }
     if (depth() > kWalkDepth) {
         return "the " + shape + " graph is " + std::to_string(depth()) +
@@ -276,22 +373,35 @@ bool BlockGraph::parent_of(int p, int x) const {
                        [&](const BlockEdge& e) { return e.parent == p && e.child == x; });
 }
 
-bool BlockGraph::inactivated_before(int a, int b) const {
-    const int n = size();
-    if (a >= n) {
+namespace {
+
+// a's moment comes before b's, where index `nodes` stands for `none`: every node comes before
+// none, and none before nothing, as with `n < fail`.
+bool moment_before(const std::vector<int>& a_moment, const std::vector<int>& b_moment, int nodes,
+                   int a, int b) {
+    if (a >= nodes) {
         return false;
     }
-    return b >= n || inactivation_pos_[static_cast<std::size_t>(a)] <
-                         inactivation_pos_[static_cast<std::size_t>(b)];
+    return b >= nodes ||
+           a_moment[static_cast<std::size_t>(a)] < b_moment[static_cast<std::size_t>(b)];
+}
+
+} // namespace
+
+bool BlockGraph::inactivated_before(int a, int b) const {
+    return moment_before(inactivation_pos_, inactivation_pos_, size(), a, b);
+}
+
+bool BlockGraph::inactivated_before_early(int a, int b) const {
+    return moment_before(early_inactivation_pos_, early_inactivation_pos_, size(), a, b);
+}
+
+bool BlockGraph::activation_enters_before(int a, int b) const {
+    return a != b && moment_before(activation_entered_, activation_finished_, size(), a, b);
 }
 
 bool BlockGraph::activated_before(int a, int b) const {
-    const int n = size();
-    if (a >= n) {
-        return false;
-    }
-    return b >= n || activation_pos_[static_cast<std::size_t>(a)] <
-                         activation_pos_[static_cast<std::size_t>(b)];
+    return moment_before(activation_pos_, activation_pos_, size(), a, b);
 }
 
 bool BlockGraph::holds(NodeRelation r, int a, int b) const {
@@ -311,6 +421,21 @@ bool BlockGraph::holds(NodeRelation r, int a, int b) const {
         return a < n && b < n && std::any_of(edges_.begin(), edges_.end(), [&](const BlockEdge& e) {
                    return e.parent == a && e.child == b && e.role == EdgeRole::filtered;
                });
+    case NodeRelation::inactivated_before_early:
+        return inactivated_before_early(a, b);
+    case NodeRelation::activation_enters_before:
+        return activation_enters_before(a, b);
+    case NodeRelation::takes_write_lock:
+        // A backing image is opened read-only (bdrv_backing_options()), so only a format node
+        // that is nobody's backing child asks WRITE of its file.
+        return a < n && nodes_[static_cast<std::size_t>(a)].kind == NodeKind::format &&
+               std::none_of(edges_.begin(), edges_.end(), [a](const BlockEdge& e) {
+                   return e.child == a && e.role == EdgeRole::backing;
+               });
+    case NodeRelation::first_sharing_parent:
+        return a < n && b < n && first_sharing_parent_[static_cast<std::size_t>(a * n + b)];
+    case NodeRelation::last_sharing_parent:
+        return a < n && b < n && last_sharing_parent_[static_cast<std::size_t>(a * n + b)];
     }
     return false;
 }

@@ -67,6 +67,14 @@ std::string render_block_graph_markdown(const BlockGraph& g, int disks) {
     }
     if (const std::string limit = g.walk_limit(); !limit.empty()) {
         md << "\nThe tables' walks are not exact on this graph: " << limit << ".\n";
+    } else if (const int s = g.shared_node(); s >= 0) {
+        md << "\nNode " << s << " (`" << g.nodes()[static_cast<std::size_t>(s)].label
+           << "`) has two parents. The inactivation order above is the walk's when it finds both "
+              "parents active: the node is skipped under its first parent "
+              "(bdrv_has_bds_parent(bs, true)) and inactivated under its last. When the last "
+              "parent is inactive already, or the node has no driver (-ENOMEDIUM comes before "
+              "that test), the walk does its work under the first parent instead "
+              "(`inactivated_before_early`).\n";
     }
     md << "\n";
     return md.str();

@@ -75,18 +75,22 @@ const Built& built() {
              everywhere, ""});
         out.list.push_back(
             {"single-owner",
-             "While both processes live, they never both have an active node, and never both run "
-             "the guest.",
+             "While both processes live, they never both have an active node that takes an "
+             "image's write lock, and never both run the guest.",
              "migration's handover contract: bdrv_inactivate_all() before QEMU_VM_EOF \"so that "
              "the bdrv_activate_all() on the other end won't fail\" (savevm.c); Kevin Wolf's "
              "series \"Managing inactive nodes\" (10.0)",
              InvariantKind::StatePredicate,
-             (!(alive(h) && alive(peer(h)) && exists(n, node(h, n) == NS::ACTIVE) &&
-                exists(m, node(peer(h), m) == NS::ACTIVE)) &&
+             (!(alive(h) && alive(peer(h)) &&
+                exists(n, takes_write_lock(n) && node(h, n) == NS::ACTIVE) &&
+                exists(m, takes_write_lock(m) && node(peer(h), m) == NS::ACTIVE)) &&
               !(alive(h) && alive(peer(h)) && runstate(h) == RS::RUNNING &&
                 runstate(peer(h)) == RS::RUNNING))
                  .emit(bld),
-             everywhere, "Checked with h = host 0 (the statement is symmetric)."});
+             everywhere,
+             "Checked with h = host 0 (the statement is symmetric). The nodes that take a write "
+             "lock are the read-write format nodes: every node of the flat graph; not a "
+             "read-only backing image, a file node or a filter (locked_by_peer())."});
         out.list.push_back(
             {"valid-runstate-transitions",
              "Every run-state change is one that runstate_transitions_def[] allows (runstate_set() "

@@ -34,26 +34,44 @@ TEST(BlockGraph, ChainWalksTopDownAndBottomUp) {
     EXPECT_EQ(g.walk_limit(), "");
     EXPECT_TRUE(g.holds(NodeRelation::is_format, 2, -1));
     EXPECT_FALSE(g.holds(NodeRelation::is_format, 3, -1));
+    // Only the read-write qcow2 node takes the image's write lock: the backing image is opened
+    // read-only, and a file node takes WRITE only for its parent.
+    EXPECT_TRUE(g.holds(NodeRelation::takes_write_lock, 0, -1));
+    EXPECT_FALSE(g.holds(NodeRelation::takes_write_lock, 1, -1));
+    EXPECT_FALSE(g.holds(NodeRelation::takes_write_lock, 2, -1));
+    EXPECT_FALSE(g.holds(NodeRelation::takes_write_lock, 3, -1));
+    EXPECT_TRUE(BlockGraph::make(GraphShape::flat, 2).holds(NodeRelation::takes_write_lock, 1, -1));
 }
 
-TEST(BlockGraph, SharedBaseComesAfterItsLastParentAndBeforeItsFirst) {
+TEST(BlockGraph, SharedBaseComesAfterItsLastParentOrUnderItsFirst) {
     const BlockGraph g = BlockGraph::make(GraphShape::shared_base, 6);
     // disk0 (0) -> .file (1); disk1 (2) -> .file (3); base (4) -> base.file (5); 0, 2 -> 4.
     EXPECT_EQ(g.inactivation_order(), (std::vector<int>{0, 1, 2, 4, 5, 3}));
     EXPECT_EQ(g.activation_order(), (std::vector<int>{5, 4, 1, 0, 3, 2}));
     EXPECT_TRUE(g.inactivated_before(2, 4)); // the base only once disk1 is inactive
     EXPECT_TRUE(g.activated_before(4, 0));   // and active before disk0 is
-    // Which parent's visit inactivates the base depends on the states, so the tables' walks
-    // refuse this graph rather than walk it in a fixed order.
+    // ... or under disk0, before disk0's file, when disk1 is inactive already.
+    EXPECT_TRUE(g.inactivated_before_early(4, 1));
+    EXPECT_TRUE(g.inactivated_before_early(5, 1));
+    EXPECT_TRUE(g.inactivated_before_early(0, 4));
     EXPECT_FALSE(g.is_tree());
-    EXPECT_NE(g.walk_limit().find("two parents"), std::string::npos);
-    EXPECT_THROW((void)Interpreter(*find_version("v10.2"),
-                                   [] {
-                                       Instance i(6);
-                                       i.graph = GraphShape::shared_base;
-                                       return i;
-                                   }()),
-                 std::invalid_argument);
+    EXPECT_EQ(g.shared_node(), 4);
+    EXPECT_TRUE(g.holds(NodeRelation::first_sharing_parent, 0, 4));
+    EXPECT_FALSE(g.holds(NodeRelation::first_sharing_parent, 2, 4));
+    EXPECT_FALSE(g.holds(NodeRelation::first_sharing_parent, 0, 5)); // only the shared node
+    EXPECT_TRUE(g.holds(NodeRelation::last_sharing_parent, 2, 4));
+    EXPECT_TRUE(g.holds(NodeRelation::last_sharing_parent, 2, 5)); // and what is below it
+    EXPECT_FALSE(g.holds(NodeRelation::last_sharing_parent, 0, 4));
+    // bdrv_activate() enters disk0 (and tests its driver) before it finishes the base below it.
+    EXPECT_TRUE(g.activation_enters_before(0, 4));
+    EXPECT_FALSE(g.activated_before(0, 4));
+    EXPECT_FALSE(g.activation_enters_before(4, 4));
+    EXPECT_EQ(g.walk_limit(), "");
+    EXPECT_NO_THROW((void)Interpreter(*find_version("v10.2"), [] {
+        Instance i(6);
+        i.graph = GraphShape::shared_base;
+        return i;
+    }()));
 }
 
 TEST(BlockGraph, NoneComesAfterEveryNode) {
@@ -66,6 +84,8 @@ TEST(BlockGraph, NoneComesAfterEveryNode) {
     EXPECT_EQ(g.activation_order(), (std::vector<int>{2, 1, 0}));
     EXPECT_FALSE(g.holds(NodeRelation::is_format, 0, -1)); // the filter keeps its driver
     EXPECT_TRUE(g.holds(NodeRelation::is_format, 1, -1));
+    EXPECT_TRUE(g.holds(NodeRelation::takes_write_lock, 1, -1)); // the qcow2 under the filter
+    EXPECT_FALSE(g.holds(NodeRelation::takes_write_lock, 0, -1));
     EXPECT_TRUE(g.holds(NodeRelation::filter_of, 0, 1));  // the filter passes WRITE to the qcow2
     EXPECT_FALSE(g.holds(NodeRelation::filter_of, 1, 2)); // a file child is not filtered
 }
@@ -113,6 +133,93 @@ TEST(GraphWalks, OnlyAFormatNodeFailsItsInactivationAndOnlyARootIsLeftHalfDone) 
     EXPECT_TRUE(enabled(4, false)) << "the walk may also succeed (fail = none)";
 }
 
+// QEMU's walks on shared-base (0 disk0, 1 disk0.file, 2 disk1, 3 disk1.file, 4 base, 5
+// base.file; both disks backed by the base), where which parent's visit does the base's work
+// depends on the states: bdrv_inactivate_recurse() tests the driver, then skips a node with an
+// active parent (block.c 10.0.2:6992-7000); bdrv_activate() tests the driver before the children.
+class SharedBaseWalks : public ::testing::Test {
+  protected:
+    static constexpr int kNone = 6;
+    const TableData& table = *find_version("v10.2");
+    Instance inst = [] {
+        Instance i(6);
+        i.graph = GraphShape::shared_base;
+        return i;
+    }();
+    const Interpreter interp{table, inst};
+    State s = interp.initial_states().front();
+
+    void set_nodes(const std::array<NodeState, 6>& states) {
+        for (int x = 0; x < 6; ++x) {
+            interp.put(s, Var::node, 0, x, static_cast<int>(states[static_cast<std::size_t>(x)]));
+        }
+    }
+    // The source's nodes after `row` with outcome `fail` (and nothing half done or broken), or
+    // nullopt when the row cannot take that outcome.
+    std::optional<std::array<NodeState, 6>> after(const char* row_name, int fail) const {
+        const RowData* row = table.find(row_name);
+        EXPECT_NE(row, nullptr) << row_name;
+        Step step;
+        step.row = static_cast<int>(row - table.rows.data());
+        step.params[static_cast<std::size_t>(Param::host)] = 0;
+        step.params[static_cast<std::size_t>(Param::fail)] = fail;
+        const auto next = interp.apply(s, step);
+        if (!next) {
+            return std::nullopt;
+        }
+        std::array<NodeState, 6> out{};
+        for (int x = 0; x < 6; ++x) {
+            out[static_cast<std::size_t>(x)] =
+                static_cast<NodeState>(interp.get(*next, Var::node, 0, x));
+        }
+        return out;
+    }
+};
+
+using NSt = NodeState;
+
+TEST_F(SharedBaseWalks, TheBaseIsInactivatedUnderTheLastDisk) {
+    interp.put(s, Var::storage_ok, 0, 0, 0);
+    // The base's qcow2_inactivate() fails: disk0, its file and disk1 are inactive by then, and
+    // disk1's file is never reached.
+    EXPECT_EQ(after("blockdev_set_inactive_all", 4),
+              (std::array{NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::ACTIVE, NSt::ACTIVE,
+                          NSt::ACTIVE}));
+}
+
+TEST_F(SharedBaseWalks, UnderTheFirstDiskWhenTheLastIsInactiveAlready) {
+    set_nodes({NSt::ACTIVE, NSt::ACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::ACTIVE, NSt::ACTIVE});
+    interp.put(s, Var::storage_ok, 0, 0, 0);
+    // disk0's visit finds disk1 inactive and goes into the base (backing before file); the
+    // base's failure stops the walk before disk0's file.
+    EXPECT_EQ(after("blockdev_set_inactive_all", 4),
+              (std::array{NSt::INACTIVE, NSt::ACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::ACTIVE,
+                          NSt::ACTIVE}));
+}
+
+TEST_F(SharedBaseWalks, ADriverlessBaseStopsTheWalkWhereItIsFirstMet) {
+    set_nodes({NSt::ACTIVE, NSt::ACTIVE, NSt::ACTIVE, NSt::ACTIVE, NSt::BROKEN, NSt::INACTIVE});
+    // -ENOMEDIUM under disk0, although disk1 is still active: disk0 alone is inactivated.
+    EXPECT_EQ(after("blockdev_set_inactive_all", kNone),
+              (std::array{NSt::INACTIVE, NSt::ACTIVE, NSt::ACTIVE, NSt::ACTIVE, NSt::BROKEN,
+                          NSt::INACTIVE}));
+}
+
+TEST_F(SharedBaseWalks, ADriverlessFirstDiskStopsActivationBeforeTheBase) {
+    set_nodes(
+        {NSt::BROKEN, NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE});
+    // bdrv_activate(disk0) returns -ENOMEDIUM before its children: bdrv_activate_all() stops
+    // there, and the base, which disk1 would reach, stays inactive.
+    EXPECT_EQ(after("blockdev_set_active_all", kNone),
+              (std::array{NSt::BROKEN, NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE,
+                          NSt::INACTIVE}));
+    set_nodes(
+        {NSt::INACTIVE, NSt::INACTIVE, NSt::BROKEN, NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE});
+    EXPECT_EQ(after("blockdev_set_active_all", kNone),
+              (std::array{NSt::ACTIVE, NSt::ACTIVE, NSt::BROKEN, NSt::INACTIVE, NSt::ACTIVE,
+                          NSt::ACTIVE}));
+}
+
 TEST(GraphRelations, InterpreterAndLoweringAgreeWithTheGraph) {
     using namespace dsl;
     const TableData& table = *find_version("v10.2");
@@ -120,9 +227,8 @@ TEST(GraphRelations, InterpreterAndLoweringAgreeWithTheGraph) {
         GraphShape shape;
         int nodes;
     };
-    // (shared-base is not a tree: the interpreter refuses it, see below.)
-    for (const Shape& sh :
-         {Shape{GraphShape::flat, 2}, Shape{GraphShape::chain, 4}, Shape{GraphShape::job, 3}}) {
+    for (const Shape& sh : {Shape{GraphShape::flat, 2}, Shape{GraphShape::chain, 4},
+                            Shape{GraphShape::job, 3}, Shape{GraphShape::shared_base, 6}}) {
         Instance inst(sh.nodes);
         inst.graph = sh.shape;
         z3::context ctx;
@@ -134,12 +240,28 @@ TEST(GraphRelations, InterpreterAndLoweringAgreeWithTheGraph) {
         const std::string name(graph_shape_name(sh.shape));
         Ast ast;
         AstBuilder b{ast};
-        const int relations[] = {is_root(n).emit(b), parent_of(n, m).emit(b),
-                                 inactivated_before(n, m).emit(b), activated_before(n, m).emit(b)};
-        const NodeRelation kinds[] = {NodeRelation::is_root, NodeRelation::parent_of,
-                                      NodeRelation::inactivated_before,
-                                      NodeRelation::activated_before};
-        for (std::size_t k = 0; k < 4; ++k) {
+        const int relations[] = {is_root(n).emit(b),
+                                 parent_of(n, m).emit(b),
+                                 inactivated_before(n, m).emit(b),
+                                 activated_before(n, m).emit(b),
+                                 inactivated_before_early(n, m).emit(b),
+                                 first_sharing_parent(n, m).emit(b),
+                                 last_sharing_parent(n, m).emit(b),
+                                 activation_enters_before(n, m).emit(b),
+                                 takes_write_lock(n).emit(b)};
+        const NodeRelation kinds[] = {
+            NodeRelation::is_root,
+            NodeRelation::parent_of,
+            NodeRelation::inactivated_before,
+            NodeRelation::activated_before,
+            NodeRelation::inactivated_before_early,
+            NodeRelation::first_sharing_parent,
+            NodeRelation::last_sharing_parent,
+            NodeRelation::activation_enters_before,
+            NodeRelation::takes_write_lock,
+        };
+        static_assert(std::size(relations) == std::size(kinds));
+        for (std::size_t k = 0; k < std::size(kinds); ++k) {
             for (int a = 0; a < sh.nodes; ++a) {
                 for (int c = 0; c < sh.nodes; ++c) {
                     Env env;
@@ -168,9 +290,19 @@ TEST(GraphRelations, InterpreterAndLoweringAgreeWithTheGraph) {
              forall(n, implies(is_root(n), forall(m, !parent_of(m, n)))).emit(b), true},
             {"the activation order is the index order",
              forall(n, forall(m, activated_before(n, m) == (n < m))).emit(b), flat},
+            {"on a tree both inactivation orders agree",
+             forall(n, forall(m, inactivated_before(n, m) == inactivated_before_early(n, m)))
+                 .emit(b),
+             sh.shape != GraphShape::shared_base},
+            {"bdrv_activate() enters a node before it finishes any node it finishes after it",
+             forall(n, forall(m, implies(activated_before(n, m), activation_enters_before(n, m))))
+                 .emit(b),
+             true},
             {"each walk is a total order",
              forall(n, forall(m, implies(n != m,
                                          inactivated_before(n, m) != inactivated_before(m, n) &&
+                                             inactivated_before_early(n, m) !=
+                                                 inactivated_before_early(m, n) &&
                                              activated_before(n, m) != activated_before(m, n))))
                  .emit(b),
              true},

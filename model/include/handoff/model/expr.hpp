@@ -281,6 +281,32 @@ template <NodeExpr A, NodeExpr B>
 constexpr auto activated_before(A a, B b) {
     return GraphRelation<NodeRelation::activated_before, A, B>{a, b};
 }
+// The same walk with a shared node met under its first parent instead of its last.
+template <NodeExpr A, NodeExpr B>
+constexpr auto inactivated_before_early(A a, B b) {
+    return GraphRelation<NodeRelation::inactivated_before_early, A, B>{a, b};
+}
+// x has two block-node parents and p is the first of them in the walks' order.
+template <NodeExpr P, NodeExpr X>
+constexpr auto first_sharing_parent(P p, X x) {
+    return GraphRelation<NodeRelation::first_sharing_parent, P, X>{p, x};
+}
+// x has two block-node parents, or is below a node that has, and p is the last of them.
+template <NodeExpr P, NodeExpr X>
+constexpr auto last_sharing_parent(P p, X x) {
+    return GraphRelation<NodeRelation::last_sharing_parent, P, X>{p, x};
+}
+// bdrv_activate_all() enters a (and tests its driver) before it has finished b; never a == b.
+template <NodeExpr A, NodeExpr B>
+constexpr auto activation_enters_before(A a, B b) {
+    return GraphRelation<NodeRelation::activation_enters_before, A, B>{a, b};
+}
+// x is a format node opened read-write (no backing image): activating it takes the image's write
+// lock.
+template <NodeExpr X>
+constexpr auto takes_write_lock(X x) {
+    return GraphRelation<NodeRelation::takes_write_lock, X>{x};
+}
 // x is a format node (qcow2): the only kind whose re-open can fail and leave bs->drv = NULL.
 template <NodeExpr X>
 constexpr auto is_format(X x) {

@@ -14,8 +14,9 @@
 namespace handoff::model {
 
 // How deep below a root the tables' walks look (qemu_ops.hpp writes QEMU's recursion out to this
-// depth, since the expression language has no loop). An instance whose graph is deeper, or not a
-// tree, is refused by the interpreter rather than walked wrongly.
+// depth, since the expression language has no loop). An instance whose graph is deeper, or shares
+// nodes in a way the walks do not follow (walk_limit()), is refused by the interpreter rather
+// than walked wrongly.
 inline constexpr int kWalkDepth = 2;
 
 // The named shapes an instance may choose.
@@ -56,6 +57,19 @@ enum class NodeRelation : std::int16_t {
     activated_before,   // activated_before(a, b): bdrv_activate_all() reaches a before b
     is_format,          // is_format(x): a format node (qcow2), the only kind that loses its driver
     filter_of,          // filter_of(p, x): x is p's filtered child (p passes its users' WRITE on)
+    // inactivated_before_early(a, b): as inactivated_before, but with a shared node met under
+    // its first parent (the order when that parent's visit already finds the other inactive)
+    inactivated_before_early,
+    first_sharing_parent, // first_sharing_parent(p, x): x has two block-node parents, p the first
+    // last_sharing_parent(p, x): x has two block-node parents, or is below a node that has, and p
+    // is the last of them
+    last_sharing_parent,
+    // activation_enters_before(a, b): a != b and bdrv_activate_all() enters a (tests its driver)
+    // before it finishes b
+    activation_enters_before,
+    // takes_write_lock(x): x is a format node opened read-write (not a backing image), whose
+    // activation takes WRITE on its file child and so the image's write lock
+    takes_write_lock,
 };
 std::string_view node_relation_name(NodeRelation r);
 
@@ -77,17 +91,24 @@ class BlockGraph {
     // Node index size() stands for `none` (a walk that fails nowhere): every node comes before
     // none, and none before nothing, as with `n < fail`.
     bool inactivated_before(int a, int b) const;
+    bool inactivated_before_early(int a, int b) const;
     bool activated_before(int a, int b) const;
+    bool activation_enters_before(int a, int b) const;
     bool holds(NodeRelation r, int a, int b) const;
 
-    // Every node has at most one block-node parent. The walks of qemu_ops.hpp are exact on a
-    // tree: there a node's place in a walk's order is the moment QEMU visits it. (A shared node
-    // is visited from each parent, and which visit does the work depends on the node states.)
+    // Every node has at most one block-node parent. On a tree a node's place in a walk's order
+    // is the moment QEMU visits it. A shared node is visited from each parent, and which visit
+    // does the work depends on the node states: qemu_ops.hpp chooses between two orders
+    // (inactivated_before and inactivated_before_early) for it.
     bool is_tree() const;
+    // The node with two block-node parents, or -1 (walk_limit() refuses more than one).
+    int shared_node() const;
     // The longest parent chain below a root: 0 for flat, 2 for chain, shared-base and job.
     int depth() const;
-    // Why the tables' walks cannot be trusted on this graph ("" when they can): a node with two
-    // parents, or a chain deeper than kWalkDepth.
+    // Why the tables' walks cannot be trusted on this graph ("" when they can): a chain deeper
+    // than kWalkDepth, or a sharing the two orders do not cover (more than one shared node, a
+    // node with more than two parents or with a parent that is not a root, a format node below a
+    // shared one).
     std::string walk_limit() const;
     // A node's children in the order QEMU visits them: bs->children, where each new child is
     // inserted at the head (QLIST_INSERT_HEAD, block.c 10.0.2:1444), so a qcow2 node's backing
@@ -104,7 +125,12 @@ class BlockGraph {
     std::vector<BlockEdge> edges_;
     std::vector<int> roots_; // in bdrv_next() order
     std::vector<int> inactivation_order_, activation_order_;
-    std::vector<int> inactivation_pos_, activation_pos_;
+    std::vector<int> inactivation_pos_, early_inactivation_pos_, activation_pos_;
+    // bdrv_activate()'s recursion as a clock: when it enters a node, and when it finishes it.
+    std::vector<int> activation_entered_, activation_finished_;
+    std::vector<bool> first_sharing_parent_, last_sharing_parent_; // [p * size() + x]
+    std::vector<int> parents(int x) const; // in the walks' order of the parents
+    bool below_or_at(int x, int shared) const;
     void compute_orders();
 };
 

@@ -31,17 +31,25 @@ constexpr auto all_nodes_active(auto host) {
     return named("all_nodes_active", forall(n, node(host, n) == NS::ACTIVE), host);
 }
 
-// The other process holds image x's write lock, so QEMU's image locking makes activating it fail.
-// An ACTIVE node holds it, and so does a half-inactivated one: its BDRV_O_INACTIVE flag is clear,
-// so bdrv_is_writable_after_reopen() is true and bdrv_default_perms_for_storage() still takes
-// WRITE on the file child and unshares WRITE (block.c 10.2.0:2203, :2840-2854); only an INACTIVE
-// node shares WRITE (:2812-2813, :2892-2893). (A node without a driver is left out: whether its
-// file child keeps the lock depends on where qcow2's re-open failed.)
+// The other process holds image x's write lock, so QEMU's image locking makes activating x fail.
+// Only a format node opened read-write asks for that lock: bdrv_activate() clears its flag and
+// bdrv_refresh_perms() asks WRITE of its file child and unshares WRITE
+// (bdrv_default_perms_for_storage(), block.c 10.0.2:2806-2883), which file-posix's
+// raw_handle_perm_lock() refuses while the other process's node of the same image holds WRITE.
+// The file node itself takes no write lock when it is activated under a still inactive parent
+// (an inactive parent shares WRITE, :2878-2880), a backing image is opened read-only and asks
+// CONSISTENT_READ alone (bdrv_default_perms_for_cow(), :2770-2804), and a filter asks nothing of
+// its own; the lock those nodes stand on is taken at the format node above. An ACTIVE node holds
+// it, and so does a half-inactivated one: its BDRV_O_INACTIVE flag is clear, so
+// bdrv_is_writable_after_reopen() is true (:2184-2190) and the file child keeps WRITE; only an
+// INACTIVE node shares WRITE. (A node without a driver is left out: whether its file child keeps
+// the lock depends on where qcow2's re-open failed.) On the flat graph every node is such a
+// format node, standing for its disk.
 template <class H, class X>
 constexpr auto locked_by_peer(H host, X x) {
     return named(
         "locked_by_peer",
-        image_locking && alive(peer(host)) &&
+        image_locking && takes_write_lock(x) && alive(peer(host)) &&
             (node(peer(host), x) == NS::ACTIVE || node(peer(host), x) == NS::HALF_INACTIVE),
         host, x);
 }
@@ -58,7 +66,9 @@ constexpr auto locked_by_peer(H host, X x) {
 //   the walk is exactly the one that would be, so a node is processed iff it would be visited and
 //   no failing visit comes before it.
 // On the flat graph every node is a root with no children, and this is the loop over node indices
-// the tables had before the graph: `inactivated_before(y, x)` is `y < x` there.
+// the tables had before the graph: `inactivated_before(y, x)` is `y < x` there. On a graph with a
+// shared node the walk's order depends on the states, between two static orders
+// (inactivation_meets_shared_early() below).
 
 // A walk starts at every root (the bdrv_next() loop) or at one node (blockdev-set-active with a
 // node-name). `top_level` is QEMU's argument of the same name. Each start names the helpers below
@@ -73,12 +83,15 @@ enum class WalkPart : std::uint8_t {
     inactivation_may_end,
     no_inactive_child_entered,
     activation_may_end,
+    inactivation_meets_shared_early,
 };
 struct FromRoots {
-    static constexpr std::array<std::string_view, 9> names{
-        "inactivation_visits",  "inactivation_enters",       "inactivation_fails_at",
-        "inactivation_reaches", "activation_stops_at",       "activation_reaches",
-        "inactivation_may_end", "no_inactive_child_entered", "activation_may_end"};
+    static constexpr std::array<std::string_view, 10> names{
+        "inactivation_visits",   "inactivation_enters",
+        "inactivation_fails_at", "inactivation_reaches",
+        "activation_stops_at",   "activation_reaches",
+        "inactivation_may_end",  "no_inactive_child_entered",
+        "activation_may_end",    "inactivation_meets_shared_early"};
     // Per depth (0 .. kWalkDepth): the levels of the written-out recursion.
     static constexpr std::array<std::string_view, 3> passes_names{
         "inactivation_passes_0", "inactivation_passes_1", "inactivation_passes"};
@@ -91,10 +104,12 @@ struct FromRoots {
 };
 static_assert(kWalkDepth == 2, "FromRoots and FromTarget name one level per depth");
 struct FromTarget {
-    static constexpr std::array<std::string_view, 9> names{
-        "node_inactivation_visits",  "node_inactivation_enters",       "node_inactivation_fails_at",
-        "node_inactivation_reaches", "node_activation_stops_at",       "node_activation_reaches",
-        "node_inactivation_may_end", "node_no_inactive_child_entered", "node_activation_may_end"};
+    static constexpr std::array<std::string_view, 10> names{
+        "node_inactivation_visits",   "node_inactivation_enters",
+        "node_inactivation_fails_at", "node_inactivation_reaches",
+        "node_activation_stops_at",   "node_activation_reaches",
+        "node_inactivation_may_end",  "node_no_inactive_child_entered",
+        "node_activation_may_end",    "node_inactivation_meets_shared_early"};
     static constexpr std::array<std::string_view, 3> passes_names{
         "node_inactivation_passes_0", "node_inactivation_passes_1", "node_inactivation_passes"};
     static constexpr std::array<std::string_view, 3> visits_names{
@@ -206,13 +221,40 @@ constexpr auto inactivation_fails_at(H host, Start start, Val val, X x) {
         host, x);
 }
 
+// Where the walk meets a shared node. On a graph where a node has two block-node parents
+// (shared-base: the base image under both disks), the walk meets it once from each parent it
+// inactivates. bdrv_inactivate_recurse() tests the driver first (-ENOMEDIUM, block.c
+// 10.0.2:6992-6994; 8.0.5:6738) and only then skips a node whose parent is still active
+// (:6998-7000): so a driverless shared node stops the walk at the first meeting, under its first
+// parent when the walk inactivates that one; any other shared node is inactivated, or fails, at
+// the last meeting, under its last parent when the walk inactivates that one, else under its
+// first (the last was inactive already, or is not on this walk's way). "Early" says that the
+// node, and what is below it, sit under the first parent: the order inactivated_before_early.
+// The sharing parents are roots (BlockGraph::walk_limit() refuses other graphs), and the walk
+// inactivates a root iff it starts there with the flag clear. On a tree there is no shared node,
+// and this is false.
+template <class H, class Start, class Val, class X>
+constexpr auto inactivation_meets_shared_early(H host, Start start, Val val, X x) {
+    constexpr auto p = other_than(X{});
+    return walk_named<WalkPart::inactivation_meets_shared_early, Start, Val>(
+        ite(val(x) == NS::BROKEN,
+            exists(p, first_sharing_parent(p, x) && start(p) && flag_clear(val(p))),
+            exists(p, last_sharing_parent(p, x) && !(start(p) && flag_clear(val(p))))),
+        host, x);
+}
+
 // The walk reaches x: x is visited and no visit before it, in the walk's top-down order, failed.
+// The order is the one with the shared node under its last parent, unless y's failure or x's
+// visit is where the walk meets the shared node early.
 template <class H, class Start, class Val, class X>
 constexpr auto inactivation_reaches(H host, Start start, Val val, X x) {
     constexpr auto y = other_than(X{});
     return walk_named<WalkPart::inactivation_reaches, Start, Val>(
         inactivation_visits(host, start, val, x) &&
-            !exists(y, inactivated_before(y, x) && inactivation_fails_at(host, start, val, y)),
+            !exists(y, ite(inactivation_meets_shared_early(host, start, val, y) ||
+                               inactivation_meets_shared_early(host, start, val, x),
+                           inactivated_before_early(y, x), inactivated_before(y, x)) &&
+                           inactivation_fails_at(host, start, val, y)),
         host, x);
 }
 
@@ -381,13 +423,17 @@ constexpr auto activation_stops_at(H host, Start start, Val val, X x, F failing)
 }
 
 // The walk reaches x: x is visited and no visit before it, in the walk's bottom-up order (a
-// node's children before the node), stopped the walk.
+// node's children before the node), stopped the walk. A start node without a driver stops it as
+// it is entered, before its children: before a shared child it would have met first
+// (activation_enters_before); the failing node stops it once its children are done.
 template <class H, class Start, class Val, class X, class F>
 constexpr auto activation_reaches(H host, Start start, Val val, X x, F failing) {
     constexpr auto y = other_than(X{});
     return walk_named<WalkPart::activation_reaches, Start, Val>(
         activation_visits(host, start, val, x) &&
-            !exists(y, activated_before(y, x) && activation_stops_at(host, start, val, y, failing)),
+            !exists(y, ite(val(y) == NS::BROKEN, activation_enters_before(y, x),
+                           activated_before(y, x)) &&
+                           activation_stops_at(host, start, val, y, failing)),
         x, failing);
 }
 
@@ -407,9 +453,9 @@ constexpr auto activation_reaches(H host, Start start, Val val, X x, F failing) 
 // the model: an outage in the middle of a walk, after an inactive node was re-opened, has no
 // step; proptests/README.md.)
 // qcow2's re-open is never reached while the other process holds the image: bdrv_activate()
-// activates the children first, and the file child's bdrv_refresh_perms() takes the image lock
-// before any bdrv_invalidate_cache() (block.c 10.0.2:6866-6895, the same order in 8.0.5:6599),
-// so a locked image fails with the node still INACTIVE, never BROKEN.
+// runs the node's bdrv_refresh_perms(), which takes the write lock on its file child, before
+// bdrv_invalidate_cache() (block.c 10.0.2:6877-6889, the same order in 8.0.5:6599), so a locked
+// image fails with the node still INACTIVE, never BROKEN.
 // A half-inactivated node has the flag clear: only the parents' activate callbacks run
 // (blk_root_activate() -> blk_set_perm(): permissions and image locks, no read of the image), so
 // it may be activated without the storage.

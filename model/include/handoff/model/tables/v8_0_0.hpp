@@ -379,12 +379,12 @@ inline constexpr auto postcopy_start_fails = row<"postcopy_start_fails">(
 
 // postcopy_start()'s `fail:` after a successful inactivation: bdrv_activate_all() runs on nodes
 // that are all INACTIVE, so the two walks are written as one update of the nodes (an effect
-// writes each variable once): nodes before the failing re-activation are ACTIVE again, the failing
-// one stays INACTIVE or is BROKEN, the rest stay INACTIVE. Re-activating an INACTIVE node re-opens
-// its qcow2 image, which reads the header (activation_may_end_over()), so every node before
-// `refail` needs the storage to answer.
+// writes each variable once): the activation walk over all-INACTIVE nodes, stopping at node
+// `refail` (activation_may_end_over(): a node held by the other process must fail; re-opening a
+// qcow2 image reads its header, so it needs the storage to answer; `broken`: that re-open failed).
 template <class H>
 constexpr auto inactivate_then_reactivate(H host) {
+    auto all_inactive = [](auto) { return lift(NS::INACTIVE); };
     return group(
         "inactivate_then_reactivate", "h",
         "bdrv_inactivate_all() succeeds on every node (each must have a driver and must not be "
@@ -395,12 +395,9 @@ constexpr auto inactivate_then_reactivate(H host) {
         qemu_assert(forall(n, implies(node(host, n) != NS::BROKEN, node(host, n) != NS::INACTIVE)),
                     Crash::DOUBLE_INACTIVATE),
         assume(forall(n, node(host, n) != NS::BROKEN)),
-        assume(forall(m, implies(m < refail, !locked_by_peer(host, m) && storage_ok)) &&
-               ((refail == none && !broken) ||
-                exists(n, n == refail && (!storage_ok || locked_by_peer(host, n)) &&
-                              implies(broken, !storage_ok)))),
-        set(node(host, n),
-            ite(n < refail, NS::ACTIVE, ite(n == refail && broken, NS::BROKEN, NS::INACTIVE))));
+        assume(activation_may_end_over("activation_may_end_after_full_inactivation", host, refail,
+                                       broken, all_inactive)),
+        set(node(host, n), activated_value(host, refail, broken, all_inactive)));
 }
 
 inline constexpr auto postcopy_start_package_fails = row<"postcopy_start_package_fails">(
