@@ -14,22 +14,50 @@ const char* to_string(BlockDriverKind kind) {
 }
 
 const BlockDriver& bdrv_find_format(BlockDriverKind kind) {
-    //                                  name     proto  inact  inval  drops  perms
-    static const BlockDriver qcow2{BlockDriverKind::qcow2, "qcow2", false, true, true, true, false};
-    static const BlockDriver raw{BlockDriverKind::raw, "raw", false, false, false, false, false};
-    static const BlockDriver file{BlockDriverKind::file, "file", true, false, false, false, true};
-    static const BlockDriver nfs{BlockDriverKind::nfs, "nfs", true, false, false, false, false};
+    using K = BlockDriverKind;
+    //                          kind          name          proto  filter inact  inval  drops  perms
+    static const BlockDriver qcow2{K::qcow2, "qcow2", false, false, true, true, true, false};
+    static const BlockDriver raw{K::raw, "raw", false, false, false, false, false, false};
+    static const BlockDriver file{K::file, "file", true, false, false, false, false, true};
+    static const BlockDriver nfs{K::nfs, "nfs", true, false, false, false, false, false};
+    // bdrv_mirror_top (block/mirror.c): no bdrv_inactivate, no co_invalidate_cache, no I/O of
+    // its own when (in)activated.
+    static const BlockDriver mirror_top{K::mirror_top, "mirror_top", false, true,
+                                        false,         false,        false, false};
     switch (kind) {
-    case BlockDriverKind::qcow2:
+    case K::qcow2:
         return qcow2;
-    case BlockDriverKind::raw:
+    case K::raw:
         return raw;
-    case BlockDriverKind::file:
+    case K::file:
         return file;
-    case BlockDriverKind::nfs:
+    case K::nfs:
         return nfs;
+    case K::mirror_top:
+        return mirror_top;
     }
     return raw;
+}
+
+const char* to_string(BdrvChildRole role) {
+    switch (role) {
+    case BdrvChildRole::file:
+        return "file";
+    case BdrvChildRole::backing:
+        return "backing";
+    case BdrvChildRole::filtered:
+        return "filtered";
+    }
+    return "?";
+}
+
+BlockDriverState* BlockDriverState::data_child() const {
+    for (const BdrvChild& child : children) {
+        if (child.role == BdrvChildRole::file || child.role == BdrvChildRole::filtered) {
+            return child.bs;
+        }
+    }
+    return nullptr;
 }
 
 BlockConfig BlockConfig::qcow2_disks_on_nfs(int count, bool busy) {
@@ -37,8 +65,75 @@ BlockConfig BlockConfig::qcow2_disks_on_nfs(int count, bool busy) {
     for (int i = 0; i < count; ++i) {
         const std::string name(1, static_cast<char>('A' + i));
         config.nodes.push_back({name + "-nfs", BlockDriverKind::nfs, {}, false, !busy});
-        config.nodes.push_back({name, BlockDriverKind::qcow2, {name + "-nfs"}, busy, !busy});
+        config.nodes.push_back({name, BlockDriverKind::qcow2, {{name + "-nfs"}}, busy, !busy});
         config.backends.push_back({"vd" + std::string(1, static_cast<char>('a' + i)), name});
+    }
+    return config;
+}
+
+namespace {
+
+std::string device_name(int disk) {
+    return "vd" + std::string(1, static_cast<char>('a' + disk));
+}
+
+// A read-only backing image and its file, opened implicitly: never written, so clean.
+void add_backing_image(BlockConfig& config, const std::string& name) {
+    config.nodes.push_back({name + ".file", BlockDriverKind::nfs, {}, false, true, false});
+    config.nodes.push_back({name, BlockDriverKind::qcow2, {{name + ".file"}}, false, true, false});
+}
+
+// A guest disk's qcow2 node over its implicit file, with a backing image or none. The node is
+// the BlockBackend's (-drive), not the monitor's.
+void add_disk(BlockConfig& config, const std::string& name, const std::string& backing, bool busy) {
+    config.nodes.push_back({name + ".file", BlockDriverKind::nfs, {}, false, !busy, false});
+    std::vector<ChildConfig> children{{name + ".file", BdrvChildRole::file}};
+    if (!backing.empty()) {
+        children.push_back({backing, BdrvChildRole::backing});
+    }
+    config.nodes.push_back({name, BlockDriverKind::qcow2, std::move(children), busy, !busy, false});
+}
+
+} // namespace
+
+BlockConfig BlockConfig::qcow2_chains_on_nfs(int disks, bool busy) {
+    BlockConfig config;
+    for (int d = 0; d < disks; ++d) {
+        const std::string disk = "disk" + std::to_string(d);
+        add_backing_image(config, disk + ".base");
+        add_disk(config, disk, disk + ".base", busy);
+        config.backends.push_back({device_name(d), disk});
+    }
+    return config;
+}
+
+BlockConfig BlockConfig::qcow2_disks_on_shared_base(bool busy) {
+    BlockConfig config;
+    add_backing_image(config, "base");
+    for (int d = 0; d < 2; ++d) {
+        add_disk(config, "disk" + std::to_string(d), "base", busy);
+        config.backends.push_back({device_name(d), "disk" + std::to_string(d)});
+    }
+    return config;
+}
+
+BlockConfig BlockConfig::mirror_jobs_on_nfs(int disks, bool busy) {
+    BlockConfig config;
+    for (int d = 0; d < disks; ++d) {
+        const std::string disk = "disk" + std::to_string(d);
+        add_disk(config, disk, "", busy);
+        // mirror_start_job() inserts the filter above the source and moves the guest's
+        // BlockBackend onto it (bdrv_replace_node()). The job's own BlockBackend on the source
+        // asks only CONSISTENT_READ (mirror.c 10.0.2:1796-1800), so blk_can_inactivate() lets
+        // it be inactivated and it changes no walk: it is left out.
+        // The filter is an implicit node (bs->implicit), not the monitor's.
+        config.nodes.push_back({disk + ".job-filter",
+                                BlockDriverKind::mirror_top,
+                                {{disk, BdrvChildRole::filtered}},
+                                false,
+                                true,
+                                false});
+        config.backends.push_back({device_name(d), disk + ".job-filter"});
     }
     return config;
 }
@@ -63,12 +158,15 @@ void BlockLayer::open(const BlockConfig& config, bool inactive) {
         bs->open_flags = BDRV_O_RDWR | (inactive ? BDRV_O_INACTIVE : 0);
         bs->written_since_flush = !inactive && !nc.flushed;
         bs->persistent_bitmaps = nc.persistent_bitmaps;
-        for (const std::string& child_name : nc.children) {
-            BlockDriverState* child = bdrv_find_node(child_name);
+        bs->monitor_owned = nc.monitor_owned;
+        for (const ChildConfig& cc : nc.children) {
+            BlockDriverState* child = bdrv_find_node(cc.node);
             if (!child) {
-                throw std::invalid_argument("unknown child node " + child_name);
+                throw std::invalid_argument("unknown child node " + cc.node);
             }
-            bs->children.push_back(child);
+            // bdrv_attach_child_noperm(): QLIST_INSERT_HEAD(&parent_bs->children, ...).
+            bs->children.insert(bs->children.begin(),
+                                BdrvChild{to_string(cc.role), cc.role, child});
             child->bds_parents.push_back(bs.get());
         }
         nodes_.push_back(std::move(bs));
@@ -116,7 +214,7 @@ std::vector<BlockDriverState*> BlockLayer::bdrv_next_order() const {
     }
     // Phase BDRV_NEXT_MONITOR_OWNED: monitor-owned nodes without a BlockBackend.
     for (const auto& bs : nodes_) {
-        if (bs->blk_parents.empty()) {
+        if (bs->monitor_owned && bs->blk_parents.empty()) {
             order.push_back(bs.get());
         }
     }
@@ -135,7 +233,7 @@ bool BlockLayer::storage_answers(const BlockDriverState& bs) const {
         return storage_.answering();
     }
     return std::all_of(bs.children.begin(), bs.children.end(),
-                       [&](const BlockDriverState* child) { return storage_answers(*child); });
+                       [&](const BdrvChild& child) { return storage_answers(*child.bs); });
 }
 
 void BlockLayer::fault_point(const BlockDriverState& bs, FaultOp op) {
@@ -185,8 +283,8 @@ int BlockLayer::bdrv_inactivate_recurse(BlockDriverState& bs, bool top_level) {
     // even while the storage does not answer. A half-done fault says the driver step had
     // nothing left to write; the perm check fails next.
     bool has_writes = bs.persistent_bitmaps || bs.written_since_flush;
-    for (const BlockDriverState* child : bs.children) {
-        has_writes = has_writes || child->written_since_flush;
+    for (const BdrvChild& child : bs.children) {
+        has_writes = has_writes || child.bs->written_since_flush;
     }
     if (bs.drv->inactivate_does_io && has_writes && !storage_answers(bs) &&
         !(fault && fault->leave_half_done)) {
@@ -215,8 +313,8 @@ int BlockLayer::bdrv_inactivate_recurse(BlockDriverState& bs, bool top_level) {
     bs.open_flags |= BDRV_O_INACTIVE;
     log(fmt::format("{} inactivated", bs.node_name));
     // bdrv_refresh_perms(bs, NULL, NULL): errors ignored.
-    for (BlockDriverState* child : bs.children) {
-        const int ret = bdrv_inactivate_recurse(*child, false);
+    for (const BdrvChild& child : bs.children) {
+        const int ret = bdrv_inactivate_recurse(*child.bs, false);
         if (ret < 0) {
             return ret;
         }
@@ -300,9 +398,9 @@ int BlockLayer::bdrv_activate(BlockDriverState& bs, std::string* errp) {
         log(fmt::format("bdrv_activate({}): no driver, -ENOMEDIUM without an error", bs.node_name));
         return -ENOMEDIUM;
     }
-    for (BlockDriverState* child : bs.children) {
+    for (const BdrvChild& child : bs.children) {
         std::string local_err;
-        bdrv_activate(*child, &local_err);
+        bdrv_activate(*child.bs, &local_err);
         if (!local_err.empty()) {
             if (errp) {
                 *errp = local_err;
@@ -330,11 +428,19 @@ int BlockLayer::bdrv_activate(BlockDriverState& bs, std::string* errp) {
         if (!blk->disable_perm) {
             continue;
         }
-        if (take_fault(bs, FaultOp::activate)) {
+        // blk_set_perm() gives the guest its WRITE back. A filter passes it on to its filtered
+        // child (bdrv_filter_default_perms()); a child without a driver, whose flag its failed
+        // bdrv_activate() set again, is not writable (bdrv_is_writable_after_reopen(), block.c
+        // 10.0.2:2184-2190), so bdrv_node_refresh_perm() refuses (:2519-2530).
+        const BlockDriverState* filtered = bs.drv->is_filter ? bs.data_child() : nullptr;
+        const bool read_only_below = filtered && !filtered->drv;
+        if (read_only_below || take_fault(bs, FaultOp::activate)) {
             bs.open_flags |= BDRV_O_INACTIVE;
             if (errp) {
-                *errp =
-                    fmt::format("{}: blk_root_activate: could not restore permissions", blk->name);
+                *errp = read_only_below
+                            ? fmt::format("{}: Block node is read-only", filtered->node_name)
+                            : fmt::format("{}: blk_root_activate: could not restore permissions",
+                                          blk->name);
             }
             return -EINVAL;
         }
@@ -359,8 +465,8 @@ int BlockLayer::bdrv_activate_all(std::string* errp) {
 // The node and its file children are flushed (qcow2_cache_flush() ends in bdrv_flush(bs->file)).
 void BlockLayer::mark_flushed(BlockDriverState& bs) {
     bs.written_since_flush = false;
-    for (BlockDriverState* child : bs.children) {
-        mark_flushed(*child);
+    for (const BdrvChild& child : bs.children) {
+        mark_flushed(*child.bs);
     }
 }
 
@@ -402,19 +508,17 @@ IoResult BlockLayer::blk_pwrite(BlockBackend& blk) {
     if (!bs || !bs->drv) {
         return {-ENOMEDIUM, blk.name + ": No medium found"};
     }
-    // The BlockBackend's child holds no permission while disable_perm is set.
-    bdrv_co_write_req_prepare(*bs, !blk.disable_perm);
-    // A format driver writes data (and maybe metadata) to its file child.
-    if (!bs->drv->is_protocol && !bs->children.empty()) {
-        BlockDriverState& file = *bs->children.front();
-        if (!file.drv) {
-            return {-ENOMEDIUM, file.node_name + ": No medium found"};
+    // Down the data path: a filter passes the write to its filtered child, a format driver
+    // writes data (and maybe metadata) to its file child; the backing image is not written. The
+    // BlockBackend's child holds no permission while disable_perm is set.
+    bool has_write_perm = !blk.disable_perm;
+    for (BlockDriverState* node = bs; node; node = node->data_child()) {
+        if (!node->drv) {
+            return {-ENOMEDIUM, node->node_name + ": No medium found"};
         }
-        bdrv_co_write_req_prepare(file, true);
-    }
-    bs->written_since_flush = true;
-    for (BlockDriverState* child : bs->children) {
-        child->written_since_flush = true;
+        bdrv_co_write_req_prepare(*node, has_write_perm);
+        node->written_since_flush = true;
+        has_write_perm = true;
     }
     if (!storage_answers(*bs)) {
         return {-EIO, blk.name + ": Input/output error"};

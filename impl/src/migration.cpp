@@ -649,8 +649,12 @@ void QemuInstance::postcopy_start() {
     }
     restart_block = true;
     const PostcopyPackageFault package_fault = faults_.take_postcopy_package_fault();
+    // Both faults are the socket's: a write to the destination failed, so the connection is
+    // broken and the destination's qemu_loadvm_state() sees the error too (its load fails as
+    // soon as it reads on, before the source's cleanup closes the file).
     if (package_fault == PostcopyPackageFault::before_package_sent) {
         qemu_file_set_error(-EIO);
+        s_.to_dst->connection_broken = true;
     }
     if (s_.to_dst_file_error) {
         log("postcopy_start: Migration stream errored (pre package)");
@@ -660,6 +664,7 @@ void QemuInstance::postcopy_start() {
     restart_block = false; // "Last point of recovery"
     if (package_fault == PostcopyPackageFault::package_send_fails) {
         qemu_file_set_error(-EIO);
+        s_.to_dst->connection_broken = true;
         fail();
         return;
     }

@@ -86,14 +86,18 @@ CallResult QemuInstance::qmp_savevm() {
         s_.vm_old_state = kRunStateUnset;
         s_.state = MigrationStatus::none;
         migrate_set_state(s_.state, MigrationStatus::none, MigrationStatus::setup);
-        // bdrv_all_create_snapshot(): qcow2 metadata and vmstate writes to each root's file child.
+        // bdrv_all_create_snapshot(): qcow2 metadata and vmstate writes to each root and on down
+        // its data path (its file child; a filter's filtered child), through the block layer,
+        // not the BlockBackend (a half-inactivated root takes them).
         CallResult result;
         for (BlockDriverState* bs : block_.bdrv_next_order()) {
             if (!bs->drv || bs->blk_parents.empty()) {
                 continue;
             }
-            qemu_assert(!bs->inactive(), "bdrv_co_write_req_prepare",
-                        "!(bs->open_flags & BDRV_O_INACTIVE)");
+            for (const BlockDriverState* node = bs; node && node->drv; node = node->data_child()) {
+                qemu_assert(!node->inactive(), "bdrv_co_write_req_prepare",
+                            "!(bs->open_flags & BDRV_O_INACTIVE)");
+            }
             if (!storage_.answering()) {
                 result = {CallStatus::error,
                           fmt::format("Error while creating snapshot on '{}'", bs->node_name)};

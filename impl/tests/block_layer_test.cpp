@@ -47,11 +47,11 @@ class BlockLayerTest : public ::testing::Test {
 BlockConfig shared_backing_config() {
     BlockConfig c;
     c.nodes = {{"base-file", BlockDriverKind::file, {}},
-               {"base", BlockDriverKind::qcow2, {"base-file"}},
+               {"base", BlockDriverKind::qcow2, {{"base-file"}}},
                {"A-file", BlockDriverKind::file, {}},
-               {"A", BlockDriverKind::qcow2, {"A-file", "base"}},
+               {"A", BlockDriverKind::qcow2, {{"A-file"}, {"base", BdrvChildRole::backing}}},
                {"B-file", BlockDriverKind::file, {}},
-               {"B", BlockDriverKind::qcow2, {"B-file", "base"}}};
+               {"B", BlockDriverKind::qcow2, {{"B-file"}, {"base", BdrvChildRole::backing}}}};
     c.backends = {{"vda", "A"}, {"vdb", "B"}};
     return c;
 }
@@ -69,12 +69,101 @@ TEST_F(BlockLayerTest, InactivationIsTopDownAndASharedChildWaitsForItsLastParent
     block.open(shared_backing_config(), false);
     ASSERT_EQ(block.bdrv_inactivate_all(), 0);
     EXPECT_EQ(trace_of("inactivated"),
-              (std::vector<std::string>{"A", "A-file", "B", "B-file", "base", "base-file"}));
+              (std::vector<std::string>{"A", "A-file", "B", "base", "base-file", "B-file"}));
     for (const auto& bs : block.nodes()) {
         EXPECT_TRUE(bs->inactive()) << bs->node_name;
     }
     EXPECT_TRUE(blk("vda").disable_perm);
     EXPECT_TRUE(blk("vdb").disable_perm);
+}
+
+// bs->children has the newest child first: a qcow2 node's backing child, attached after its file
+// child, is visited first by both walks.
+TEST_F(BlockLayerTest, BothWalksVisitTheBackingChainBeforeTheFileNode) {
+    block.open(BlockConfig::qcow2_chains_on_nfs(1), false);
+    ASSERT_EQ(block.bdrv_inactivate_all(), 0);
+    EXPECT_EQ(trace_of("inactivated"),
+              (std::vector<std::string>{"disk0", "disk0.base", "disk0.base.file", "disk0.file"}));
+    std::string err;
+    ASSERT_EQ(block.bdrv_activate_all(&err), 0) << err;
+    EXPECT_EQ(trace_of("activated"),
+              (std::vector<std::string>{"disk0.base.file", "disk0.base", "disk0.file", "disk0"}));
+}
+
+// Domain reference 2.4 on a chain: the backing image's failed re-open leaves it without a driver
+// and stops the walk with an error; once the storage is back, the disk activates over it (its
+// bdrv_activate() of the child returns -ENOMEDIUM without an error).
+TEST_F(BlockLayerTest, ADiskActivatesOverADriverlessBackingImage) {
+    block.open(BlockConfig::qcow2_chains_on_nfs(1), true);
+    storage.stop_answering();
+    std::string err;
+    EXPECT_LT(block.bdrv_activate_all(&err), 0);
+    EXPECT_EQ(err, "Could not reopen qcow2 layer: disk0.base: Input/output error");
+    EXPECT_EQ(node("disk0.base").drv, nullptr);
+    EXPECT_TRUE(node("disk0.file").inactive()); // after the backing chain: not reached
+    storage.come_back();
+    err.clear();
+    EXPECT_EQ(block.bdrv_activate_all(&err), 0);
+    EXPECT_EQ(err, "");
+    EXPECT_FALSE(node("disk0").inactive());
+    EXPECT_FALSE(blk("vda").disable_perm);
+}
+
+// A filter does not activate over a driverless child: the guest's WRITE, given back by
+// blk_root_activate(), passes through the filter to a node that is not writable.
+TEST_F(BlockLayerTest, AJobFilterDoesNotActivateOverADriverlessChild) {
+    block.open(BlockConfig::mirror_jobs_on_nfs(1), true);
+    storage.stop_answering();
+    std::string err;
+    EXPECT_LT(block.bdrv_activate_all(&err), 0);
+    EXPECT_EQ(node("disk0").drv, nullptr);
+    storage.come_back();
+    err.clear();
+    EXPECT_LT(block.bdrv_activate_all(&err), 0);
+    EXPECT_EQ(err, "disk0: Block node is read-only");
+    EXPECT_TRUE(node("disk0.job-filter").inactive());
+    EXPECT_TRUE(blk("vda").disable_perm);
+}
+
+// A guest write goes down the data path (filter, format node, its file), never to the backing
+// image.
+TEST_F(BlockLayerTest, AGuestWriteReachesTheFileNotTheBackingImage) {
+    block.open(BlockConfig::qcow2_chains_on_nfs(1, /*busy=*/false), false);
+    EXPECT_EQ(block.blk_pwrite(blk("vda")).ret, 0);
+    EXPECT_TRUE(node("disk0").written_since_flush);
+    EXPECT_TRUE(node("disk0.file").written_since_flush);
+    EXPECT_FALSE(node("disk0.base").written_since_flush);
+    EXPECT_FALSE(node("disk0.base.file").written_since_flush);
+}
+
+// A node below a driverless one, inactivated by name (blockdev-set-active; its parent's flag is
+// set), is not reached by the roots' walk. Opened as -drive opens a disk (the model's instance),
+// the walk visits only the roots, and the node stays inactive. With -blockdev every node is the
+// monitor's, and bdrv_next() visits those without a BlockBackend after the roots: the node is
+// activated there, and the driverless node itself ends the walk without an error.
+TEST_F(BlockLayerTest, OnlyWithBlockdevIsANodeBelowADriverlessOneActivatedAfterTheRoots) {
+    for (const bool blockdev : {false, true}) {
+        FaultInjector f;
+        SharedStorage st;
+        std::vector<std::string> tr;
+        BlockLayer layer(policy_for(QemuVersion::v10_2), f, st, tr);
+        BlockConfig config = BlockConfig::qcow2_chains_on_nfs(1);
+        for (NodeConfig& nc : config.nodes) {
+            nc.monitor_owned = nc.monitor_owned || blockdev;
+        }
+        layer.open(config, true);
+        st.stop_answering();
+        std::string err;
+        EXPECT_LT(layer.bdrv_activate_all(&err), 0);
+        BlockDriverState& base_file = *layer.bdrv_find_node("disk0.base.file");
+        ASSERT_EQ(layer.bdrv_inactivate(base_file, &err), 0) << err;
+        st.come_back();
+        err.clear();
+        EXPECT_EQ(layer.bdrv_activate_all(&err), blockdev ? -ENOMEDIUM : 0);
+        EXPECT_EQ(err, "");
+        EXPECT_FALSE(layer.bdrv_find_node("disk0")->inactive());
+        EXPECT_EQ(base_file.inactive(), !blockdev) << (blockdev ? "-blockdev" : "-drive");
+    }
 }
 
 TEST_F(BlockLayerTest, InactivationStopsAtTheFirstFailingNodeAndRollsNothingBack) {

@@ -83,6 +83,8 @@ std::string_view node_relation_name(NodeRelation r) {
         return "activation_enters_before";
     case NodeRelation::takes_write_lock:
         return "takes_write_lock";
+    case NodeRelation::writes_through:
+        return "writes_through";
     }
     return "?";
 }
@@ -431,6 +433,13 @@ bool BlockGraph::holds(NodeRelation r, int a, int b) const {
         return a < n && nodes_[static_cast<std::size_t>(a)].kind == NodeKind::format &&
                std::none_of(edges_.begin(), edges_.end(), [a](const BlockEdge& e) {
                    return e.child == a && e.role == EdgeRole::backing;
+               });
+    case NodeRelation::writes_through:
+        return a < n && b < n && std::any_of(edges_.begin(), edges_.end(), [&](const BlockEdge& e) {
+                   return e.parent == a && e.child == b &&
+                          (e.role == EdgeRole::filtered ||
+                           (e.role == EdgeRole::file &&
+                            nodes_[static_cast<std::size_t>(a)].kind == NodeKind::format));
                });
     case NodeRelation::first_sharing_parent:
         return a < n && b < n && first_sharing_parent_[static_cast<std::size_t>(a * n + b)];

@@ -176,7 +176,8 @@ TEST(Story, CrashPrintsQemusAssertion) {
          "no-write-to-inactive",
          {"QEMU aborts: qemu-system-x86_64: ../block/io.c:?: bdrv_co_write_req_prepare: "
           "Assertion `child->perm & (BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE)' failed.",
-          "node[0][0] = HALF_INACTIVE (unchanged since step 5; read by the assertion)"}},
+          "node[0][0] = HALF_INACTIVE (unchanged since step 5; read by write_meets_inactive(h, "
+          "n))"}},
     };
     for (const CrashCase& c : cases) {
         const std::string story = format_story(c.interp, c.trace, find_invariant(c.invariant));

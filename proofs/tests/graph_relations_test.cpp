@@ -41,6 +41,12 @@ TEST(BlockGraph, ChainWalksTopDownAndBottomUp) {
     EXPECT_FALSE(g.holds(NodeRelation::takes_write_lock, 2, -1));
     EXPECT_FALSE(g.holds(NodeRelation::takes_write_lock, 3, -1));
     EXPECT_TRUE(BlockGraph::make(GraphShape::flat, 2).holds(NodeRelation::takes_write_lock, 1, -1));
+    // A guest write goes from the qcow2 node to its file, never into the backing image.
+    EXPECT_TRUE(g.holds(NodeRelation::writes_through, 0, 1));
+    EXPECT_FALSE(g.holds(NodeRelation::writes_through, 0, 2));
+    // The relation is local: a write to the base would go on to its file, but none reaches the
+    // base (the guest writes through the BlockBackend's node, guest_write).
+    EXPECT_TRUE(g.holds(NodeRelation::writes_through, 2, 3));
 }
 
 TEST(BlockGraph, SharedBaseComesAfterItsLastParentOrUnderItsFirst) {
@@ -88,6 +94,8 @@ TEST(BlockGraph, NoneComesAfterEveryNode) {
     EXPECT_FALSE(g.holds(NodeRelation::takes_write_lock, 0, -1));
     EXPECT_TRUE(g.holds(NodeRelation::filter_of, 0, 1));  // the filter passes WRITE to the qcow2
     EXPECT_FALSE(g.holds(NodeRelation::filter_of, 1, 2)); // a file child is not filtered
+    EXPECT_TRUE(g.holds(NodeRelation::writes_through, 0, 1)); // filter -> qcow2 -> file
+    EXPECT_TRUE(g.holds(NodeRelation::writes_through, 1, 2));
 }
 
 TEST(BlockGraph, BadNodeCountsAreRefused) {
@@ -103,10 +111,11 @@ TEST(BlockGraph, BadNodeCountsAreRefused) {
 // lowering (which folds the relation to constants under its quantifiers), and the flat graph
 // orders its walks by node index, as the tables' `n < fail` did.
 // Which node an inactivation walk may fail at, with the storage gone, on one chain disk (0 disk0,
-// 1 disk0.file, 2 disk0.base, 3 disk0.base.file): only a format node, since only qcow2 has a
-// drv->bdrv_inactivate that does I/O (block.c 10.0.2:6984-7050); and the failing node is left
-// half-inactivated only where a BlockBackend's callback ran, at the root.
-TEST(GraphWalks, OnlyAFormatNodeFailsItsInactivationAndOnlyARootIsLeftHalfDone) {
+// 1 disk0.file, 2 disk0.base, 3 disk0.base.file): only a read-write format node, since only qcow2
+// has a drv->bdrv_inactivate that does I/O (block.c 10.0.2:6984-7050), and a backing image, opened
+// read-only, has nothing to write; and the failing node is left half-inactivated only where a
+// BlockBackend's callback ran, at the root.
+TEST(GraphWalks, OnlyAReadWriteFormatNodeFailsItsInactivationAndOnlyARootIsLeftHalfDone) {
     const TableData& table = *find_version("v10.2");
     Instance inst(4);
     inst.graph = GraphShape::chain;
@@ -126,7 +135,7 @@ TEST(GraphWalks, OnlyAFormatNodeFailsItsInactivationAndOnlyARootIsLeftHalfDone) 
     ASSERT_EQ(interp.get(s, Var::node, 0, 0), static_cast<int>(NodeState::ACTIVE));
     EXPECT_TRUE(enabled(0, false)) << "disk0 (qcow2) fails";
     EXPECT_TRUE(enabled(0, true)) << "disk0 (the root) is left half-inactivated";
-    EXPECT_TRUE(enabled(2, false)) << "disk0.base (qcow2) fails";
+    EXPECT_FALSE(enabled(2, false)) << "disk0.base (a read-only qcow2) writes nothing";
     EXPECT_FALSE(enabled(2, true)) << "disk0.base has no BlockBackend to leave half done";
     EXPECT_FALSE(enabled(1, false)) << "disk0.file (protocol) has no bdrv_inactivate";
     EXPECT_FALSE(enabled(3, false)) << "disk0.base.file (protocol) has no bdrv_inactivate";
@@ -183,21 +192,22 @@ using NSt = NodeState;
 
 TEST_F(SharedBaseWalks, TheBaseIsInactivatedUnderTheLastDisk) {
     interp.put(s, Var::storage_ok, 0, 0, 0);
-    // The base's qcow2_inactivate() fails: disk0, its file and disk1 are inactive by then, and
-    // disk1's file is never reached.
-    EXPECT_EQ(after("blockdev_set_inactive_all", 4),
-              (std::array{NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::ACTIVE, NSt::ACTIVE,
+    // disk1's qcow2_inactivate() fails: disk0 and its file are inactive by then, and the base,
+    // still under an active disk1 when disk0's visit met it, is not.
+    EXPECT_EQ(after("blockdev_set_inactive_all", 2),
+              (std::array{NSt::INACTIVE, NSt::INACTIVE, NSt::ACTIVE, NSt::ACTIVE, NSt::ACTIVE,
                           NSt::ACTIVE}));
+    // (A read-only backing image writes nothing when it is inactivated: it cannot fail.)
+    EXPECT_EQ(after("blockdev_set_inactive_all", 4), std::nullopt);
 }
 
 TEST_F(SharedBaseWalks, UnderTheFirstDiskWhenTheLastIsInactiveAlready) {
     set_nodes({NSt::ACTIVE, NSt::ACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::ACTIVE, NSt::ACTIVE});
-    interp.put(s, Var::storage_ok, 0, 0, 0);
-    // disk0's visit finds disk1 inactive and goes into the base (backing before file); the
-    // base's failure stops the walk before disk0's file.
-    EXPECT_EQ(after("blockdev_set_inactive_all", 4),
-              (std::array{NSt::INACTIVE, NSt::ACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::ACTIVE,
-                          NSt::ACTIVE}));
+    // disk0's visit finds disk1 inactive and goes into the base: a walk that took the base only
+    // under disk1 would leave it active, since disk1 is skipped.
+    EXPECT_EQ(after("blockdev_set_inactive_all", kNone),
+              (std::array{NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE, NSt::INACTIVE,
+                          NSt::INACTIVE}));
 }
 
 TEST_F(SharedBaseWalks, ADriverlessBaseStopsTheWalkWhereItIsFirstMet) {
@@ -251,7 +261,8 @@ TEST(GraphRelations, InterpreterAndLoweringAgreeWithTheGraph) {
                                  first_sharing_parent(n, m).emit(b),
                                  last_sharing_parent(n, m).emit(b),
                                  activation_enters_before(n, m).emit(b),
-                                 takes_write_lock(n).emit(b)};
+                                 takes_write_lock(n).emit(b),
+                                 writes_through(n, m).emit(b)};
         const NodeRelation kinds[] = {
             NodeRelation::is_root,
             NodeRelation::parent_of,
@@ -262,6 +273,7 @@ TEST(GraphRelations, InterpreterAndLoweringAgreeWithTheGraph) {
             NodeRelation::last_sharing_parent,
             NodeRelation::activation_enters_before,
             NodeRelation::takes_write_lock,
+            NodeRelation::writes_through,
         };
         static_assert(std::size(relations) == std::size(kinds));
         for (std::size_t k = 0; k < std::size(kinds); ++k) {

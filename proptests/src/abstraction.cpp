@@ -2,6 +2,7 @@
 
 #include "handoff/model/vocabulary.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace handoff::proptests {
@@ -276,14 +277,24 @@ std::vector<m::ThreadPc> pc_to_model(const im::Observation& o) {
     return {};
 }
 
-std::vector<const im::NodeObservation*> model_nodes(const im::Observation& o) {
-    std::vector<const im::NodeObservation*> roots;
-    for (const auto& n : o.nodes) {
-        if (n.has_backend) {
-            roots.push_back(&n);
+std::vector<const im::NodeObservation*> model_nodes(const im::Observation& o,
+                                                    const m::BlockGraph& graph) {
+    std::vector<const im::NodeObservation*> out;
+    if (graph.shape() == m::GraphShape::flat) {
+        for (const auto& n : o.nodes) {
+            if (n.has_backend) {
+                out.push_back(&n);
+            }
         }
+        return out;
     }
-    return roots;
+    for (const m::BlockNode& node : graph.nodes()) {
+        const auto it =
+            std::find_if(o.nodes.begin(), o.nodes.end(),
+                         [&](const im::NodeObservation& n) { return n.node_name == node.label; });
+        out.push_back(it == o.nodes.end() ? nullptr : &*it);
+    }
+    return out;
 }
 
 AbstractState abstract(const m::Interpreter& interp, const Capabilities& caps,
@@ -394,10 +405,10 @@ AbstractState abstract(const m::Interpreter& interp, const Capabilities& caps,
                 history.hosts[static_cast<std::size_t>(h)].started_inactive);
         b.exact(V::tried_inactivate, h,
                 history.hosts[static_cast<std::size_t>(h)].tried_inactivate);
-        const auto roots = model_nodes(o);
+        const auto nodes = model_nodes(o, interp.graph());
         for (int n = 0; n < interp.instance().nodes; ++n) {
-            if (n < static_cast<int>(roots.size())) {
-                b.set(V::node, h, n, bit(to_model(roots[static_cast<std::size_t>(n)]->activity)));
+            if (n < static_cast<int>(nodes.size()) && nodes[static_cast<std::size_t>(n)]) {
+                b.set(V::node, h, n, bit(to_model(nodes[static_cast<std::size_t>(n)]->activity)));
             } else {
                 b.set(V::node, h, n, 0);
                 out.unmapped.push_back(fmt::format("host {} has no disk {}", h, n));

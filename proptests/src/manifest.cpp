@@ -122,6 +122,7 @@ CheckerTrace read_trace(const std::string& path) {
     t.invariant = std::filesystem::path(path).stem().string();
     t.version = j.at("version").get<std::string>();
     t.nodes = j.value("nodes", 2);
+    t.graph = j.value("graph", std::string("flat"));
     t.starts = j.value("starts", 1);
     t.env = j.value("env", std::string("any"));
     t.initial = state_of(j.at("initial"));

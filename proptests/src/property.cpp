@@ -44,8 +44,25 @@ std::vector<OpKind> default_kinds() {
     return kinds;
 }
 
-m::Instance test_instance() {
-    m::Instance instance(2);
+int test_nodes(m::GraphShape shape) {
+    // Two disks where a disk is cheap (flat) or where the shape needs two (shared-base); one disk
+    // of a chain or a job keeps the oracle's model states few.
+    switch (shape) {
+    case m::GraphShape::flat:
+        return 2;
+    case m::GraphShape::chain:
+        return m::BlockGraph::node_count(shape, 1);
+    case m::GraphShape::shared_base:
+        return m::BlockGraph::node_count(shape, 2);
+    case m::GraphShape::job:
+        return m::BlockGraph::node_count(shape, 1);
+    }
+    return 2;
+}
+
+m::Instance test_instance(m::GraphShape shape) {
+    m::Instance instance(test_nodes(shape));
+    instance.graph = shape;
     instance.starts = 1;
     instance.fixed[static_cast<int>(m::Var::image_locking)] = 0;
     return instance;
@@ -62,6 +79,45 @@ im::QemuVersion impl_version(const std::string& model_version) {
 
 namespace {
 
+// Where the generator may place the node of a command or a fault on a run's graph (model node
+// indices), so that a fault lands where the model says QEMU can fail.
+struct NodePlaces {
+    int nodes = 2;
+    int disks = 2;
+    std::vector<int> roots;        // the BlockBackends' nodes
+    std::vector<int> format_nodes; // the nodes whose activation can fail on a lock
+    // The nodes a failed inactivation can leave half done: a BlockBackend's callback ran, and
+    // the node's own inactivation can fail (a format node; a filter has no bdrv_inactivate).
+    std::vector<int> format_roots;
+    // The first node bdrv_activate_all() enters (a root) and the first it re-opens (a format
+    // node): an outage there hits the walk before it changed anything, which is what the model's
+    // storage, up or down for a whole step, can say (proptests/README.md).
+    int first_entered = 0;
+    int first_reopened = 0;
+
+    explicit NodePlaces(const m::BlockGraph& graph) : nodes(graph.size()) {
+        for (int x = 0; x < graph.size(); ++x) {
+            if (graph.is_root(x)) {
+                roots.push_back(x);
+            }
+            if (graph.nodes()[static_cast<std::size_t>(x)].kind == m::NodeKind::format) {
+                format_nodes.push_back(x);
+                if (graph.is_root(x)) {
+                    format_roots.push_back(x);
+                }
+            }
+        }
+        disks = static_cast<int>(roots.size());
+        first_entered = roots.front();
+        for (int x : graph.activation_order()) {
+            if (graph.nodes()[static_cast<std::size_t>(x)].kind == m::NodeKind::format) {
+                first_reopened = x;
+                break;
+            }
+        }
+    }
+};
+
 // The rc::state model: only what the preconditions read (the swarm's enabled kinds). The oracle
 // lives in the System, so that commands are weighted, never filtered through the model.
 struct Swarm {
@@ -71,6 +127,7 @@ struct Swarm {
     // source-side steps lean to it and destination steps to its peer, so that a second
     // migration back from host 1 is as likely as a first one from host 0.
     int source = 0;
+    const NodePlaces* places = nullptr; // the test case's graph
 };
 
 // Fails the test case with `message` alone (RC_FAIL would prefix this file's name, its line and
@@ -82,6 +139,7 @@ struct Swarm {
 struct Action : rc::state::Command<Swarm, System> {
     Op op;
     const std::vector<const m::InvariantData*>* watched = nullptr;
+    const NodeNames* names = nullptr;
 
     void checkPreconditions(const Swarm& s) const override {
         RC_PRE((s.enabled >> static_cast<int>(op.kind)) & 1u);
@@ -103,7 +161,7 @@ struct Action : rc::state::Command<Swarm, System> {
             }
         }
     }
-    void show(std::ostream& os) const override { os << describe(op); }
+    void show(std::ostream& os) const override { os << describe(op, *names); }
 };
 
 // Weights: the migration thread and the destination move the story on; failures are armed to
@@ -160,9 +218,10 @@ rc::Gen<T> aimed_or(const std::vector<T>& aimed, rc::Gen<T> random) {
     return rc::gen::oneOf(rc::gen::elementOf(aimed), std::move(random));
 }
 
-rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, const PropertyOptions& options) {
+rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, const NodePlaces& places,
+                   const PropertyOptions& options) {
     using namespace rc;
-    Gen<int> node = gen::inRange(0, 2);
+    Gen<int> node = gen::inRange(0, places.nodes);
     Gen<int> arg = gen::just(0);
     const auto pair = [](int n, int a) { return std::pair{n, a}; };
     std::optional<Gen<std::pair<int, int>>> outage_at; // aimed: its node and arg drawn together
@@ -201,11 +260,23 @@ rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, const PropertyOptions
                                              {4, static_cast<int>(im::IterationChoice::complete)}});
         }
         break;
-    case OpKind::set_active:
-        // Without node-name (every node) half of the time, else one disk's node by name: the
-        // 10.x tables have both forms (blockdev_set_active_all, blockdev_set_active_node).
-        node = gen::weightedElement<int>({{2, -1}, {1, 0}, {1, 1}});
+    case OpKind::set_active: {
+        // Without node-name (every node) half of the time, else one node by name: the 10.x
+        // tables have both forms (blockdev_set_active_all, blockdev_set_active_node).
+        // gen::weightedElement() of {nodes, -1}, {1, 0}, {1, 1}, ... (it takes only a literal
+        // list): flat's {2, -1}, {1, 0}, {1, 1} as before the graph.
+        std::vector<std::size_t> weights{static_cast<std::size_t>(places.nodes)};
+        std::vector<int> names{-1};
+        for (int x = 0; x < places.nodes; ++x) {
+            weights.push_back(1);
+            names.push_back(x);
+        }
+        node = gen::detail::WeightedElementGen<int>(std::move(weights), std::move(names));
         arg = gen::inRange(0, 2);
+        break;
+    }
+    case OpKind::guest_write:
+        node = gen::inRange(0, places.disks);
         break;
     case OpKind::storage_outage_at: {
         arg = gen::weightedElement<int>(
@@ -220,7 +291,12 @@ rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, const PropertyOptions
         break;
     }
     case OpKind::lock_fault:
-        node = aimed_or(options.locks_at, node);
+        // The n-th format node (on the flat graph, node n: the draw is the one it was before).
+        node = aimed_or(options.locks_at,
+                        gen::map(gen::inRange(0, static_cast<int>(places.format_nodes.size())),
+                                 [formats = places.format_nodes](int i) {
+                                     return formats[static_cast<std::size_t>(i)];
+                                 }));
         break;
     case OpKind::node_fault:
         arg = gen::inRange(0, 8);
@@ -231,14 +307,27 @@ rc::Gen<Op> gen_op(OpKind kind, bool postcopy, int source, const PropertyOptions
     default:
         break;
     }
-    const auto make = [kind](int h, int n, int a) {
+    const NodePlaces* where = &places;
+    const auto make = [kind, where](int h, int n, int a) {
         // An outage at the activation of disk B would often fire after the same walk re-opened
         // disk A: the model has no step for that (proptests/README.md, "Model disagreements"),
-        // so activation outages go to disk A, the first in bdrv_next() order.
+        // so activation outages go to the first node the walk enters (disk A on the flat graph,
+        // the first in bdrv_next() order), and re-open outages to the first node it re-opens (on
+        // a chain, the first disk's backing image). Only a format root is left half
+        // inactivated; on a graph without one (job: the guest's BlockBackend is on the filter),
+        // the outage leaves nothing half done.
         const auto op = static_cast<im::FaultOp>(a & 3);
-        if (kind == OpKind::storage_outage_at &&
-            (op == im::FaultOp::activate || op == im::FaultOp::reopen)) {
-            n = 0;
+        const std::vector<int>& halves = where->format_roots;
+        if (kind == OpKind::storage_outage_at) {
+            if (op == im::FaultOp::activate) {
+                n = where->first_entered;
+            } else if (op == im::FaultOp::reopen) {
+                n = where->first_reopened;
+            } else if ((a & 4) != 0 && halves.empty()) {
+                a &= 3;
+            } else if ((a & 4) != 0 && std::find(halves.begin(), halves.end(), n) == halves.end()) {
+                n = halves[static_cast<std::size_t>(n) % halves.size()];
+            }
         }
         return Op{kind, h, n, a};
     };
@@ -254,13 +343,15 @@ struct Setup {
     Capabilities caps;
     bool start_paused = false;
     std::uint32_t swarm = 0;
+    m::GraphShape graph = m::GraphShape::flat;
 };
 
 void showValue(const Setup& s, std::ostream& os) {
     os << "capabilities: late-block-activate=" << s.caps.late_block_activate
        << " pause-before-switchover=" << s.caps.pause_before_switchover
        << " postcopy-ram=" << s.caps.postcopy << " autostart=" << s.caps.autostart_policy
-       << "; source starts " << (s.start_paused ? "paused" : "running") << "; swarm:";
+       << "; source starts " << (s.start_paused ? "paused" : "running") << "; graph "
+       << m::graph_shape_name(s.graph) << "; swarm:";
     for (int k = 0; k < kOpKindCount; ++k) {
         if ((s.swarm >> k) & 1u) {
             os << " " << to_string(static_cast<OpKind>(k));
@@ -274,7 +365,8 @@ bool always_enabled(OpKind k) {
            k == OpKind::incoming_bh || k == OpKind::thread_run || k == OpKind::destination_run;
 }
 
-rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool, const PropertyOptions& options) {
+rc::Gen<Setup> gen_setup_without_graph(const std::vector<OpKind>& pool,
+                                       const PropertyOptions& options) {
     using namespace rc;
     // The model leaves postcopy together with pause-before-switchover out.
     // neither, pause, postcopy (postcopy twice as often: its rows need the longest stories)
@@ -316,6 +408,25 @@ rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool, const PropertyOptions&
             return s;
         },
         random, gen::inRange(0, 4));
+}
+
+// The graph of a test case: one of options.graphs. With one shape, no random draw: the test cases
+// of a property on the flat graph stay the ones its seed gave before graphs were drawn.
+rc::Gen<Setup> gen_setup(const std::vector<OpKind>& pool, const PropertyOptions& options) {
+    auto setup = gen_setup_without_graph(pool, options);
+    if (options.graphs.size() == 1) {
+        const m::GraphShape only = options.graphs.front();
+        return rc::gen::map(std::move(setup), [only](Setup s) {
+            s.graph = only;
+            return s;
+        });
+    }
+    return rc::gen::apply(
+        [](Setup s, m::GraphShape g) {
+            s.graph = g;
+            return s;
+        },
+        std::move(setup), rc::gen::elementOf(options.graphs));
 }
 
 // RapidCheck's global listener prints, when the program exits, "Some of your RapidCheck
@@ -507,7 +618,31 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
     if (!table) {
         throw std::invalid_argument("no model version " + options.version);
     }
-    const m::Interpreter interp(*table, test_instance());
+    if (options.graphs.empty()) {
+        throw std::invalid_argument("a property needs at least one graph shape");
+    }
+    // Per graph shape the test cases may draw: the model of that instance, its successors'
+    // cache, and where commands may place their node.
+    struct ShapeContext {
+        std::unique_ptr<m::Interpreter> interp;
+        std::shared_ptr<SuccessorCache> cache;
+        std::unique_ptr<NodePlaces> places;
+        NodeNames names;
+    };
+    std::map<m::GraphShape, ShapeContext> shapes;
+    for (m::GraphShape shape : options.graphs) {
+        ShapeContext& c = shapes[shape];
+        if (c.interp) {
+            continue;
+        }
+        c.interp = std::make_unique<m::Interpreter>(*table, test_instance(shape));
+        c.cache = std::make_shared<SuccessorCache>(*c.interp);
+        c.places = std::make_unique<NodePlaces>(c.interp->graph());
+        RunConfig names_of;
+        names_of.graph = shape;
+        names_of.nodes = test_nodes(shape);
+        c.names = node_names(names_of);
+    }
     const std::vector<OpKind> pool = options.kinds.empty() ? default_kinds() : options.kinds;
     const im::QemuVersion version =
         impl_version(options.impl_version.empty() ? options.version : options.impl_version);
@@ -544,22 +679,25 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
     outcome.seed = params.seed;
     const auto* watched = &options.watched;
     const auto start = std::chrono::steady_clock::now();
-    const auto cache = std::make_shared<SuccessorCache>(interp);
     // Set for the second run of a shrunk case: the System records the model's path, and the
     // failing run leaves its trace here.
     struct Recording {
         std::optional<m::Trace> trace;
+        const m::Interpreter* interp = nullptr; // the model of the failing case's graph
         const m::InvariantData* invariant = nullptr;
         std::string error;
     };
     Recording* recording = nullptr;
     auto property = [&] {
         const Setup setup = *gen_setup(pool, options);
+        const ShapeContext& shape = shapes.at(setup.graph);
         RunConfig config;
         config.version = version;
         config.caps = setup.caps;
         config.start_paused = setup.start_paused;
-        System sys(config, interp, options.oracle, cache);
+        config.graph = setup.graph;
+        config.nodes = test_nodes(setup.graph);
+        System sys(config, *shape.interp, options.oracle, shape.cache);
         if (recording != nullptr) {
             sys.record_model_paths();
         }
@@ -568,12 +706,14 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
             PropertyOutcome& out;
             Recording* recording;
             const std::vector<const m::InvariantData*>& watched;
+            const m::Interpreter* interp;
             int uncaught = std::uncaught_exceptions();
             ~Merge() {
                 if (recording != nullptr) {
                     // Only a failing run (fail_case() throws) is the counterexample's.
                     if (std::uncaught_exceptions() > uncaught) {
                         try {
+                            recording->interp = interp;
                             recording->trace = sys.model_trace();
                             recording->invariant = sys.violated_invariant(watched);
                         } catch (const std::exception& e) {
@@ -585,31 +725,40 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
                 for (const auto& [row, n] : sys.coverage().rows) {
                     out.coverage.rows[row] += n;
                 }
+                for (const auto& [event, n] : sys.coverage().graph_events) {
+                    out.coverage.graph_events[event] += n;
+                }
                 out.coverage.commands += sys.coverage().commands;
                 out.coverage.stutters += sys.coverage().stutters;
                 out.coverage.truncated += sys.coverage().truncated;
                 ++out.test_cases;
             }
-        } merge{sys, outcome, recording, *watched};
-        rc::state::check(Swarm{setup.swarm, setup.caps.postcopy, 0}, sys, [&](const Swarm& swarm) {
-            std::vector<OpKind> weighted;
-            for (OpKind k : pool) {
-                if ((swarm.enabled >> static_cast<int>(k)) & 1u) {
-                    weighted.insert(weighted.end(), weight(k, options), k);
+        } merge{sys, outcome, recording, *watched, shape.interp.get()};
+        rc::state::check(
+            Swarm{setup.swarm, setup.caps.postcopy, 0, shape.places.get()}, sys,
+            [&](const Swarm& swarm) {
+                std::vector<OpKind> weighted;
+                for (OpKind k : pool) {
+                    if ((swarm.enabled >> static_cast<int>(k)) & 1u) {
+                        weighted.insert(weighted.end(), weight(k, options), k);
+                    }
                 }
-            }
-            const bool postcopy = swarm.postcopy;
-            const int source = swarm.source;
-            const PropertyOptions* opts = &options;
-            return rc::gen::mapcat(rc::gen::elementOf(weighted), [=](OpKind k) {
-                return rc::gen::map(gen_op(k, postcopy, source, *opts), [watched](Op op) {
-                    auto a = std::make_shared<Action>();
-                    a->op = op;
-                    a->watched = watched;
-                    return std::shared_ptr<const rc::state::Command<Swarm, System>>(a);
+                const bool postcopy = swarm.postcopy;
+                const int source = swarm.source;
+                const NodePlaces* places = swarm.places;
+                const NodeNames* names = &shape.names;
+                const PropertyOptions* opts = &options;
+                return rc::gen::mapcat(rc::gen::elementOf(weighted), [=](OpKind k) {
+                    return rc::gen::map(
+                        gen_op(k, postcopy, source, *places, *opts), [watched, names](Op op) {
+                            auto a = std::make_shared<Action>();
+                            a->op = op;
+                            a->watched = watched;
+                            a->names = names;
+                            return std::shared_ptr<const rc::state::Command<Swarm, System>>(a);
+                        });
                 });
             });
-        });
         RC_CLASSIFY(sys.crashed(), "a QEMU process crashed");
         RC_CLASSIFY(sys.coverage().rows.count("storage_lost") != 0, "storage lost");
     };
@@ -693,7 +842,7 @@ PropertyOutcome check_property(const std::string& description, const PropertyOpt
                 std::filesystem::path(trace_dir()) /
                 ((options.trace_name.empty() ? file_name_of(description) : options.trace_name) +
                  ".json");
-            if (write_json(path, proofs::trace_to_json(interp, *rec.trace, rec.invariant))) {
+            if (write_json(path, proofs::trace_to_json(*rec.interp, *rec.trace, rec.invariant))) {
                 outcome.trace_path = path.string();
                 steps_written = rec.trace->steps.size();
                 names_invariant = rec.invariant != nullptr;

@@ -70,13 +70,13 @@ int param(const TraceStep& step, const char* name, int fallback = 0) {
     return it == step.params.end() ? fallback : it->second;
 }
 
-std::string ops_text(const std::vector<Op>& ops) {
+std::string ops_text(const std::vector<Op>& ops, const NodeNames& names) {
     if (ops.empty()) {
         return "(no command: impl/ did it in the previous or next command)";
     }
     std::string out;
     for (const auto& op : ops) {
-        out += (out.empty() ? "" : "; ") + describe(op);
+        out += (out.empty() ? "" : "; ") + describe(op, names);
     }
     return out;
 }
@@ -94,8 +94,8 @@ class Replayer {
             out.replayed = true;
             for (std::size_t i = 0; i < chosen.size(); ++i) {
                 const auto& s = trace_.steps[i];
-                out.steps.push_back(
-                    fmt::format("{}({}) -> {}", s.row, s.params_text, ops_text(chosen[i])));
+                out.steps.push_back(fmt::format("{}({}) -> {}", s.row, s.params_text,
+                                                ops_text(chosen[i], node_names(config_))));
             }
             out.violation = final_violation_;
             out.failure = final_message_;
@@ -106,6 +106,21 @@ class Replayer {
     }
 
   private:
+    // The guest disk (the n-th BlockBackend) whose root is model node `node`, or -1: a node no
+    // guest device writes to directly.
+    int disk_of(int node) const {
+        int disk = 0;
+        for (int x = 0; x < interp_.graph().size(); ++x) {
+            if (interp_.graph().is_root(x)) {
+                if (x == node) {
+                    return disk;
+                }
+                ++disk;
+            }
+        }
+        return -1;
+    }
+
     std::vector<Candidate> candidates(const TraceStep& step, bool pending) const {
         const int h = param(step, "h");
         const int nodes = interp_.layout().nodes();
@@ -126,8 +141,9 @@ class Replayer {
             return {{{Op{OpKind::storage_back, h, 0, 0}}, false, false}};
         }
         if (const auto command = command_for_row(r)) {
-            actions = {
-                {Op{*command, h, *command == OpKind::guest_write ? param(step, "target") : 0, 0}}};
+            // A guest write goes to a disk: the BlockBackend whose root is the target node.
+            const int disk = *command == OpKind::guest_write ? disk_of(param(step, "target")) : 0;
+            actions = {{Op{*command, h, disk, 0}}};
         } else if (r == "blockdev_set_active_all" || r == "blockdev_set_inactive_all") {
             actions = {{Op{OpKind::set_active, h, -1, r == "blockdev_set_active_all" ? 1 : 0}}};
         } else if (r == "blockdev_set_active_node" || r == "blockdev_set_inactive_node") {
@@ -306,12 +322,13 @@ class Replayer {
     void note(std::size_t i, const TraceStep& step, const Candidate& c, const std::string& why) {
         if (std::getenv("HANDOFF_REPLAY_DEBUG")) {
             std::cerr << fmt::format("  [debug] step {} {} as \"{}\": {}\n", i + 1, step.row,
-                                     ops_text(c.ops), why);
+                                     ops_text(c.ops, node_names(config_)), why);
         }
         if (static_cast<int>(i) >= deepest_) {
             deepest_ = static_cast<int>(i);
-            deepest_failure_ = fmt::format("step {} {}({}) as \"{}\": {}", i + 1, step.row,
-                                           step.params_text, ops_text(c.ops), why);
+            deepest_failure_ =
+                fmt::format("step {} {}({}) as \"{}\": {}", i + 1, step.row, step.params_text,
+                            ops_text(c.ops, node_names(config_)), why);
         }
     }
 
@@ -375,6 +392,11 @@ ReplayOutcome replay(const CheckerTrace& trace) {
     }
     m::Instance instance(trace.nodes);
     instance.starts = trace.starts;
+    const auto graph = m::graph_shape_from_name(trace.graph);
+    if (!graph) {
+        return {false, false, {}, "unknown graph " + trace.graph, {}};
+    }
+    instance.graph = *graph;
     const m::Interpreter probe(*table, instance);
     const m::State initial = parse_state(probe, trace.initial);
     for (const m::Var v : {m::Var::cap_late_block_activate, m::Var::cap_pause_before_switchover,
@@ -402,6 +424,7 @@ ReplayOutcome replay(const CheckerTrace& trace) {
     config.caps.autostart_policy = interp.get(initial, m::Var::cap_autostart) != 0;
     config.start_paused =
         interp.get(initial, m::Var::runstate, 0) == static_cast<int>(m::RunState::PAUSED);
+    config.graph = *graph;
     config.nodes = trace.nodes;
     config.starts = trace.starts;
     config.set_active_calls = instance.set_active_calls;

@@ -48,8 +48,11 @@ std::string_view to_string(OpKind k) {
 
 namespace {
 
-std::string disk_name(int node) {
-    return std::string(1, static_cast<char>('A' + node));
+// A name for a node index the run may not have (a command armed from a trace of another
+// instance names it as it is).
+std::string name_of(const std::vector<std::string>& names, int i) {
+    return i >= 0 && i < static_cast<int>(names.size()) ? names[static_cast<std::size_t>(i)]
+                                                        : fmt::format("#{}", i);
 }
 
 const char* choice_name(int arg) {
@@ -70,14 +73,47 @@ bool alive(const im::QemuInstance* q) {
 
 } // namespace
 
-std::string describe(const Op& op) {
+im::BlockConfig block_config(const RunConfig& config) {
+    switch (config.graph) {
+    case m::GraphShape::flat:
+        return im::BlockConfig::qcow2_disks_on_nfs(config.nodes, config.busy_disks);
+    case m::GraphShape::chain:
+        return im::BlockConfig::qcow2_chains_on_nfs(config.nodes / 4, config.busy_disks);
+    case m::GraphShape::shared_base:
+        return im::BlockConfig::qcow2_disks_on_shared_base(config.busy_disks);
+    case m::GraphShape::job:
+        return im::BlockConfig::mirror_jobs_on_nfs(config.nodes / 3, config.busy_disks);
+    }
+    throw std::logic_error("unknown graph shape");
+}
+
+NodeNames node_names(const RunConfig& config) {
+    NodeNames names;
+    const im::BlockConfig block = block_config(config);
+    for (const im::BackendConfig& backend : block.backends) {
+        names.disks.push_back(backend.root);
+    }
+    if (config.graph == m::GraphShape::flat) {
+        names.nodes = names.disks; // the model's node stands for the disk's qcow2 node
+        return names;
+    }
+    const m::BlockGraph graph = m::BlockGraph::make(config.graph, config.nodes);
+    for (const m::BlockNode& node : graph.nodes()) {
+        names.nodes.push_back(node.label);
+    }
+    return names;
+}
+
+std::string describe(const Op& op, const NodeNames& names) {
     const int h = op.host;
+    const auto disk_name = [&](int n) { return name_of(names.disks, n); };
+    const auto node_name = [&](int n) { return name_of(names.nodes, n); };
     switch (op.kind) {
     case OpKind::migrate:
         return fmt::format("host {}: migrate to host {}", h, 1 - h);
     case OpKind::set_active:
         return fmt::format("host {}: blockdev-set-active {} active={}", h,
-                           op.node < 0 ? std::string("(all)") : "node-name=" + disk_name(op.node),
+                           op.node < 0 ? std::string("(all)") : "node-name=" + node_name(op.node),
                            op.arg != 0);
     case OpKind::guest_write:
         return fmt::format("host {}: guest writes to disk {}", h, disk_name(op.node));
@@ -90,19 +126,19 @@ std::string describe(const Op& op) {
         return fmt::format("host {}: destination runs its steps", h);
     case OpKind::lock_fault:
         return fmt::format(
-            "host {}: arm: the image lock of disk {} fails while the storage is down", h,
-            disk_name(op.node));
+            "host {}: arm: the image lock of node {} fails while the storage is down", h,
+            node_name(op.node));
     case OpKind::storage_away:
         return "storage stops answering";
     case OpKind::storage_back:
         return "storage answers again";
     case OpKind::storage_outage_at:
-        return fmt::format("host {}: arm: storage stops answering when {} of disk {} starts{}", h,
-                           im::to_string(static_cast<im::FaultOp>(op.arg & 3)), disk_name(op.node),
-                           (op.arg & 4) ? " (the disk is left half inactivated)" : "");
+        return fmt::format("host {}: arm: storage stops answering when {} of node {} starts{}", h,
+                           im::to_string(static_cast<im::FaultOp>(op.arg & 3)), node_name(op.node),
+                           (op.arg & 4) ? " (the node is left half inactivated)" : "");
     case OpKind::node_fault:
-        return fmt::format("host {}: arm: next {} of disk {} fails{}", h,
-                           im::to_string(static_cast<im::FaultOp>(op.arg & 3)), disk_name(op.node),
+        return fmt::format("host {}: arm: next {} of node {} fails{}", h,
+                           im::to_string(static_cast<im::FaultOp>(op.arg & 3)), node_name(op.node),
                            (op.arg & 4) ? " (left half done)" : "");
     case OpKind::postcopy_package_fault:
         return fmt::format("host {}: arm: postcopy package {}", h,
@@ -139,7 +175,7 @@ const SuccessorCache::Successors& SuccessorCache::of(const m::State& s) {
 
 System::System(const RunConfig& config, const m::Interpreter& interp, bool check,
                std::shared_ptr<SuccessorCache> cache)
-    : config_(config), interp_(interp), check_(check),
+    : config_(config), names_(node_names(config)), interp_(interp), check_(check),
       cache_(cache ? std::move(cache) : std::make_shared<SuccessorCache>(interp)) {
     history_.starts_left = config.starts;
     history_.set_active_left = config.set_active_calls;
@@ -167,7 +203,7 @@ std::unique_ptr<im::QemuInstance> System::make_instance(int h, bool incoming) {
     im::QemuOptions o;
     o.name = fmt::format("host{}", h);
     o.version = config_.version;
-    o.block = im::BlockConfig::qcow2_disks_on_nfs(config_.nodes, config_.busy_disks);
+    o.block = block_config(config_);
     o.incoming = incoming;
     o.autostart = incoming ? config_.caps.autostart_policy : true;
     o.capabilities.late_block_activate = config_.caps.late_block_activate;
@@ -369,7 +405,7 @@ std::string System::run_impl(const Op& op) {
             return "not enabled: blockdev-set-active budget spent";
         }
         const auto r = q->qmp_blockdev_set_active(
-            op.node < 0 ? std::nullopt : std::optional<std::string>(disk_name(op.node)),
+            op.node < 0 ? std::nullopt : std::optional<std::string>(name_of(names_.nodes, op.node)),
             op.arg != 0);
         if (r.message.find("has not been found") == std::string::npos) {
             --history_.set_active_left;
@@ -377,6 +413,9 @@ std::string System::run_impl(const Op& op) {
         return result(r);
     }
     case OpKind::guest_write:
+        if (op.node < 0 || op.node >= static_cast<int>(names_.disks.size())) {
+            return "not enabled: no guest disk there";
+        }
         return live ? result(q->guest_write(fmt::format("vd{}", static_cast<char>('a' + op.node))))
                     : "no process";
     case OpKind::thread_step: {
@@ -480,12 +519,13 @@ std::string System::run_impl(const Op& op) {
         if (!live) {
             return "no process";
         }
-        q->faults().arm_storage_outage({disk_name(op.node), static_cast<im::FaultOp>(op.arg & 3)});
+        q->faults().arm_storage_outage(
+            {name_of(names_.nodes, op.node), static_cast<im::FaultOp>(op.arg & 3)});
         if ((op.arg & 4) != 0 && static_cast<im::FaultOp>(op.arg & 3) == im::FaultOp::inactivate) {
             // The inactivation the outage interrupts fails late: after the driver step and the
             // BlockBackends' inactivation (the model's half=yes). Withdrawn if the outage passes
             // without that inactivation (withdraw_stale_faults()).
-            q->faults().arm({disk_name(op.node), im::FaultOp::inactivate, true});
+            q->faults().arm({name_of(names_.nodes, op.node), im::FaultOp::inactivate, true});
         }
 
         return "armed";
@@ -493,8 +533,8 @@ std::string System::run_impl(const Op& op) {
         if (!live) {
             return "no process";
         }
-        q->faults().arm(
-            {disk_name(op.node), static_cast<im::FaultOp>(op.arg & 3), (op.arg & 4) != 0});
+        q->faults().arm({name_of(names_.nodes, op.node), static_cast<im::FaultOp>(op.arg & 3),
+                         (op.arg & 4) != 0});
         return "armed";
     case OpKind::incoming_load_fault:
         if (live) {
@@ -544,7 +584,7 @@ std::string System::run_impl(const Op& op) {
         if (!live) {
             return "no process";
         }
-        q->faults().arm({disk_name(op.node), im::FaultOp::activate, false, true});
+        q->faults().arm({name_of(names_.nodes, op.node), im::FaultOp::activate, false, true});
         return "armed";
     }
     return "?";
@@ -568,10 +608,25 @@ void System::update_history(const Op& op,
         }
         // vm_start(): the run state becomes RUNNING while some disk is not active.
         if (before[hi]->runstate != im::RunState::running && o.runstate == im::RunState::running) {
-            for (const auto* n : model_nodes(o)) {
-                if (n->activity != im::NodeActivity::active) {
+            for (const auto* n : model_nodes(o, interp_.graph())) {
+                if (n && n->activity != im::NodeActivity::active) {
                     history_.hosts[hi].started_inactive = true;
                 }
+            }
+        }
+        // The block graph's own paths, from impl/'s log, so that a test can tell that random runs
+        // reach them (the rows alone do not: every walk is in a row of every graph).
+        const auto& log = q->trace();
+        for (std::size_t i = trace_before[hi]; i < log.size(); ++i) {
+            const std::string& line = log[i];
+            if (line.ends_with(": Block node is read-only")) {
+                ++coverage_.graph_events["a filter refused over a driverless child"];
+            } else if (line.ends_with(": qcow2 re-open failed, bs->drv = NULL") &&
+                       std::find(names_.disks.begin(), names_.disks.end(),
+                                 line.substr(0, line.find(':'))) == names_.disks.end()) {
+                ++coverage_.graph_events["a node below a root lost its driver"];
+            } else if (line.ends_with("no driver, -ENOMEDIUM without an error")) {
+                ++coverage_.graph_events["a walk met a driverless node"];
             }
         }
         // The migration thread called bdrv_inactivate_all() (impl/ logs the call; a walk that
@@ -701,8 +756,8 @@ std::string System::execute_one(const Op& op, std::string* note_out) {
     const int depth = op.kind == OpKind::thread_step || op.kind == OpKind::connection_drop ? 3 : 2;
     std::string complaint = check_step(op, rows_for(op), depth);
     if (!complaint.empty()) {
-        complaint =
-            fmt::format("implementation did \"{}\" ({}), {}", describe(op), note, complaint);
+        complaint = fmt::format("implementation did \"{}\" ({}), {}", describe(op, names_), note,
+                                complaint);
     }
     return complaint;
 }

@@ -118,7 +118,7 @@ TEST(Oracle, PostcopyStoryOnEveryVersion) {
         };
         for (const Op& op : story) {
             const std::string complaint = sys.execute(op);
-            ASSERT_EQ(complaint, "") << describe(op) << "\n" << sys.log();
+            ASSERT_EQ(complaint, "") << describe(op, sys.names()) << "\n" << sys.log();
         }
         EXPECT_EQ(sys.host(1)->observe().runstate, im::RunState::running) << sys.log();
         EXPECT_GT(sys.coverage().rows.count("postcopy_run_bh"), 0u);

@@ -89,5 +89,28 @@ TEST(ReplayNodeByNode, EveryConformanceTraceReachesTheSameViolationOnTheImplemen
 INSTANTIATE_TEST_SUITE_P(Versions, Replay, ::testing::ValuesIn(test_versions()),
                          [](const auto& param_info) { return test_name(param_info.param); });
 
+// The checker's counterexamples on the block graphs under `--env any`
+// (docs/graphs/traces/<shape>/<version>/<invariant>.json, written by docs/graphs/regenerate):
+// impl/ builds the same graph, with the model's node names, and must reach the same violation.
+class ReplayGraph : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ReplayGraph, EveryGraphCounterexampleReachesTheSameViolationOnTheImplementation) {
+    const std::string shape = GetParam();
+    const std::string dir = std::string(HANDOFF_GRAPH_TRACES_DIR) + "/" + shape;
+    const std::vector<CheckerTrace> traces = read_traces(dir);
+    ASSERT_FALSE(traces.empty()) << dir << " has no trace";
+    for (const CheckerTrace& t : traces) {
+        EXPECT_EQ(t.graph, shape) << t.path;
+        expect_same_violation(t);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ReplayGraph, ::testing::Values("chain", "shared-base", "job"),
+                         [](const auto& param_info) {
+                             std::string name = param_info.param;
+                             std::replace(name.begin(), name.end(), '-', '_');
+                             return name;
+                         });
+
 } // namespace
 } // namespace handoff::proptests

@@ -20,7 +20,9 @@ namespace handoff::impl {
 inline constexpr int BDRV_O_RDWR = 0x0002;
 inline constexpr int BDRV_O_INACTIVE = 0x0800; // "consistency hint for migration handoff"
 
-enum class BlockDriverKind { qcow2, raw, file, nfs };
+// mirror_top: the filter node a mirror job inserts above its source (block/mirror.c
+// bdrv_mirror_top); the guest's BlockBackend is moved onto it.
+enum class BlockDriverKind { qcow2, raw, file, nfs, mirror_top };
 const char* to_string(BlockDriverKind kind);
 
 // What a driver does on the paths modelled here.
@@ -28,6 +30,9 @@ struct BlockDriver {
     BlockDriverKind kind;
     const char* format_name;
     bool is_protocol; // file, nfs: talks to the shared storage directly
+    // drv->is_filter: passes its users' requests and permissions on to its filtered child
+    // (bdrv_filter_default_perms()).
+    bool is_filter;
     // drv->bdrv_inactivate exists and does I/O (qcow2_inactivate: store bitmaps, flush the L2 and
     // refcount caches, mark the image clean).
     bool inactivate_does_io;
@@ -43,15 +48,33 @@ struct BlockDriver {
 const BlockDriver& bdrv_find_format(BlockDriverKind kind);
 
 struct BlockBackend;
+struct BlockDriverState;
+
+// The roles of the edges this block graph has (include/block/block-common.h BdrvChildRole,
+// reduced to one role per edge): a format node's image file, its backing image, a filter's
+// filtered child.
+enum class BdrvChildRole { file, backing, filtered };
+const char* to_string(BdrvChildRole role);
+
+// block_int-common.h struct BdrvChild: one edge from a parent node to a child node.
+struct BdrvChild {
+    std::string name; // "file", "backing"
+    BdrvChildRole role;
+    BlockDriverState* bs;
+};
 
 struct BlockDriverState {
     std::string node_name;
-    BlockDriverKind driver_kind;                // what drv was when the node was opened
-    const BlockDriver* drv;                     // nullptr once a qcow2 re-open failed
-    int open_flags = BDRV_O_RDWR;               // BDRV_O_INACTIVE: the node is inactive
-    std::vector<BlockDriverState*> children;    // bs->children, in order
+    BlockDriverKind driver_kind;  // what drv was when the node was opened
+    const BlockDriver* drv;       // nullptr once a qcow2 re-open failed
+    int open_flags = BDRV_O_RDWR; // BDRV_O_INACTIVE: the node is inactive
+    // bs->children: each new child is inserted at the head (QLIST_INSERT_HEAD, block.c
+    // 10.0.2:1444), so a qcow2 node's backing child (attached after qcow2_open() opened the file
+    // child) comes first, and both walks visit the backing chain before the file node.
+    std::vector<BdrvChild> children;
     std::vector<BlockDriverState*> bds_parents; // bs->parents that are nodes
     std::vector<BlockBackend*> blk_parents;     // bs->parents that are BlockBackends
+    bool monitor_owned = true;                  // see NodeConfig
     // Something was written since the last successful flush (bdrv_co_flush()'s
     // bs->write_gen != bs->flushed_gen): a running guest's disk starts dirty, a node opened
     // inactive starts clean; bdrv_co_flush() returns at once for a clean node.
@@ -62,6 +85,9 @@ struct BlockDriverState {
     bool persistent_bitmaps = false;
 
     bool inactive() const { return (open_flags & BDRV_O_INACTIVE) != 0; }
+    // bs->file (a format node's image) or a filter's filtered child: where a guest write goes
+    // on (bdrv_co_pwritev() of the driver; nullptr for a protocol node).
+    BlockDriverState* data_child() const;
 };
 
 struct BlockBackend {
@@ -74,12 +100,19 @@ struct BlockBackend {
 };
 
 // Topology of a machine, as given on the command line (-blockdev, -device).
+struct ChildConfig {
+    std::string node; // a node opened earlier
+    BdrvChildRole role = BdrvChildRole::file;
+};
 struct NodeConfig {
     std::string node_name;
     BlockDriverKind driver;
-    std::vector<std::string> children; // node names opened earlier (file, backing)
+    std::vector<ChildConfig> children; // in the order the driver attaches them (file, backing)
     bool persistent_bitmaps = false;   // qcow2 only: see BlockDriverState
     bool flushed = false;              // opened active with nothing written since a flush
+    // Opened with -blockdev (in monitor_bdrv_states, so bdrv_next() visits it after the
+    // BlockBackends' roots), not implicitly as -drive opens a disk's file and backing nodes.
+    bool monitor_owned = true;
 };
 struct BackendConfig {
     std::string device; // -device ...,id=<device>,drive=<root>
@@ -94,6 +127,18 @@ struct BlockConfig {
     // bitmaps and guest writes not yet flushed, so that flushing or inactivating them writes to
     // the storage; idle ones have neither, and are flushed and inactivated without I/O.
     static BlockConfig qcow2_disks_on_nfs(int count, bool busy = true);
+
+    // The model's named graphs (model/graph.hpp), with the model's node labels as node names,
+    // every protocol node on the one shared storage, opened as -drive opens them (the model's
+    // instance): only the guest devices' nodes are in bdrv_next()'s list, the file and backing
+    // nodes below are implicit. chain: per disk N, "diskN" (qcow2) over
+    // "diskN.file" with backing "diskN.base" (qcow2, read-only, so never written) over
+    // "diskN.base.file". shared-base: "disk0" and "disk1", each over its ".file", both backed by
+    // "base" over "base.file". job: per disk N, a mirror job's filter "diskN.job-filter" over
+    // "diskN" (qcow2) over "diskN.file", the guest's BlockBackend on the filter.
+    static BlockConfig qcow2_chains_on_nfs(int disks, bool busy = true);
+    static BlockConfig qcow2_disks_on_shared_base(bool busy = true);
+    static BlockConfig mirror_jobs_on_nfs(int disks, bool busy = true);
 };
 
 // Where a write or flush failed without killing QEMU.

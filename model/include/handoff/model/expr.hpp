@@ -317,6 +317,11 @@ template <NodeExpr P, NodeExpr X>
 constexpr auto filter_of(P p, X x) {
     return GraphRelation<NodeRelation::filter_of, P, X>{p, x};
 }
+// A write to p goes on to x: p's image file (p a format node) or its filtered child.
+template <NodeExpr P, NodeExpr X>
+constexpr auto writes_through(P p, X x) {
+    return GraphRelation<NodeRelation::writes_through, P, X>{p, x};
+}
 
 // ---- operators ---------------------------------------------------------------------------------
 

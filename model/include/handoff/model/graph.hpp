@@ -70,6 +70,10 @@ enum class NodeRelation : std::int16_t {
     // takes_write_lock(x): x is a format node opened read-write (not a backing image), whose
     // activation takes WRITE on its file child and so the image's write lock
     takes_write_lock,
+    // writes_through(p, x): a write to p goes on to x: x is p's file child and p a format node
+    // (qcow2 writes data and metadata to its image file), or x is p's filtered child (a filter
+    // passes requests on). Never a backing child: a write does not reach the backing image.
+    writes_through,
 };
 std::string_view node_relation_name(NodeRelation r);
 

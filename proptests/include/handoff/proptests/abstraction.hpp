@@ -69,8 +69,11 @@ model::NodeState to_model(impl::NodeActivity a);
 std::optional<model::Incoming> incoming_to_model(const impl::Observation& o);
 // The places of the model's migration thread an impl/ thread position can stand for.
 std::vector<model::ThreadPc> pc_to_model(const impl::Observation& o);
-// The model's node n is the n-th guest disk's tree: its root in bdrv_next() order.
-std::vector<const impl::NodeObservation*> model_nodes(const impl::Observation& o);
+// The impl/ node each model node stands for. On the flat graph the model's node n is the n-th guest
+// disk's tree: its root in bdrv_next() order. On the other shapes impl/ builds the model's graph,
+// its nodes named by the model's labels; a node impl/ lacks is null.
+std::vector<const impl::NodeObservation*> model_nodes(const impl::Observation& o,
+                                                      const model::BlockGraph& graph);
 
 AbstractState abstract(const model::Interpreter& interp, const Capabilities& caps,
                        bool storage_answering, const std::array<HostView, 2>& hosts,

@@ -46,6 +46,7 @@ struct CheckerTrace {
     std::string version;
     std::string invariant; // from the file name
     int nodes = 2;
+    std::string graph = "flat"; // the block graph's shape (model::graph_shape_name)
     int starts = 1;
     std::string env = "any"; // the environment profile the checker found it under
     std::map<std::string, std::string> initial;

@@ -42,6 +42,9 @@ struct PropertyOptions {
     std::vector<std::pair<OpKind, int>> weights;      // overrides of the default weights
     std::vector<OpKind> swarm_always;                 // kinds every test case's swarm keeps
     bool half_done = true; // storage outages may leave the disk they hit half inactivated
+    // The graph shapes the test cases draw from (impl/ builds the same graph as the model; each
+    // shape's instance is test_instance(shape)).
+    std::vector<model::GraphShape> graphs{model::GraphShape::flat};
     // Fault arguments half of the faults take (a checker trace's); empty: all random.
     std::vector<std::pair<int, int>> outages_at; // storage_outage_at's (disk, arg)
     std::vector<int> locks_at;                   // lock_fault's disk
@@ -88,7 +91,10 @@ std::vector<OpKind> default_kinds();
 // The weight of a command kind in the random mix (PropertyOptions::weights overrides it).
 std::size_t default_weight(OpKind kind);
 
-model::Instance test_instance(); // 2 nodes, 1 fresh start, no image locking
+// The instance of the property tests on a graph shape: flat 2 disks, chain and job 1 disk,
+// shared-base its 2; 1 fresh start, no image locking.
+int test_nodes(model::GraphShape shape);
+model::Instance test_instance(model::GraphShape shape = model::GraphShape::flat);
 impl::QemuVersion impl_version(const std::string& model_version);
 
 PropertyOutcome check_property(const std::string& description, const PropertyOptions& options);

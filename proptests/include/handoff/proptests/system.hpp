@@ -62,15 +62,27 @@ std::string_view to_string(OpKind k);
 struct Op {
     OpKind kind = OpKind::thread_step;
     int host = 0;
-    int node = 0; // disk index, or -1 (set_active: every node)
+    // The model's node index (a node of the run's graph), or -1 (set_active: every node);
+    // guest_write: the disk (the n-th BlockBackend).
+    int node = 0;
     int arg = 0;
 };
-std::string describe(const Op& op);
+
+// What a run's commands call the nodes and disks of its graph.
+struct NodeNames {
+    std::vector<std::string> nodes; // impl/'s node name of each model node
+    std::vector<std::string> disks; // the root node of each guest disk (vda, vdb, ...)
+};
+std::string describe(const Op& op, const NodeNames& names);
 
 struct RunConfig {
     impl::QemuVersion version = impl::QemuVersion::v8_0_0;
     Capabilities caps;
     bool start_paused = false;
+    // The block graph impl/ builds (impl::BlockConfig's shapes, the model's node labels as node
+    // names) over `nodes` model nodes. flat: one qcow2 node over its nfs node per disk, the
+    // model's node standing for both.
+    model::GraphShape graph = model::GraphShape::flat;
     int nodes = 2;
     int starts = 1;           // fresh -incoming processes management may start (the model's budget)
     int set_active_calls = 1; // blockdev-set-active without node-name (the model's budget)
@@ -82,12 +94,18 @@ struct RunConfig {
     bool busy_disks = true;
 };
 
+// impl/'s block configuration of a run, and the names its commands use.
+impl::BlockConfig block_config(const RunConfig& config);
+NodeNames node_names(const RunConfig& config);
+
 // Row coverage and counts, accumulated over the test cases of one property.
 struct Coverage {
     std::map<std::string, long> rows; // model row name -> times it explained an impl step
     long commands = 0;
     long stutters = 0;  // impl steps the model sees as no step
     long truncated = 0; // steps whose set of matching model states was cut (see system.cpp)
+    // How often impl/ took a path only a graph has (System::update_history() names them).
+    std::map<std::string, long> graph_events;
 };
 
 // The model's successors of a state, computed once per state and shared by the Systems of one
@@ -140,6 +158,7 @@ class System {
     bool crashed() const;
     bool storage_answering() const { return storage_.answering(); }
     const Coverage& coverage() const { return coverage_; }
+    const NodeNames& names() const { return names_; }
     impl::QemuInstance* host(int h) { return hosts_[static_cast<std::size_t>(h)].get(); }
     std::string log() const; // both processes' traces
 
@@ -155,6 +174,7 @@ class System {
                         const std::array<std::size_t, 2>& trace_before);
 
     RunConfig config_;
+    NodeNames names_;
     const model::Interpreter& interp_;
     bool check_;
     impl::SharedStorage storage_;

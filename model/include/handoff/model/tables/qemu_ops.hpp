@@ -54,6 +54,63 @@ constexpr auto locked_by_peer(H host, X x) {
         host, x);
 }
 
+// ---- a guest write on the block graph ----------------------------------------------------------
+
+// bdrv_co_write_req_prepare() (block/io.c 10.0.2:1976, 8.0.5:1815) asserts that a node a write
+// reaches is active (:2004-2006): not INACTIVE, and not half-inactivated, whose BlockBackend has
+// lost WRITE (asserted too).
+template <class V>
+constexpr auto refuses_write(V v) {
+    return v == NS::INACTIVE || v == NS::HALF_INACTIVE;
+}
+
+// A write to node x meets a node that is not active, going down the data path: x, then the child
+// a write goes on to (writes_through: a format node's image file, a filter's filtered child;
+// never a backing image), and so on to the graph's depth (kWalkDepth). A node without a driver
+// ends the request there: bdrv_co_pwritev_part() returns -ENOMEDIUM (block/io.c 10.0.2:2242-2243)
+// before bdrv_co_write_req_prepare() asserts anything. On the flat graph x has no such child.
+template <int D, class H, class X>
+constexpr auto write_meets_inactive_within(H host, X x) {
+    if constexpr (D == 0) {
+        return refuses_write(node(host, x));
+    } else {
+        constexpr auto c = other_than(X{});
+        return refuses_write(node(host, x)) ||
+               (node(host, x) == NS::ACTIVE &&
+                exists(c, writes_through(x, c) && write_meets_inactive_within<D - 1>(host, c)));
+    }
+}
+
+template <class H, class X>
+constexpr auto write_meets_inactive(H host, X x) {
+    return named("write_meets_inactive", write_meets_inactive_within<kWalkDepth>(host, x), host, x);
+}
+
+// The nodes save_snapshot() snapshots (bdrv_all_snapshots_includes_bs(), block/snapshot.c
+// 10.0.2:518-530, 8.0.5:497-506): inserted (a driver; !bdrv_is_inserted() leaves a driverless
+// node out), and used by a BlockBackend or without a parent: the graph's roots, the instance
+// being opened as -drive opens it (graph.hpp).
+template <class H>
+constexpr auto snapshot_has_node(H host) {
+    return named("snapshot_has_node", exists(n, is_root(n) && node(host, n) != NS::BROKEN), host);
+}
+
+// The VM state and the snapshots are written into those nodes and go on down their data path,
+// bdrv_co_write_req_prepare() asserting on each node that it is not inactive. The writes go
+// through the block layer, not a BlockBackend, so a half-inactivated root (its flag clear, its
+// file child still writable) takes them. On the flat graph: some node is INACTIVE.
+template <class H>
+constexpr auto snapshot_meets_inactive(H host) {
+    return named(
+        "snapshot_meets_inactive",
+        exists(n, is_root(n) &&
+                      (node(host, n) == NS::INACTIVE ||
+                       ((node(host, n) == NS::ACTIVE || node(host, n) == NS::HALF_INACTIVE) &&
+                        exists(m, writes_through(n, m) &&
+                                      write_meets_inactive_within<kWalkDepth - 1>(host, m))))),
+        host);
+}
+
 // ---- the walks on the block graph ---------------------------------------------------------------
 //
 // QEMU's two walks are recursive loops; the expression language has no loop, so each is written
@@ -261,26 +318,31 @@ constexpr auto inactivation_reaches(H host, Start start, Val val, X x) {
 // ---- inactivation ------------------------------------------------------------------------------
 
 // Which outcomes of an inactivation walk are possible: it fails only while the storage does not
-// answer, at a format node the walk reaches and would inactivate; `half` only with a failure.
-// Only a format node does I/O when it is inactivated: bdrv_inactivate_recurse() (block.c
+// answer, at a read-write format node the walk reaches and would inactivate; `half` only with a
+// failure. Only a format node does I/O when it is inactivated: bdrv_inactivate_recurse() (block.c
 // 10.0.2:6984-7050, the same steps in 8.0.5:6730) calls drv->bdrv_inactivate, which only qcow2
 // has (qcow2_inactivate(), qcow2.c 10.0.2:6189: bitmaps, cache flushes, the clean mark), then
 // the parents' inactivate callbacks (a node parent's, bdrv_child_cb_inactivate(), returns 0; a
 // BlockBackend's does no I/O), then sets the flag; a protocol or filter node has no
-// bdrv_inactivate, so its inactivation cannot fail on the storage. `half` (a BlockBackend
-// parent's blk_root_inactivate() ran, the flag was not set: domain reference 2.2) needs a node
-// with a BlockBackend parent, a root; elsewhere nothing of a failed inactivation is left half
-// done. (Every node of the flat graph is a format node and a root.)
+// bdrv_inactivate, so its inactivation cannot fail on the storage. Nor can a backing image's:
+// it is opened read-only (bdrv_backing_options()), so it has no dirty cache entry to write,
+// its bitmaps are read-only and not stored (qcow2_store_persistent_dirty_bitmaps() skips them),
+// and the flush of its file returns at once (bdrv_co_flush() on a read-only node, block/io.c).
+// The format nodes opened read-write are the ones that take the image's write lock:
+// takes_write_lock(x). `half` (a BlockBackend parent's blk_root_inactivate() ran, the flag was
+// not set: domain reference 2.2) needs a node with a BlockBackend parent, a root; elsewhere
+// nothing of a failed inactivation is left half done. (Every node of the flat graph is a
+// read-write format node and a root.)
 template <class H, class Start = FromRoots>
 constexpr auto inactivation_may_end(H host, Start start = {}) {
     const CurrentNodes<H> val{host};
-    return named(
-        Start::names[static_cast<std::size_t>(WalkPart::inactivation_may_end)],
-        (fail == none && !half) ||
-            (!storage_ok && exists(n, n == fail && is_format(n) && implies(half, is_root(n)) &&
-                                          inactivation_reaches(host, start, val, n) &&
-                                          inactivation_passes(host, start, val, n))),
-        host);
+    return named(Start::names[static_cast<std::size_t>(WalkPart::inactivation_may_end)],
+                 (fail == none && !half) ||
+                     (!storage_ok &&
+                      exists(n, n == fail && takes_write_lock(n) && implies(half, is_root(n)) &&
+                                    inactivation_reaches(host, start, val, n) &&
+                                    inactivation_passes(host, start, val, n))),
+                 host);
 }
 
 // What the caller of bdrv_inactivate_all() sees: the walk succeeded (no I/O failure and no

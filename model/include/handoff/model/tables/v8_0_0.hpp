@@ -103,27 +103,29 @@ inline constexpr auto savevm = row<"savevm">(
     "VM state); migrate_init() resets vm_was_running and the VM state and snapshots are written "
     "to every other node, asserting that each is active; s->state ends COMPLETED, or FAILED if "
     "the storage does not answer. The transient SAVE_VM run state is not visible outside the "
-    "step.",
+    "step. The nodes snapshotted are the disks' (the graph's roots); the writes go on down each "
+    "disk's data path, asserting the same of each node there.",
     "save_snapshot(), bdrv_all_find_vmstate_bs() (migration/savevm.c 8.0.5), "
     "bdrv_all_snapshots_includes_bs() (block/snapshot.c 8.0.5:497-506: !bdrv_is_inserted() "
     "when bs->drv == NULL), qemu_savevm_state(), bdrv_co_write_req_prepare()",
     alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE,
-    effect(when(exists(n, node(h, n) != NS::BROKEN),
-                qemu_assert(forall(n, node(h, n) != NS::INACTIVE), Crash::WRITE_TO_INACTIVE),
-                set(vm_was_running(h), false),
-                set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
+    effect(when(
+        snapshot_has_node(h), qemu_assert(!snapshot_meets_inactive(h), Crash::WRITE_TO_INACTIVE),
+        set(vm_was_running(h), false), set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
 
 inline constexpr auto guest_write = row<"guest_write">(
     Actor::guest, with_params<P::host, P::target>{},
-    "The running guest writes to a disk: the request reaches bdrv_co_write_req_prepare(), which "
-    "asserts the node is active (a half-inactivated node's BlockBackend has lost its write "
-    "permission, which is asserted too).",
-    "blk_co_pwritev() -> bdrv_co_write_req_prepare() (block/io.c 8.0.5:1815)",
-    alive(h) && runstate(h) == RS::RUNNING,
-    effect(qemu_assert(
-        exists(n, n == target && node(h, n) != NS::INACTIVE && node(h, n) != NS::HALF_INACTIVE) ||
-            exists(n, n == target && node(h, n) == NS::BROKEN),
-        Crash::WRITE_TO_INACTIVE)));
+    "The running guest writes to a disk, through its BlockBackend's node (target, a root of the "
+    "graph): the request reaches bdrv_co_write_req_prepare(), which asserts the node is active "
+    "(a half-inactivated node's BlockBackend has lost its write permission, which is asserted "
+    "too), and goes on down the disk's data path (the image file, a filter's child; not the "
+    "backing image), asserting the same of each node; a node without a driver ends it with "
+    "-ENOMEDIUM.",
+    "blk_co_pwritev() -> bdrv_co_pwritev_part() (-ENOMEDIUM without a driver) -> "
+    "bdrv_co_write_req_prepare() (block/io.c 8.0.5:1815)",
+    alive(h) && runstate(h) == RS::RUNNING && exists(n, n == target && is_root(n)),
+    effect(qemu_assert(!exists(n, n == target && write_meets_inactive(h, n)),
+                       Crash::WRITE_TO_INACTIVE)));
 
 // ---- the outgoing migration thread -------------------------------------------------------------
 

@@ -32,14 +32,14 @@ inline constexpr auto savevm = row<"savevm">(
     "still tests bdrv_is_read_only(), so inactive nodes are not refused; a node without a driver "
     "is left out (refused only if every node lacks one); migrate_init() resets vm_old_state and "
     "the snapshot writes assert that each included node is active; s->state ends COMPLETED, or "
-    "FAILED if the storage does not answer.",
+    "FAILED if the storage does not answer. The nodes snapshotted are the disks' (the graph's "
+    "roots); the writes go on down each disk's data path, asserting the same of each node there.",
     "save_snapshot(), bdrv_can_snapshot(), bdrv_all_snapshots_includes_bs() (block/snapshot.c, "
     "v8.1.0), bdrv_co_write_req_prepare()",
     alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE,
-    effect(when(exists(n, node(h, n) != NS::BROKEN),
-                qemu_assert(forall(n, node(h, n) != NS::INACTIVE), Crash::WRITE_TO_INACTIVE),
-                set(vm_old_state(h), RS::UNSET),
-                set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
+    effect(when(
+        snapshot_has_node(h), qemu_assert(!snapshot_meets_inactive(h), Crash::WRITE_TO_INACTIVE),
+        set(vm_old_state(h), RS::UNSET), set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
 
 // migration_completion() 8.1 under the BQL: s->vm_old_state = runstate_get(); global_state_store();
 // vm_stop_force_state(RUN_STATE_FINISH_MIGRATE).
