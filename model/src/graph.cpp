@@ -370,9 +370,14 @@ bool BlockGraph::is_root(int x) const {
     return std::find(roots_.begin(), roots_.end(), x) != roots_.end();
 }
 
+const BlockEdge* BlockGraph::edge(int p, int x) const {
+    const auto it = std::find_if(edges_.begin(), edges_.end(),
+                                 [&](const BlockEdge& e) { return e.parent == p && e.child == x; });
+    return it == edges_.end() ? nullptr : &*it;
+}
+
 bool BlockGraph::parent_of(int p, int x) const {
-    return std::any_of(edges_.begin(), edges_.end(),
-                       [&](const BlockEdge& e) { return e.parent == p && e.child == x; });
+    return edge(p, x) != nullptr;
 }
 
 namespace {
@@ -420,9 +425,10 @@ bool BlockGraph::holds(NodeRelation r, int a, int b) const {
     case NodeRelation::is_format:
         return a < n && nodes_[static_cast<std::size_t>(a)].kind == NodeKind::format;
     case NodeRelation::filter_of:
-        return a < n && b < n && std::any_of(edges_.begin(), edges_.end(), [&](const BlockEdge& e) {
-                   return e.parent == a && e.child == b && e.role == EdgeRole::filtered;
-               });
+        if (const BlockEdge* e = a < n && b < n ? edge(a, b) : nullptr) {
+            return e->role == EdgeRole::filtered;
+        }
+        return false;
     case NodeRelation::inactivated_before_early:
         return inactivated_before_early(a, b);
     case NodeRelation::activation_enters_before:
@@ -435,12 +441,12 @@ bool BlockGraph::holds(NodeRelation r, int a, int b) const {
                    return e.child == a && e.role == EdgeRole::backing;
                });
     case NodeRelation::writes_through:
-        return a < n && b < n && std::any_of(edges_.begin(), edges_.end(), [&](const BlockEdge& e) {
-                   return e.parent == a && e.child == b &&
-                          (e.role == EdgeRole::filtered ||
-                           (e.role == EdgeRole::file &&
-                            nodes_[static_cast<std::size_t>(a)].kind == NodeKind::format));
-               });
+        if (const BlockEdge* e = a < n && b < n ? edge(a, b) : nullptr) {
+            return e->role == EdgeRole::filtered ||
+                   (e->role == EdgeRole::file &&
+                    nodes_[static_cast<std::size_t>(a)].kind == NodeKind::format);
+        }
+        return false;
     case NodeRelation::first_sharing_parent:
         return a < n && b < n && first_sharing_parent_[static_cast<std::size_t>(a * n + b)];
     case NodeRelation::last_sharing_parent:

@@ -85,7 +85,8 @@ class Replayer {
   public:
     Replayer(const CheckerTrace& trace, const m::Interpreter& interp, const RunConfig& config,
              std::vector<m::State> states)
-        : trace_(trace), interp_(interp), config_(config), states_(std::move(states)) {}
+        : trace_(trace), interp_(interp), config_(config), names_(node_names(config)),
+          states_(std::move(states)) {}
 
     ReplayOutcome run() {
         ReplayOutcome out;
@@ -94,8 +95,8 @@ class Replayer {
             out.replayed = true;
             for (std::size_t i = 0; i < chosen.size(); ++i) {
                 const auto& s = trace_.steps[i];
-                out.steps.push_back(fmt::format("{}({}) -> {}", s.row, s.params_text,
-                                                ops_text(chosen[i], node_names(config_))));
+                out.steps.push_back(
+                    fmt::format("{}({}) -> {}", s.row, s.params_text, ops_text(chosen[i], names_)));
             }
             out.violation = final_violation_;
             out.failure = final_message_;
@@ -322,13 +323,12 @@ class Replayer {
     void note(std::size_t i, const TraceStep& step, const Candidate& c, const std::string& why) {
         if (std::getenv("HANDOFF_REPLAY_DEBUG")) {
             std::cerr << fmt::format("  [debug] step {} {} as \"{}\": {}\n", i + 1, step.row,
-                                     ops_text(c.ops, node_names(config_)), why);
+                                     ops_text(c.ops, names_), why);
         }
         if (static_cast<int>(i) >= deepest_) {
             deepest_ = static_cast<int>(i);
-            deepest_failure_ =
-                fmt::format("step {} {}({}) as \"{}\": {}", i + 1, step.row, step.params_text,
-                            ops_text(c.ops, node_names(config_)), why);
+            deepest_failure_ = fmt::format("step {} {}({}) as \"{}\": {}", i + 1, step.row,
+                                           step.params_text, ops_text(c.ops, names_), why);
         }
     }
 
@@ -359,6 +359,7 @@ class Replayer {
     const CheckerTrace& trace_;
     const m::Interpreter& interp_;
     RunConfig config_;
+    NodeNames names_; // what the commands call the run's nodes and disks
     std::vector<m::State> states_;
     long budget_ = 0;
     int deepest_ = -1;

@@ -133,7 +133,8 @@ class BlockGraph {
     // bdrv_activate()'s recursion as a clock: when it enters a node, and when it finishes it.
     std::vector<int> activation_entered_, activation_finished_;
     std::vector<bool> first_sharing_parent_, last_sharing_parent_; // [p * size() + x]
-    std::vector<int> parents(int x) const; // in the walks' order of the parents
+    std::vector<int> parents(int x) const;     // in the walks' order of the parents
+    const BlockEdge* edge(int p, int x) const; // the edge from p to x, or null
     bool below_or_at(int x, int shared) const;
     void compute_orders();
 };

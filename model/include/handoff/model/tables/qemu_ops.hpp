@@ -31,6 +31,13 @@ constexpr auto all_nodes_active(auto host) {
     return named("all_nodes_active", forall(n, node(host, n) == NS::ACTIVE), host);
 }
 
+// The node's BDRV_O_INACTIVE flag is clear: ACTIVE, or half-inactivated (the flag was never set).
+// BROKEN has it set: bdrv_activate() sets it again when qcow2's re-open fails.
+template <class V>
+constexpr auto flag_clear(V v) {
+    return v == NS::ACTIVE || v == NS::HALF_INACTIVE;
+}
+
 // The other process holds image x's write lock, so QEMU's image locking makes activating x fail.
 // Only a format node opened read-write asks for that lock: bdrv_activate() clears its flag and
 // bdrv_refresh_perms() asks WRITE of its file child and unshares WRITE
@@ -47,11 +54,10 @@ constexpr auto all_nodes_active(auto host) {
 // format node, standing for its disk.
 template <class H, class X>
 constexpr auto locked_by_peer(H host, X x) {
-    return named(
-        "locked_by_peer",
-        image_locking && takes_write_lock(x) && alive(peer(host)) &&
-            (node(peer(host), x) == NS::ACTIVE || node(peer(host), x) == NS::HALF_INACTIVE),
-        host, x);
+    return named("locked_by_peer",
+                 image_locking && takes_write_lock(x) && alive(peer(host)) &&
+                     flag_clear(node(peer(host), x)),
+                 host, x);
 }
 
 // ---- a guest write on the block graph ----------------------------------------------------------
@@ -105,7 +111,7 @@ constexpr auto snapshot_meets_inactive(H host) {
         "snapshot_meets_inactive",
         exists(n, is_root(n) &&
                       (node(host, n) == NS::INACTIVE ||
-                       ((node(host, n) == NS::ACTIVE || node(host, n) == NS::HALF_INACTIVE) &&
+                       (flag_clear(node(host, n)) &&
                         exists(m, writes_through(n, m) &&
                                       write_meets_inactive_within<kWalkDepth - 1>(host, m))))),
         host);
@@ -209,13 +215,6 @@ constexpr auto walk_named(Body body, A1 a1, A2 a2) {
     } else {
         return body;
     }
-}
-
-// The node's BDRV_O_INACTIVE flag is clear: ACTIVE, or half-inactivated (the flag was never set).
-// BROKEN has it set: bdrv_activate() sets it again when qcow2's re-open fails.
-template <class V>
-constexpr auto flag_clear(V v) {
-    return v == NS::ACTIVE || v == NS::HALF_INACTIVE;
 }
 
 // bdrv_inactivate_recurse(x) (block.c 8.0.5:6730, 10.0.2:6984) would inactivate node x and go on
