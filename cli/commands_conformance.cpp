@@ -288,7 +288,7 @@ void register_conformance_commands(CLI::App& app) {
     cmd->callback([a] { exit_code() = run_replay(*a); });
 
     struct ReportArgs {
-        std::vector<std::string> primary, alternative, controllable, node_by_node;
+        std::vector<std::string> primary, alternative, controllable, node_by_node, graphs;
         std::string split, command, out;
         int timeout_ms = 10000;
     };
@@ -312,6 +312,10 @@ void register_conformance_commands(CLI::App& app) {
                     "blockdev_set_active_all --without-row blockdev_set_inactive_all` (QEMU "
                     "10.x): a section like --controllable's; the i-th goes with the i-th "
                     "--traces, - for none");
+    rep->add_option("--graph-traces", r->graphs,
+                    "Folder of the traces of a `handoff check --graph SHAPE --controllable` "
+                    "(conformance/traces/v10.0-chain): a section on the block graph; it goes "
+                    "with the --traces folder whose name its own begins with; repeat it");
     rep->add_option("--split", r->split, "A `handoff check --json` output to store as traces");
     rep->add_option("--command", r->command, "With --split: the check command line");
     rep->add_option("--out", r->out, "With --split: the folder to write");
@@ -350,6 +354,17 @@ void register_conformance_commands(CLI::App& app) {
             for (std::size_t i = 0; i < r->primary.size(); ++i) {
                 groups.push_back({c::read_trace_set(r->primary[i]), folder(r->alternative, i),
                                   folder(r->controllable, i), folder(r->node_by_node, i)});
+            }
+            for (const std::string& dir : r->graphs) {
+                c::TraceSet set = c::read_trace_set(dir);
+                const auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
+                    return set.name.rfind(g.primary.name + "-", 0) == 0;
+                });
+                if (group == groups.end()) {
+                    throw UsageError("--graph-traces " + dir + ": no --traces folder whose name " +
+                                     set.name + " begins with");
+                }
+                group->graphs.push_back(std::move(set));
             }
             std::cout << c::conformance_report(groups, opt, [](const std::string& what) {
                 std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());

@@ -89,6 +89,10 @@ check "spec --graph: unknown shape" 2 1 "unknown graph 'tree' \(expected flat, c
 check "check --graph chain --nodes: the disks are counted" 2 1 \
     "with --graph chain give the number of disks with --disks" \
     "$handoff" check --graph chain --nodes 8 --version v10.0
+conformance=$(dirname "$0")/../../conformance/traces
+check "conformance-report: a graph folder goes with its version's" 2 1 \
+    "--graph-traces .*v10\.0-chain: no --traces folder whose name v10\.0-chain begins with" \
+    "$handoff" conformance-report --traces "$conformance/v7.2" --graph-traces "$conformance/v10.0-chain"
 manifest=$(dirname "$0")/../../proofs/expected.json
 # A violated cell names its story by a letter; the story line tells the failure, where the guest
 # was started and what happened then.

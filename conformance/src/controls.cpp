@@ -186,25 +186,34 @@ constexpr auto load_fails_forceable() {
 // node needs no I/O and no lock over NBD, so it never fails. Local files: the foreign lock on the
 // WRITE byte makes every activation that takes the write permission fail ("Failed to get "write"
 // lock", docs/conformance.md), with the node's flag and driver kept (never `broken`), at the first
-// node that needs activating (an INACTIVE one or a half-inactivated one alike).
+// node that needs activating (an INACTIVE one or a half-inactivated one alike) in
+// bdrv_activate_all()'s order (activated_before: the node index on flat, children first on a
+// graph). That was measured on flat disks only: on a graph (a node that is not a root) a backing
+// image takes no WRITE, so which node the lock stops is not known, and only an activation that
+// succeeds is driven there.
 constexpr auto activation_forceable() {
     const auto nbd = fail == none || (broken && exists(n, n == fail && node(h, n) == NS::INACTIVE));
+    const auto flat = forall(m, is_root(m));
     const auto files =
-        !broken && (storage_ok || forall(m, implies(m < fail, node(h, m) == NS::ACTIVE ||
-                                                                  node(h, m) == NS::BROKEN)));
+        !broken && ((flat && (storage_ok || forall(m, implies(activated_before(m, fail),
+                                                              node(h, m) == NS::ACTIVE ||
+                                                                  node(h, m) == NS::BROKEN)))) ||
+                    (!flat && fail == none));
     return named("activation_forceable", (image_locking && files) || (!image_locking && nbd), h);
 }
 
 // bdrv_inactivate_all() over storage the harness took away. Local files: the lock does not stop
 // an inactivation (it takes no permission), so it never fails. NBD: where measured (7.2.22),
-// qcow2_inactivate() fails at the first node it reaches with -EIO before any parent callback runs
+// qcow2_inactivate() fails at the first node it reaches (in bdrv_inactivate_all()'s order,
+// inactivated_before) with -EIO before any parent callback runs
 // (not half-inactivated); elsewhere only while the storage answers (the model then fixes `none`).
 constexpr auto nbd_inactivation_fails_first() {
     return storage_ok ||
            (!half &&
             exists(n, n == fail && (node(h, n) == NS::ACTIVE || node(h, n) == NS::HALF_INACTIVE) &&
-                          forall(m, implies(m < n, node(h, m) != NS::ACTIVE &&
-                                                       node(h, m) != NS::HALF_INACTIVE))));
+                          forall(m, implies(inactivated_before(m, n),
+                                            node(h, m) != NS::ACTIVE &&
+                                                node(h, m) != NS::HALF_INACTIVE))));
 }
 
 // ---- the restriction ---------------------------------------------------------------------------

@@ -195,11 +195,17 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
     };
     const std::vector<TraceSet> controllable = sets_of(&ReportGroup::controllable);
     const std::vector<TraceSet> node_by_node = sets_of(&ReportGroup::node_by_node);
-    std::map<std::string, Tally> driven, by_node;
+    std::vector<TraceSet> graphs;
+    for (const ReportGroup& group : groups) {
+        graphs.insert(graphs.end(), group.graphs.begin(), group.graphs.end());
+    }
+    std::map<std::string, Tally> driven, by_node, on_graphs;
     const std::string driven_section =
         controllable.empty() ? "" : controllable_report(controllable, options, progress, &driven);
     const std::string node_section =
         node_by_node.empty() ? "" : node_by_node_report(node_by_node, options, progress, &by_node);
+    const std::string graph_section =
+        graphs.empty() ? "" : graph_report(graphs, options, progress, &on_graphs);
     for (const ReportGroup& group : groups) {
         const TraceSet& primary = group.primary;
         const TraceSet& alternative = group.alternative;
@@ -305,7 +311,16 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
                                             std::to_string(d->second.none);
         };
         summary << restricted_cell(driven, group.controllable.name) << " | "
-                << restricted_cell(by_node, group.node_by_node.name) << " |\n";
+                << restricted_cell(by_node, group.node_by_node.name) << " |";
+        if (!graphs.empty()) {
+            std::string cells;
+            for (const TraceSet& set : group.graphs) {
+                cells += (cells.empty() ? "" : "; ") + set.name + ": " +
+                         restricted_cell(on_graphs, set.name);
+            }
+            summary << " " << (cells.empty() ? "-" : cells) << " |";
+        }
+        summary << "\n";
         body << "\n# " << primary.name << " on " << binary << "\n\n"
              << "Instance `" << primary.name << "` is `" << primary.command << "`";
         if (!alternative.traces.empty()) {
@@ -342,11 +357,16 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
            "what the harness drives (`handoff check --controllable`; *none*: no such trace "
            "within the depth searched, a bound and not a proof), and with the shortest "
            "controllable traces that address the nodes one by one (`blockdev-set-active "
-           "node-name`, QEMU 10.x).\n\n"
+           "node-name`, QEMU 10.x)"
+        << (graphs.empty() ? ""
+                           : ", and with the controllable traces on the block graph's "
+                             "shapes (chain, shared-base)")
+        << ".\n\n"
         << "| instance | real QEMU | violated pairs | shortest traces: reproduced / diverged / "
            "not replayable | controllable traces: reproduced / diverged / not replayable / "
-           "none | node by node: reproduced / diverged / not replayable / none |\n"
-        << "|---|---|---|---|---|---|\n"
+           "none | node by node: reproduced / diverged / not replayable / none |"
+        << (graphs.empty() ? "" : " block graph: the same per shape |") << "\n"
+        << "|---|---|---|---|---|---|" << (graphs.empty() ? "" : "---|") << "\n"
         << summary.str() << "\nReproduced on the real binary (the checker's shortest traces):\n\n";
     if (stories.empty()) {
         out << "- none\n";
@@ -369,7 +389,7 @@ std::string conformance_report(const std::vector<ReportGroup>& groups, const Rep
            "cannot force the trace's).\n\n"
            "Regenerate with `conformance/regenerate` (new traces from the checker, then the "
            "page) or `conformance/regenerate --report-only` (the stored traces only).\n"
-        << driven_section << node_section << body.str();
+        << driven_section << node_section << graph_section << body.str();
     return out.str();
 }
 
@@ -401,6 +421,12 @@ std::string restricted_report(const std::vector<TraceSet>& sets, const ReplayOpt
             pairs[invariant].second = &bound;
         }
         std::string version_line;
+        // On a graph the version cell names the shape too: "v10.0 chain".
+        std::string shape;
+        for (const auto& entry : set.traces) {
+            const std::string g = entry.second.value("graph", std::string("flat"));
+            shape = g == "flat" ? "" : " " + g;
+        }
         for (const auto& [invariant, entry] : pairs) {
             const auto& [trace, bound] = entry;
             if (trace == nullptr) {
@@ -408,7 +434,7 @@ std::string restricted_report(const std::vector<TraceSet>& sets, const ReplayOpt
                 const std::string verdict =
                     depth >= 0 ? "no controllable trace within depth " + std::to_string(depth)
                                : "no controllable trace found (" + bound->value("detail", "") + ")";
-                table << "| " << bound->value("version", set.name) << " | " << invariant
+                table << "| " << bound->value("version", set.name) << shape << " | " << invariant
                       << " | - | - | " << verdict << " |\n";
                 ++counts[set.name].none;
                 continue;
@@ -418,7 +444,7 @@ std::string restricted_report(const std::vector<TraceSet>& sets, const ReplayOpt
             }
             const ReplayResult rr = replay(*trace, options);
             version_line = rr.qemu_version;
-            const std::string version = trace->value("version", "?");
+            const std::string version = trace->value("version", "?") + shape;
             require_still_violated(set.name, invariant, rr);
             table << "| " << version << " | " << invariant << " | " << (*trace)["steps"].size()
                   << " | " << cell(rr.qemu_behaviour.empty() ? "-" : rr.qemu_behaviour) << " | "
@@ -481,6 +507,33 @@ std::string node_by_node_report(const std::vector<TraceSet>& sets, const ReplayO
                   "every node after it; or, where there is none, the depth searched (a bound, "
                   "not a proof).",
          .mark = "node by node"});
+}
+
+std::string graph_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
+                         const std::function<void(const std::string&)>& progress,
+                         std::map<std::string, Tally>* tally) {
+    return restricted_report(
+        sets, options, progress, tally,
+        {.heading = "The block graph on the real binaries",
+         .intro = "The checker's shortest controllable counterexamples on the graph shapes "
+                  "(`handoff check --graph SHAPE --controllable`, 2 disks: docs/graphs/), "
+                  "replayed on the same graph built on the real QEMU. Each disk is opened as "
+                  "the model's instance opens it, with `-drive` (every node implicit, so "
+                  "bdrv_next() returns the BlockBackends' roots only): chain, a qcow2 over its "
+                  "protocol node with a backing qcow2 over its own (`backing.driver=qcow2`); "
+                  "shared-base, the second disk's `backing=base` naming the node the first "
+                  "opened. Every node has the model's label as its node-name, every image its "
+                  "own qemu-nbd (or local file). What cannot be seen is written `-` and not "
+                  "compared: on 10.0.2, while a node has no driver, `query-named-block-nodes` "
+                  "and `query-block` fail, so only that node (BROKEN) and the nodes a parent "
+                  "holds WRITE on (ACTIVE) are seen; on 7.2.22 the probe is sent to format "
+                  "nodes only (a write through a protocol node would land on the qcow2 "
+                  "header), a backing image answers only whether it has a driver, and \"No "
+                  "medium found\" names a node only when no node below it says the same. After "
+                  "the storage returns, the harness reads through every protocol node until "
+                  "QEMU's NBD client has reconnected. The job shape is not built (no block job "
+                  "runs).",
+         .mark = "block graph"});
 }
 
 } // namespace handoff::conformance

@@ -107,7 +107,11 @@ std::string assertion_line(const std::string& log) {
 
 } // namespace
 
-World::World(WorldConfig config) : config_(config) {
+World::World(WorldConfig config)
+    : config_(config), graph_(model::BlockGraph::make(config.graph, config.nodes)) {
+    if (config_.graph == model::GraphShape::job) {
+        throw HarnessError("the harness does not build the job graph (no block job runs)");
+    }
     install_cleanup_handler();
     char tmpl[] = "/tmp/handoff-qemu-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) {
@@ -122,17 +126,25 @@ World::World(WorldConfig config) : config_(config) {
         transcript_.add("shell", -1, "QEMU=$(conformance/fetch-qemu --print)");
         transcript_.set_qemu_dir(fetched);
     }
-    for (int i = 0; i < config_.nodes; ++i) {
+    for (int i = 0; i < graph_.size(); ++i) {
+        if (graph_.shape() == model::GraphShape::flat ||
+            graph_.nodes()[static_cast<std::size_t>(i)].kind == model::NodeKind::protocol) {
+            images_.push_back(i);
+        }
+    }
+    // Every image is a qcow2 file of its own; on a graph the backing links are options of the
+    // command line (drive_options()), not names in the images' headers.
+    for (int k = 0; k < static_cast<int>(images_.size()); ++k) {
         const std::vector<std::string> create{config_.qemu.img, "create", "-q", "-f",
-                                              "qcow2",          image(i), "16M"};
+                                              "qcow2",          image(k), "16M"};
         transcript_.command(-1, qemu_env(config_.qemu), shown(create));
         run_tool(create, dir_ + "/tools.log", config_.timeout, qemu_env(config_.qemu));
         // An NBD export has a fixed size: without slack, qcow2 cluster allocation fails.
-        transcript_.command(-1, {}, {"truncate", "-s", "64M", image(i)});
-        fs::resize_file(image(i), 64u << 20);
+        transcript_.command(-1, {}, {"truncate", "-s", "64M", image(k)});
+        fs::resize_file(image(k), 64u << 20);
         if (!config_.local_files) {
             nbd_.push_back(nullptr);
-            start_nbd(i);
+            start_nbd(k);
         }
     }
 }
@@ -155,11 +167,44 @@ World::~World() {
     }
 }
 
-std::string World::image(int i) const {
-    return dir_ + "/img" + std::to_string(i) + ".qcow2";
+namespace {
+// A protocol node's image is named after its format node: disk0.file -> disk0.
+std::string image_stem(const std::string& label) {
+    const std::string suffix = ".file";
+    return label.size() > suffix.size() &&
+                   label.compare(label.size() - suffix.size(), suffix.size(), suffix) == 0
+               ? label.substr(0, label.size() - suffix.size())
+               : label;
 }
-std::string World::nbd_socket(int i) const {
-    return dir_ + "/nbd" + std::to_string(i) + ".sock";
+} // namespace
+
+std::string World::image(int k) const {
+    if (graph_.shape() == model::GraphShape::flat) {
+        return dir_ + "/img" + std::to_string(k) + ".qcow2";
+    }
+    return dir_ + "/" + image_stem(node_name(images_[static_cast<std::size_t>(k)])) + ".qcow2";
+}
+std::string World::nbd_socket(int k) const {
+    if (graph_.shape() == model::GraphShape::flat) {
+        return dir_ + "/nbd" + std::to_string(k) + ".sock";
+    }
+    return dir_ + "/" + image_stem(node_name(images_[static_cast<std::size_t>(k)])) + ".sock";
+}
+
+std::string World::node_name(int i) const {
+    return graph_.nodes()[static_cast<std::size_t>(i)].label;
+}
+
+std::string World::device_backend(int i) const {
+    int disk = 0;
+    for (int x = 0; x < i; ++x) {
+        disk += graph_.is_root(x) ? 1 : 0;
+    }
+    return "vd" + std::to_string(disk) + "/virtio-backend";
+}
+
+bool World::probe_reads(int i) const {
+    return graph_.nodes()[static_cast<std::size_t>(i)].kind == model::NodeKind::format;
 }
 
 void World::start_nbd(int i) {
@@ -183,13 +228,66 @@ void World::start_nbd(int i) {
     }
 }
 
+void World::kill_storage() {
+    for (int k = 0; k < static_cast<int>(images_.size()); ++k) {
+        kill_storage(k);
+    }
+}
+
+void World::restore_storage() {
+    for (int k = 0; k < static_cast<int>(images_.size()); ++k) {
+        restore_storage(k);
+    }
+    if (config_.local_files || graph_.shape() == model::GraphShape::flat) {
+        return;
+    }
+    for (int h = 0; h < 2; ++h) {
+        if (running(h)) {
+            wait_for_nbd_reconnect(h);
+        }
+    }
+}
+
+// QEMU's NBD client (reconnect-delay 0) fails the first request after its server went away and
+// reconnects on a later one. A read through each protocol node (no permission asked, so safe on
+// an inactive node too) until one succeeds brings every client back before the trace goes on.
+void World::wait_for_nbd_reconnect(int h) {
+    for (int k = 0; k < static_cast<int>(images_.size()); ++k) {
+        const std::string node = node_name(images_[static_cast<std::size_t>(k)]);
+        transcript_.add("storage", h,
+                        "HMP qemu-io " + node +
+                            " \"read 0 512\" until it succeeds: QEMU's NBD client has reconnected");
+        const Transcript::Mute quiet(&transcript_);
+        const std::string log = hosts_[h].process->log_path();
+        const auto deadline = Clock::now() + config_.timeout;
+        for (;;) {
+            const std::size_t before = read_file(log).size();
+            qmp(h).hmp("qemu-io " + node + " \"read 0 512\"", config_.timeout);
+            std::string out;
+            const auto answered = Clock::now() + milliseconds(1000);
+            while ((out = read_file(log).substr(before)).find("\n") == std::string::npos &&
+                   Clock::now() < answered) {
+                std::this_thread::sleep_for(milliseconds(10));
+            }
+            if (out.find("read 512/512 bytes") != std::string::npos) {
+                break;
+            }
+            if (Clock::now() > deadline) {
+                throw HarnessError("host " + std::to_string(h) + ": the NBD client of " + node +
+                                   " did not reconnect");
+            }
+            std::this_thread::sleep_for(milliseconds(100));
+        }
+    }
+}
+
 void World::kill_storage(int i) {
     if (!config_.local_files) {
         transcript_.add("shell", -1, "kill -KILL $NBD" + std::to_string(i));
         nbd_[static_cast<std::size_t>(i)]->kill_now();
         return;
     }
-    lock_fds_.resize(static_cast<std::size_t>(config_.nodes), -1);
+    lock_fds_.resize(images_.size(), -1);
     int& fd = lock_fds_[static_cast<std::size_t>(i)];
     if (fd >= 0) {
         return;
@@ -216,7 +314,7 @@ void World::restore_storage(int i) {
         start_nbd(i);
         return;
     }
-    lock_fds_.resize(static_cast<std::size_t>(config_.nodes), -1);
+    lock_fds_.resize(images_.size(), -1);
     int& fd = lock_fds_[static_cast<std::size_t>(i)];
     if (fd >= 0) {
         transcript_.add("storage", -1, "the lock on byte 201 of " + image(i) + " is dropped");
@@ -254,7 +352,25 @@ void World::start_host(int h, bool incoming, bool paused) {
     if (!config_.qemu.firmware.empty()) {
         argv.insert(argv.end(), {"-L", config_.qemu.firmware});
     }
-    for (int i = 0; i < config_.nodes; ++i) {
+    if (graph_.shape() != model::GraphShape::flat) {
+        // As -drive opens a disk (the model's instance: every node implicit, none monitor-owned,
+        // so bdrv_next() returns the BlockBackends' roots only), one -drive per root in
+        // bdrv_next() order; a node a former -drive opened (a shared base) is named, not opened.
+        std::vector<bool> opened(static_cast<std::size_t>(graph_.size()), false);
+        int disk = 0;
+        for (int x = 0; x < graph_.size(); ++x) {
+            if (!graph_.is_root(x)) {
+                continue;
+            }
+            std::string options = "if=none,id=drive" + std::to_string(disk);
+            drive_options(x, "", opened, options);
+            argv.insert(argv.end(), {"-drive", options, "-device",
+                                     "virtio-blk-pci,id=vd" + std::to_string(disk) +
+                                         ",drive=drive" + std::to_string(disk)});
+            ++disk;
+        }
+    }
+    for (int i = 0; graph_.shape() == model::GraphShape::flat && i < config_.nodes; ++i) {
         const std::string node = node_name(i);
         if (config_.local_files) {
             argv.insert(argv.end(), {"-blockdev", "driver=file,node-name=" + node +
@@ -298,6 +414,33 @@ void World::start_host(int h, bool incoming, bool paused) {
     if (incoming) {
         host.incoming_uri = "unix:" + dir_ + "/mig-" + tag + ".sock";
         host.qmp->execute_ok("migrate-incoming", {{"uri", host.incoming_uri}});
+    }
+}
+
+void World::drive_options(int x, const std::string& prefix, std::vector<bool>& opened,
+                          std::string& out) const {
+    opened[static_cast<std::size_t>(x)] = true;
+    const std::string name = node_name(x);
+    if (graph_.nodes()[static_cast<std::size_t>(x)].kind == model::NodeKind::protocol) {
+        const int k =
+            static_cast<int>(std::find(images_.begin(), images_.end(), x) - images_.begin());
+        out += config_.local_files ? "," + prefix + "driver=file," + prefix + "filename=" + image(k)
+                                   : "," + prefix + "driver=nbd," + prefix + "server.type=unix," +
+                                         prefix + "server.path=" + nbd_socket(k);
+    } else {
+        out += "," + prefix + "driver=qcow2";
+    }
+    out += "," + prefix + "node-name=" + name;
+    for (const model::BlockEdge& e : graph_.edges()) {
+        if (e.parent != x) {
+            continue;
+        }
+        const std::string role(model::edge_role_name(e.role));
+        if (opened[static_cast<std::size_t>(e.child)]) {
+            out += "," + prefix + role + "=" + node_name(e.child);
+        } else {
+            drive_options(e.child, prefix + role + ".", opened, out);
+        }
     }
 }
 
@@ -399,6 +542,41 @@ std::vector<std::string> World::queried_states(int h) {
                 }
             }
         }
+    } else if (graph_.shape() != model::GraphShape::flat) {
+        // One node without a driver fails the command ("Block device X is ejected"), and so does
+        // query-block, which walks each device's backing chain. X is BROKEN; a node that a parent
+        // holds WRITE on is active (an inactive node grants no WRITE); the rest cannot be seen.
+        const std::string desc = reply.contains("error") ? reply["error"].value("desc", "") : "";
+        const std::string prefix = "Block device ", suffix = " is ejected";
+        const bool ejected = desc.rfind(prefix, 0) == 0 &&
+                             desc.size() > prefix.size() + suffix.size() &&
+                             desc.compare(desc.size() - suffix.size(), suffix.size(), suffix) == 0;
+        if (!ejected) {
+            return std::vector<std::string>(n, "?(query-named-block-nodes: " + reply.dump() + ")");
+        }
+        const std::string broken =
+            desc.substr(prefix.size(), desc.size() - prefix.size() - suffix.size());
+        const auto reply_graph = qmp(h).execute("x-debug-query-block-graph");
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::string name = node_name(static_cast<int>(i));
+            out[i] = name == broken ? "BROKEN" : "-";
+            if (name == broken || !reply_graph.contains("return")) {
+                continue;
+            }
+            for (const auto& node : reply_graph["return"]["nodes"]) {
+                if (node.value("type", "") != "block-driver" || node.value("name", "") != name) {
+                    continue;
+                }
+                for (const auto& e : reply_graph["return"]["edges"]) {
+                    const auto& perm = e["perm"];
+                    if (e.value("child", -1) == node.value("id", -2) &&
+                        std::find(perm.begin(), perm.end(), "write") != perm.end()) {
+                        out[i] = "ACTIVE";
+                    }
+                }
+            }
+        }
+        return out;
     } else {
         // One node without a driver (a failed qcow2 re-open) fails that whole command ("Block
         // device X is ejected"); query-block goes by device and leaves such a device without
@@ -456,7 +634,29 @@ std::vector<std::string> World::node_states(int h) {
     }
     std::vector<std::string> out;
     for (int i = 0; i < config_.nodes; ++i) {
-        out.push_back(probe(h, i));
+        out.push_back(probe_reads(i) ? probe(h, i) : "-");
+    }
+    // On a graph the probe's answers say less (real-qemu.md section 5, "the probe is a
+    // heuristic"): a backing image is read-only, so its answer says nothing of its flag (only
+    // "No medium found", which comes before the permission check, says something); and
+    // "No medium found" means the node *or one below it* has no driver (blk_is_available() walks
+    // the children), so it names the node only when no format node below it says the same.
+    const std::vector<std::string> raw = out;
+    const auto below_broken = [&](auto& self, int x) -> bool {
+        for (const model::BlockEdge& e : graph_.edges()) {
+            if (e.parent == x &&
+                (raw[static_cast<std::size_t>(e.child)] == "BROKEN" || self(self, e.child))) {
+                return true;
+            }
+        }
+        return false;
+    };
+    for (int i = 0; i < config_.nodes; ++i) {
+        std::string& o = out[static_cast<std::size_t>(i)];
+        if ((o != "BROKEN" && !graph_.holds(model::NodeRelation::takes_write_lock, i, i)) ||
+            (o == "BROKEN" && below_broken(below_broken, i))) {
+            o = "-";
+        }
     }
     return out;
 }

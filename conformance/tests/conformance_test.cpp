@@ -181,6 +181,26 @@ TEST(Qemu, BadTracesAreRefused) {
     nlohmann::json disabled = b.json();
     disabled["steps"].push_back({{"row", "qmp_migrate_continue"}, {"params", {{"h", 0}}}});
     EXPECT_THROW(replay(disabled), TraceError);
+    // The graph field: a shape's name, and a node count the shape has (chain: 4 per disk).
+    nlohmann::json no_shape = b.json();
+    no_shape["graph"] = "ring";
+    EXPECT_THROW(replay(no_shape), TraceError);
+    no_shape["graph"] = 3;
+    EXPECT_THROW(replay(no_shape), TraceError);
+    nlohmann::json short_chain = b.json();
+    short_chain["graph"] = "chain";
+    EXPECT_THROW(replay(short_chain), TraceError);
+}
+
+// The job shape is not built (no block job runs on the real QEMU): not replayable, before any
+// process starts.
+TEST(Qemu, AJobGraphTraceIsNotReplayable) {
+    nlohmann::json trace = TraceBuilder("v7.2", 3, false, false).json();
+    trace["graph"] = "job";
+    const ReplayResult r = replay(trace);
+    EXPECT_EQ(verdict_name(r.verdict), "not replayable");
+    EXPECT_NE(r.reason.find("job graph"), std::string::npos) << r.reason;
+    EXPECT_TRUE(r.transcript.empty());
 }
 
 // The version table: v7.2 is the system's QEMU, v10.0 the fetched folder, anything else needs

@@ -60,6 +60,11 @@ BlockDriverState* BlockDriverState::data_child() const {
     return nullptr;
 }
 
+bool BlockDriverState::is_inserted() const {
+    return drv && std::all_of(children.begin(), children.end(),
+                              [](const BdrvChild& child) { return child.bs->is_inserted(); });
+}
+
 BlockConfig BlockConfig::qcow2_disks_on_nfs(int count, bool busy) {
     BlockConfig config;
     for (int i = 0; i < count; ++i) {
@@ -504,8 +509,10 @@ int BlockLayer::bdrv_co_write_req_prepare(BlockDriverState& bs, bool child_has_w
 
 IoResult BlockLayer::blk_pwrite(BlockBackend& blk) {
     BlockDriverState* bs = blk.root;
-    // blk_check_byte_request(): !blk_co_is_available(blk) -> -ENOMEDIUM.
-    if (!bs || !bs->drv) {
+    // blk_check_byte_request(): !blk_co_is_available(blk) -> -ENOMEDIUM, when a node anywhere
+    // below the root has no driver (bdrv_is_inserted() walks every child, the backing image too),
+    // before the request reaches any node.
+    if (!bs || !bs->is_inserted()) {
         return {-ENOMEDIUM, blk.name + ": No medium found"};
     }
     // Down the data path: a filter passes the write to its filtered child, a format driver
@@ -530,8 +537,9 @@ bool BlockLayer::bdrv_all_can_snapshot(std::string* errp) const {
     for (const auto& bs : nodes_) {
         // bdrv_all_snapshots_includes_bs(): inserted, not read-only, and used by a
         // BlockBackend or without parents.
-        const bool included = bs->drv && (!bs->blk_parents.empty() ||
-                                          (bs->bds_parents.empty() && bs->blk_parents.empty()));
+        const bool included =
+            bs->is_inserted() &&
+            (!bs->blk_parents.empty() || (bs->bds_parents.empty() && bs->blk_parents.empty()));
         // bdrv_can_snapshot(): 9.0+ bdrv_is_writable(), false for BDRV_O_INACTIVE; before,
         // bdrv_is_read_only(), which lets an inactive read-write node through.
         if (included && bs->inactive() && policy_.snapshot_refuses_inactive_nodes) {

@@ -70,11 +70,11 @@ CallResult QemuInstance::qmp_savevm() {
             return {CallStatus::error, err};
         }
         // bdrv_all_find_vmstate_bs(): the VM state goes to the first node that can take a snapshot
-        // (bdrv_can_snapshot(): a driver, inserted); a node without a driver is skipped, and only
-        // when every node lacks one is there none.
+        // (bdrv_can_snapshot(): a driver, inserted: bdrv_is_inserted() wants a driver below it
+        // too); such a node is skipped, and only when every node is is there none.
         bool vmstate_bs_found = false;
         for (BlockDriverState* bs : block_.bdrv_next_order()) {
-            vmstate_bs_found = vmstate_bs_found || (bs->drv && !bs->blk_parents.empty());
+            vmstate_bs_found = vmstate_bs_found || (bs->is_inserted() && !bs->blk_parents.empty());
         }
         if (!vmstate_bs_found) {
             return {CallStatus::error, "No block device can accept snapshots"};
@@ -91,7 +91,7 @@ CallResult QemuInstance::qmp_savevm() {
         // not the BlockBackend (a half-inactivated root takes them).
         CallResult result;
         for (BlockDriverState* bs : block_.bdrv_next_order()) {
-            if (!bs->drv || bs->blk_parents.empty()) {
+            if (!bs->is_inserted() || bs->blk_parents.empty()) {
                 continue;
             }
             for (const BlockDriverState* node = bs; node && node->drv; node = node->data_child()) {

@@ -339,6 +339,32 @@ TEST_F(BlockLayerTest, WriteToAnInactiveNodeCrashesInWriteReqPrepare) {
     }
 }
 
+// bdrv_is_inserted() walks every child, the backing image too: a write to an inactive disk whose
+// backing image lost its driver fails with -ENOMEDIUM in the BlockBackend
+// (blk_check_byte_request()) and never reaches bdrv_co_write_req_prepare()'s assertion (seen
+// on 7.2.22: "No medium found"), and savevm leaves that disk out.
+TEST(BlockLayer, AWriteOverADriverlessBackingImageIsNoMediumNotTheAssertion) {
+    FaultInjector faults;
+    SharedStorage storage;
+    std::vector<std::string> trace;
+    // 10.2: bdrv_can_snapshot() refuses an inactive node it includes.
+    BlockLayer block(policy_for(QemuVersion::v10_2), faults, storage, trace);
+    block.open(BlockConfig::qcow2_chains_on_nfs(1), true);
+    storage.stop_answering();
+    std::string err;
+    EXPECT_LT(block.bdrv_activate_all(&err), 0);
+    const BlockDriverState& disk = *block.bdrv_find_node("disk0");
+    ASSERT_EQ(block.bdrv_find_node("disk0.base")->drv, nullptr);
+    ASSERT_TRUE(disk.inactive());
+    EXPECT_FALSE(disk.is_inserted());
+    EXPECT_TRUE(block.bdrv_find_node("disk0.file")->is_inserted());
+    const IoResult r = block.blk_pwrite(*block.blk_by_name("vda"));
+    EXPECT_EQ(r.ret, -ENOMEDIUM);
+    EXPECT_EQ(r.error, "vda: No medium found");
+    err.clear();
+    EXPECT_TRUE(block.bdrv_all_can_snapshot(&err)) << err; // the disk is left out, not refused
+}
+
 TEST_F(BlockLayerTest, WriteToAHalfDoneNodeCrashesOnTheMissingWritePermission) {
     block.open(BlockConfig::qcow2_disks_on_nfs(1), false);
     faults.arm({"A", FaultOp::inactivate, true});

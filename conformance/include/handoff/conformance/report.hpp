@@ -39,11 +39,14 @@ void write_trace_set(const nlohmann::json& check, const std::string& command,
 // `node_by_node`, the controllable traces found without the rows that address every node at
 // once (`--without-row blockdev_set_active_all --without-row blockdev_set_inactive_all`): each
 // pair's shortest trace through `blockdev-set-active node-name` (QEMU 10.x only).
+// `graphs`, the controllable traces on the block graph's shapes (`handoff check --graph SHAPE
+// --controllable`), one set per shape, replayed on the graph the harness builds (world.hpp).
 struct ReportGroup {
     TraceSet primary;
     TraceSet alternative;
     TraceSet controllable;
     TraceSet node_by_node = {};
+    std::vector<TraceSet> graphs = {};
 };
 
 // Per version, how its pairs ended on the real binary.
@@ -69,5 +72,10 @@ std::string controllable_report(const std::vector<TraceSet>& sets, const ReplayO
 std::string node_by_node_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
                                 const std::function<void(const std::string&)>& progress = {},
                                 std::map<std::string, Tally>* tally = nullptr);
+
+// The same for the block graph's sets (ReportGroup::graphs), under its own heading.
+std::string graph_report(const std::vector<TraceSet>& sets, const ReplayOptions& options,
+                         const std::function<void(const std::string&)>& progress = {},
+                         std::map<std::string, Tally>* tally = nullptr);
 
 } // namespace handoff::conformance

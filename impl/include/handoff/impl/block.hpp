@@ -88,6 +88,11 @@ struct BlockDriverState {
     // bs->file (a format node's image) or a filter's filtered child: where a guest write goes
     // on (bdrv_co_pwritev() of the driver; nullptr for a protocol node).
     BlockDriverState* data_child() const;
+    // bdrv_is_inserted() (block.c; later bdrv_co_is_inserted()): a driver here and
+    // in every node below, over every child (the backing image too). A BlockBackend whose root
+    // is not inserted fails every request with -ENOMEDIUM (blk_check_byte_request()), and
+    // bdrv_all_snapshots_includes_bs() leaves such a node out of savevm.
+    bool is_inserted() const;
 };
 
 struct BlockBackend {

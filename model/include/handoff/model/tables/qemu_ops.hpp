@@ -70,11 +70,36 @@ constexpr auto refuses_write(V v) {
     return v == NS::INACTIVE || v == NS::HALF_INACTIVE;
 }
 
+// bdrv_is_inserted() (block.c; later bdrv_co_is_inserted()): node x has a driver,
+// and so has every node below it, over every child (the backing image too: the loop takes
+// bs->children whatever their role), to the graph's depth. A BlockBackend whose node is not
+// inserted fails every request with -ENOMEDIUM in blk_check_byte_request() (block-backend.c,
+// !blk_is_available()) before it reaches any node, and
+// bdrv_all_snapshots_includes_bs() leaves such a node out of a snapshot. On flat: not BROKEN.
+// (Found by the conformance harness: on 7.2.22 a guest write to an inactive disk over a backing
+// image without a driver returned "No medium found" where the model had it abort.)
+template <int D, class H, class X>
+constexpr auto inserted_within(H host, X x) {
+    if constexpr (D == 0) {
+        return node(host, x) != NS::BROKEN;
+    } else {
+        constexpr auto c = other_than(X{});
+        return node(host, x) != NS::BROKEN &&
+               forall(c, implies(parent_of(x, c), inserted_within<D - 1>(host, c)));
+    }
+}
+
+template <class H, class X>
+constexpr auto inserted(H host, X x) {
+    return named("inserted", inserted_within<kWalkDepth>(host, x), host, x);
+}
+
 // A write to node x meets a node that is not active, going down the data path: x, then the child
 // a write goes on to (writes_through: a format node's image file, a filter's filtered child;
 // never a backing image), and so on to the graph's depth (kWalkDepth). A node without a driver
 // ends the request there: bdrv_co_pwritev_part() returns -ENOMEDIUM (block/io.c 10.0.2:2242-2243)
-// before bdrv_co_write_req_prepare() asserts anything. On the flat graph x has no such child.
+// before bdrv_co_write_req_prepare() asserts anything (a guest write never gets that far: its
+// BlockBackend checks inserted() first). On the flat graph x has no such child.
 template <int D, class H, class X>
 constexpr auto write_meets_inactive_within(H host, X x) {
     if constexpr (D == 0) {
@@ -93,12 +118,12 @@ constexpr auto write_meets_inactive(H host, X x) {
 }
 
 // The nodes save_snapshot() snapshots (bdrv_all_snapshots_includes_bs(), block/snapshot.c
-// 10.0.2:518-530, 8.0.5:497-506): inserted (a driver; !bdrv_is_inserted() leaves a driverless
-// node out), and used by a BlockBackend or without a parent: the graph's roots, the instance
+// 10.0.2:518-530, 8.0.5:497-506): inserted (a driver here and below: !bdrv_is_inserted() leaves
+// the node out), and used by a BlockBackend or without a parent: the graph's roots, the instance
 // being opened as -drive opens it (graph.hpp).
 template <class H>
 constexpr auto snapshot_has_node(H host) {
-    return named("snapshot_has_node", exists(n, is_root(n) && node(host, n) != NS::BROKEN), host);
+    return named("snapshot_has_node", exists(n, is_root(n) && inserted(host, n)), host);
 }
 
 // The VM state and the snapshots are written into those nodes and go on down their data path,
@@ -109,7 +134,7 @@ template <class H>
 constexpr auto snapshot_meets_inactive(H host) {
     return named(
         "snapshot_meets_inactive",
-        exists(n, is_root(n) &&
+        exists(n, is_root(n) && inserted(host, n) &&
                       (node(host, n) == NS::INACTIVE ||
                        (flag_clear(node(host, n)) &&
                         exists(m, writes_through(n, m) &&

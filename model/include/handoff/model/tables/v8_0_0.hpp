@@ -99,8 +99,9 @@ inline constexpr auto qmp_stop = row<"qmp_stop">(
 inline constexpr auto savevm = row<"savevm">(
     Actor::qmp, with_params<P::host>{},
     "`savevm`/`snapshot-save` with no migration running, in any run state: a node without a "
-    "driver is left out of the snapshot (refused only if every node lacks one: no node takes the "
-    "VM state); migrate_init() resets vm_was_running and the VM state and snapshots are written "
+    "driver (the disk's own, or one below it) leaves the disk out of the snapshot (refused only if "
+    "every disk is left out: no node takes the VM state); migrate_init() resets vm_was_running and "
+    "the VM state and snapshots are written "
     "to every other node, asserting that each is active; s->state ends COMPLETED, or FAILED if "
     "the storage does not answer. The transient SAVE_VM run state is not visible outside the "
     "step. The nodes snapshotted are the disks' (the graph's roots); the writes go on down each "
@@ -119,12 +120,13 @@ inline constexpr auto guest_write = row<"guest_write">(
     "graph): the request reaches bdrv_co_write_req_prepare(), which asserts the node is active "
     "(a half-inactivated node's BlockBackend has lost its write permission, which is asserted "
     "too), and goes on down the disk's data path (the image file, a filter's child; not the "
-    "backing image), asserting the same of each node; a node without a driver ends it with "
-    "-ENOMEDIUM.",
-    "blk_co_pwritev() -> bdrv_co_pwritev_part() (-ENOMEDIUM without a driver) -> "
-    "bdrv_co_write_req_prepare() (block/io.c 8.0.5:1815)",
+    "backing image), asserting the same of each node. A node without a driver anywhere below "
+    "the disk's node (the backing image too) fails the request with -ENOMEDIUM before it "
+    "reaches any node.",
+    "blk_co_pwritev() -> blk_check_byte_request() (-ENOMEDIUM unless bdrv_is_inserted()) -> "
+    "bdrv_co_pwritev_part() -> bdrv_co_write_req_prepare() (block/io.c 8.0.5:1815)",
     alive(h) && runstate(h) == RS::RUNNING && exists(n, n == target && is_root(n)),
-    effect(qemu_assert(!exists(n, n == target && write_meets_inactive(h, n)),
+    effect(qemu_assert(!exists(n, n == target && write_meets_inactive(h, n) && inserted(h, n)),
                        Crash::WRITE_TO_INACTIVE)));
 
 // ---- the outgoing migration thread -------------------------------------------------------------

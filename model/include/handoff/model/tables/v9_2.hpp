@@ -18,14 +18,16 @@ inline constexpr auto savevm = row<"savevm">(
     Actor::qmp, with_params<P::host>{},
     "`savevm`/`snapshot-save` with no migration running, in any run state: bdrv_can_snapshot() "
     "tests bdrv_is_writable() (d3007d348a), so an inactive node refuses the snapshot before "
-    "anything is written; a node without a driver is left out (refused only if every node lacks "
-    "one); otherwise migrate_init() resets vm_old_state and s->state ends COMPLETED, or FAILED if "
+    "anything is written; a disk with a node without a driver (its own, or one below it) is left "
+    "out (refused only if every disk is); otherwise migrate_init() resets vm_old_state and "
+    "s->state ends COMPLETED, or FAILED if "
     "the storage does not answer. The nodes snapshotted are the disks' (the graph's roots); the "
     "writes go on down each disk's data path, asserting that each node there is active.",
     "save_snapshot(), bdrv_can_snapshot() (block/snapshot.c, 9.0+; d3007d348a), "
     "bdrv_all_snapshots_includes_bs() (!bdrv_is_inserted() when bs->drv == NULL)",
     alive(h) && !migration_is_running(h) && pc(h) == PC::IDLE,
-    effect(when(snapshot_has_node(h) && forall(n, implies(is_root(n), node(h, n) != NS::INACTIVE)),
+    effect(when(snapshot_has_node(h) &&
+                    forall(n, implies(is_root(n) && inserted(h, n), node(h, n) != NS::INACTIVE)),
                 qemu_assert(!snapshot_meets_inactive(h), Crash::WRITE_TO_INACTIVE),
                 set(vm_old_state(h), RS::UNSET),
                 set(mig(h), ite(storage_ok, MS::COMPLETED, MS::FAILED)))));
