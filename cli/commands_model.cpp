@@ -1,6 +1,7 @@
 // Subcommands that read the model only: versions, invariants, spec, diff, explore.
 #include "commands.hpp"
 #include "instance_options.hpp"
+#include "progress.hpp"
 #include "replay_on_version.hpp"
 
 #include "handoff/conformance/controls.hpp"
@@ -341,6 +342,7 @@ void register_model_commands(CLI::App& app) {
         std::vector<std::string> invariants;
         InstanceOptions instance;
         bool json = false;
+        bool quiet = false;
     };
     auto ex = std::make_shared<ExploreArgs>();
     auto* explore_cmd = app.add_subcommand(
@@ -350,11 +352,29 @@ void register_model_commands(CLI::App& app) {
                             "Check only this invariant (repeatable); default: all that apply");
     ex->instance.add_to(explore_cmd);
     explore_cmd->add_flag("--json", ex->json, "Write the results as JSON");
+    explore_cmd->add_flag("--quiet", ex->quiet,
+                          "No progress line on stderr (it is shown only on a terminal anyway)");
     explore_cmd->callback([ex] {
         const TableData& table = require_version(ex->version);
         const auto invs = select_invariants(table, ex->invariants);
         const Interpreter interp(table, ex->instance.instance());
-        const Exploration e = explore(interp, invs);
+        Exploration e;
+        {
+            ProgressLine progress(ex->quiet);
+            ExploreLimits limits;
+            if (progress.enabled()) {
+                limits.on_progress = [&](const ExploreProgress& p) {
+                    const double rate =
+                        p.seconds > 0 ? static_cast<double>(p.expanded) / p.seconds : 0;
+                    progress.show(fmt::format(
+                        "explore {}: {} states found, {} expanded, depth {}, "
+                        "{} states/s, {:.0f} s",
+                        table.version, with_thousands(p.states), with_thousands(p.expanded),
+                        p.depth, with_thousands(static_cast<std::size_t>(rate)), p.seconds));
+                };
+            }
+            e = explore(interp, invs, limits);
+        }
         bool any_violated = false;
         for (const auto& v : e.verdicts) {
             any_violated = any_violated || v.violated;

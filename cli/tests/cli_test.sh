@@ -89,6 +89,14 @@ check "spec --graph: unknown shape" 2 1 "unknown graph 'tree' \(expected flat, c
 check "check --graph chain --nodes: the disks are counted" 2 1 \
     "with --graph chain give the number of disks with --disks" \
     "$handoff" check --graph chain --nodes 8 --version v10.0
+# Progress on long work: a line on stderr on a terminal only (HANDOFF_PROGRESS=always stands in
+# for the terminal here), never with --quiet, never in a pipe.
+check "explore: silent in a pipe" 1 0 "states" "$handoff" explore --version v10.0 --nodes 1
+check "explore: a progress line where stderr is a terminal" 1 1 \
+    "explore v10\.0: [0-9,]+ states found, [0-9,]+ expanded, depth [0-9]+, [0-9,]+ states/s" \
+    env HANDOFF_PROGRESS=always "$handoff" explore --version v10.0 --nodes 1
+check "explore --quiet: no progress line" 1 0 "states" \
+    env HANDOFF_PROGRESS=always "$handoff" explore --quiet --version v10.0 --nodes 1
 conformance=$(dirname "$0")/../../conformance/traces
 check "conformance-report: a graph folder goes with its version's" 2 1 \
     "--graph-traces .*v10\.0-chain: no --traces folder whose name v10\.0-chain begins with" \

@@ -214,10 +214,23 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
         add(s, UINT32_MAX, none);
     }
     out.complete = true;
+    // The BFS depth being expanded: the states of depth d end where depth d + 1 began to be added.
+    int level = 0;
+    std::size_t level_end = g.size();
     for (std::uint32_t next = 0; next < g.size(); ++next) {
         if (g.size() > limits.max_states) {
             out.complete = false;
             break;
+        }
+        const bool new_level = next == level_end;
+        if (new_level) {
+            ++level;
+            level_end = g.size();
+        }
+        if (limits.on_progress && (new_level || next % 16384 == 0)) {
+            limits.on_progress(
+                {g.size(), next, level,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
         }
         const State current = g.state(next);
         if (limits.on_state) {

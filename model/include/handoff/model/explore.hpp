@@ -40,12 +40,23 @@ struct Exploration {
     std::vector<InvariantVerdict> verdicts;
 };
 
+// Where a running exploration is: states found and expanded so far, the BFS depth being
+// expanded, seconds since it started.
+struct ExploreProgress {
+    std::size_t states = 0;
+    std::size_t expanded = 0;
+    int depth = 0;
+    double seconds = 0;
+};
+
 struct ExploreLimits {
     std::size_t max_states = 20'000'000;
     // Observers (for coverage): each reachable state when it is expanded, and each of its enabled
     // steps. Either may be empty.
     std::function<void(const State&)> on_state;
     std::function<void(const State&, const Step&)> on_step;
+    // Called every 16384 expansions and at each new BFS depth (progress output); may be empty.
+    std::function<void(const ExploreProgress&)> on_progress;
 };
 
 Exploration explore(const Interpreter& interp, const std::vector<const InvariantData*>& invariants,
