@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "instance_options.hpp"
 #include "manifest.hpp"
+#include "progress.hpp"
 
 #include "handoff/conformance/controls.hpp"
 #include "handoff/model/expr.hpp"
@@ -47,6 +48,7 @@ struct CheckArgs {
     bool certificates = false;
     bool json = false;
     bool controllable = false;
+    bool quiet = false;
     std::vector<std::string> without_rows; // --without-row: rows the search may not take
 
     void add_instance(CLI::App* cmd) { instance_opts.add_to(cmd); }
@@ -64,6 +66,8 @@ struct CheckArgs {
         cmd->add_flag("--partial-order", partial_order,
                       "BMC with a partial-order reduction (same verdicts and traces; measured no "
                       "faster, see bench/README.md)");
+        cmd->add_flag("--quiet", quiet,
+                      "No progress line on stderr (it is shown only on a terminal anyway)");
     }
 
     Instance instance() const { return instance_opts.instance(); }
@@ -391,9 +395,14 @@ void register_check(CLI::App& app) {
                 "Exit codes: 0 every verdict proved, 1 some invariant violated, 2 bad input, 3 "
                 "otherwise inconclusive, 4 a checker bug.");
     cmd->callback([a] {
-        const CheckOptions o = a->options();
+        CheckOptions o = a->options();
         const auto cells = a->cells();
-        const auto results = check(cells, o);
+        std::vector<Result> results;
+        {
+            CheckProgressLine progress(a->quiet, "check");
+            progress.attach(o, "");
+            results = check(cells, o);
+        }
         report_bugs(results);
         exit_code() = exit_code_of(results);
         if (a->json) {
@@ -667,14 +676,18 @@ void register_prove(CLI::App& app) {
         }
         std::vector<ProfileRun> runs;
         std::vector<Result> all;
-        for (const auto& env : envs) {
-            CheckArgs args = *a;
-            args.instance_opts.env = env;
-            const CheckOptions o = args.options();
-            ProfileRun run{env, o.instance, args.cells(), {}};
-            run.results = check(run.cells, o);
-            all.insert(all.end(), run.results.begin(), run.results.end());
-            runs.push_back(std::move(run));
+        {
+            CheckProgressLine progress(a->quiet, "prove");
+            for (const auto& env : envs) {
+                CheckArgs args = *a;
+                args.instance_opts.env = env;
+                CheckOptions o = args.options();
+                progress.attach(o, env + " use");
+                ProfileRun run{env, o.instance, args.cells(), {}};
+                run.results = check(run.cells, o);
+                all.insert(all.end(), run.results.begin(), run.results.end());
+                runs.push_back(std::move(run));
+            }
         }
         const double total =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,10 +1,15 @@
-// One line of progress on stderr for commands that run long (`explore` so far): rewritten in
+// One line of progress on stderr for commands that run long (explore, check, prove): rewritten in
 // place, at most a few times a second, and cleared when the work is done. Shown only when stderr
 // is a terminal and the user did not ask for --quiet, so pipes, JSON and scripts see nothing.
 #pragma once
 
+#include "handoff/proofs/check.hpp"
+
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 namespace handoff::cli {
 
@@ -25,6 +30,32 @@ class ProgressLine {
     bool enabled_ = false;
     bool shown_ = false;
     std::chrono::steady_clock::time_point last_{};
+};
+
+// The progress of proofs::check(): cells decided, the jobs running, the time. A thread of its own
+// refreshes the line (one BMC job can take a minute without an event to report).
+class CheckProgressLine {
+  public:
+    CheckProgressLine(bool quiet, std::string command);
+    ~CheckProgressLine(); // stops the thread, then clears the line
+    CheckProgressLine(const CheckProgressLine&) = delete;
+    CheckProgressLine& operator=(const CheckProgressLine&) = delete;
+
+    // Makes `o` report here (nothing when the line is not shown). `what`: the run's name on the
+    // line ("documented use" for prove's first profile), or empty.
+    void attach(proofs::CheckOptions& o, std::string what);
+
+  private:
+    void refresh();
+
+    ProgressLine line_;
+    std::string command_;
+    std::mutex mutex_;
+    std::condition_variable_any wake_;
+    std::string what_;
+    proofs::CheckProgress last_;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    std::jthread ticker_;
 };
 
 // 12345678 -> "12,345,678".

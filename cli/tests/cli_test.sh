@@ -97,6 +97,14 @@ check "explore: a progress line where stderr is a terminal" 1 1 \
     env HANDOFF_PROGRESS=always "$handoff" explore --version v10.0 --nodes 1
 check "explore --quiet: no progress line" 1 0 "states" \
     env HANDOFF_PROGRESS=always "$handoff" explore --quiet --version v10.0 --nodes 1
+check "check: silent in a pipe" 1 0 "VIOLATED" "$handoff" check --version v10.0 --nodes 1
+check "check: a progress line where stderr is a terminal" 1 1 \
+    "check: [0-9]+ of [0-9]+ cells decided, [0-9]+ s; deciding v10\.0" \
+    env HANDOFF_PROGRESS=always "$handoff" check --version v10.0 --nodes 1
+check "prove: the profile on the progress line" 1 1 "prove \((documented|any) use\): [0-9]+ of [0-9]+ cells decided" \
+    env HANDOFF_PROGRESS=always "$handoff" prove --version v10.0 --nodes 1
+check "prove --quiet: no progress line" 1 0 "violated" \
+    env HANDOFF_PROGRESS=always "$handoff" prove --quiet --version v10.0 --nodes 1
 conformance=$(dirname "$0")/../../conformance/traces
 check "conformance-report: a graph folder goes with its version's" 2 1 \
     "--graph-traces .*v10\.0-chain: no --traces folder whose name v10\.0-chain begins with" \

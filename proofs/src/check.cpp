@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -239,18 +240,50 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
     // The longest jobs first: a version's shared BMC, then the rest.
     std::stable_sort(jobs.begin(), jobs.end(),
                      [](const Job& a, const Job& b) { return a.cells.size() > b.cells.size(); });
+    // The progress: which job each worker runs, and how many cells have their verdict.
+    const int threads = std::max(1, o.jobs);
+    std::mutex progress_mutex;
+    CheckProgress progress;
+    progress.cells = cells.size();
+    std::vector<std::string> running(static_cast<std::size_t>(threads));
+    auto describe = [&](const Job& job) {
+        const std::string version(job.table->version);
+        if (job.cells.size() == 1) {
+            return version + " / " + std::string(cells[job.cells.front()].invariant->name);
+        }
+        static constexpr const char* kind_names[] = {"explicit", "bmc", "auto", "recovery",
+                                                     "single"};
+        return fmt::format("{}, {} invariants ({})", version, job.cells.size(),
+                           kind_names[static_cast<int>(job.kind)]);
+    };
+    auto report = [&](std::size_t slot, const Job* started, std::size_t finished_cells) {
+        if (!o.on_progress) {
+            return;
+        }
+        const std::lock_guard<std::mutex> lock(progress_mutex);
+        running[slot] = started != nullptr ? describe(*started) : std::string();
+        progress.decided += finished_cells;
+        progress.running.clear();
+        for (const auto& r : running) {
+            if (!r.empty()) {
+                progress.running.push_back(r);
+            }
+        }
+        o.on_progress(progress);
+    };
     std::atomic<std::size_t> next{0};
-    auto worker = [&] {
+    auto worker = [&](std::size_t slot) {
         for (std::size_t j = next++; j < jobs.size(); j = next++) {
+            report(slot, &jobs[j], 0);
             run_job(jobs[j]);
+            report(slot, nullptr, jobs[j].cells.size());
         }
     };
-    const int threads = std::max(1, o.jobs);
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t) {
-        pool.emplace_back(worker);
+        pool.emplace_back(worker, static_cast<std::size_t>(t));
     }
-    worker();
+    worker(0);
     for (auto& t : pool) {
         t.join();
     }

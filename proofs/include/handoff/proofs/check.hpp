@@ -16,6 +16,13 @@ namespace handoff::proofs {
 
 enum class Engine { automatic, bmc, kind, pdr, ic3, explicit_state };
 
+// What check() is doing, for a progress line (`handoff check` and `prove` on a terminal).
+struct CheckProgress {
+    std::size_t cells = 0;            // cells asked for
+    std::size_t decided = 0;          // cells with a result so far
+    std::vector<std::string> running; // one per busy worker: "v10.2, 6 invariants (auto)"
+};
+
 struct CheckOptions {
     Engine engine = Engine::automatic;
     model::Instance instance;
@@ -31,6 +38,8 @@ struct CheckOptions {
     // recovery search over the restricted paths, whatever `engine` says: a restricted search
     // finds counterexamples or bounds, never proofs.
     std::map<std::string, std::shared_ptr<const model::StepRestriction>, std::less<>> restrictions;
+    // Called when a job starts and when it ends, one call at a time, from the workers.
+    std::function<void(const CheckProgress&)> on_progress;
 };
 
 // The default depth of a restricted search: the harness's traces are longer than the shortest
