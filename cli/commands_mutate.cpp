@@ -6,6 +6,7 @@
 // equivalences are read from docs/mutation/equivalent.tsv (id, TAB, why).
 #include "commands.hpp"
 #include "instance_options.hpp"
+#include "progress.hpp"
 
 #include "handoff/model/invariants.hpp"
 #include "handoff/model/versions.hpp"
@@ -22,6 +23,8 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -49,6 +52,7 @@ struct MutateArgs {
     int oracle_cases = 1000;
     int oracle_size = 80;
     bool equivalence = false;
+    bool quiet = false;
 };
 
 struct Profile {
@@ -222,6 +226,15 @@ void run_mutate(const MutateArgs& a) {
     // the checker): impl/ of this version against the mutant, the proved invariants watched (as
     // Refinement/<version> does, with a smaller budget). One thread: RapidCheck's is global.
     const auto start = std::chrono::steady_clock::now();
+    // On a terminal, one line says which phase runs and how far it got (cleared before the report).
+    std::optional<ProgressLine> progress(std::in_place, a.quiet);
+    std::mutex progress_mutex;
+    auto show = [&](const std::string& what) {
+        const std::lock_guard<std::mutex> lock(progress_mutex);
+        progress->show(fmt::format(
+            "mutate {}: {}, {:.0f} s", a.version, what,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
+    };
     std::vector<Outcome> outcomes(chosen.size());
     for (std::size_t i = 0; i < chosen.size(); ++i) {
         outcomes[i].mutant = chosen[i];
@@ -239,7 +252,11 @@ void run_mutate(const MutateArgs& a) {
                 watched.push_back(e.invariant);
             }
         }
-        for (Outcome& o : outcomes) {
+        int oracle_killed = 0;
+        for (std::size_t i = 0; i < outcomes.size(); ++i) {
+            Outcome& o = outcomes[i];
+            show(fmt::format("the oracle, mutant {} of {} ({} killed)", i + 1, outcomes.size(),
+                             oracle_killed));
             const TableData m = mutated(table, *o.mutant);
             proptests::PropertyOptions po;
             po.version = a.version;
@@ -263,19 +280,25 @@ void run_mutate(const MutateArgs& a) {
                 o.status = Status::killed;
                 o.by = "oracle";
                 o.reason = oracle_complaint(out.message);
+                ++oracle_killed;
             }
         }
     }
     // Then the checker, on what the oracle let through, on worker threads (each mutant's Z3
     // context is its own).
     const auto checker_start = std::chrono::steady_clock::now();
-    std::atomic<std::size_t> next{0};
+    const auto let_through = static_cast<std::size_t>(
+        std::count_if(outcomes.begin(), outcomes.end(),
+                      [](const Outcome& o) { return o.status == Status::survived; }));
+    std::atomic<std::size_t> next{0}, checked{0};
     auto worker = [&] {
         for (std::size_t i = next++; i < chosen.size(); i = next++) {
             Outcome& o = outcomes[i];
             if (o.status != Status::survived) {
                 continue;
             }
+            show(fmt::format("the checker, {} of the {} mutants the oracle let through done",
+                             checked.load(), let_through));
             try {
                 const TableData m = mutated(table, *chosen[i]);
                 for (const Profile& p : profiles) {
@@ -294,6 +317,7 @@ void run_mutate(const MutateArgs& a) {
                 o.by = "checker";
                 o.reason = std::string("the engine failed: ") + e.what();
             }
+            ++checked;
         }
     };
     std::vector<std::thread> pool;
@@ -325,6 +349,7 @@ void run_mutate(const MutateArgs& a) {
             if (open.empty()) {
                 break;
             }
+            show(fmt::format("the equivalence check, exploring the {}-use instance", p.env));
             const Interpreter interp(table, p.instance);
             const ReachableStates reach = reachable_states(interp, 30'000'000);
             if (!reach.complete) {
@@ -357,6 +382,7 @@ void run_mutate(const MutateArgs& a) {
         equivalence_seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - eq_start).count();
     }
+    progress.reset(); // the line is erased before the report
     const double total_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -546,6 +572,8 @@ void register_mutate_commands(CLI::App& app) {
                   "Explore the table's reachable states under each profile and count a survivor "
                   "equivalent when its row takes the same steps to the same states from each");
     cmd->add_option("--jobs", a->jobs, "Mutants checked in parallel")->capture_default_str();
+    cmd->add_flag("--quiet", a->quiet,
+                  "No progress line on stderr (it is shown only on a terminal anyway)");
     cmd->add_option("--ic3-seconds", a->ic3_seconds,
                     "IC3's time on each cell the manifest says is proved")
         ->capture_default_str();

@@ -41,6 +41,10 @@ expect "checker kills a4c6275a's guard conjunct dropped" v8.1/migration_iteratio
     --only v8.1/migration_completion_fail/effect-drop/2 >"$json" 2>/dev/null
 expect "oracle kills 6dab4c93's re-activation dropped" v8.1/migration_completion_fail/effect-drop/2 \
     "^killed oracle: implementation did .*model allows only"
+# On a terminal (HANDOFF_PROGRESS=always stands in for one), a progress line names the phase.
+check "mutate: a progress line on a terminal" 0 - "mutate v8\.1: the oracle, mutant 1 of 1 \(0 killed\)" \
+    env HANDOFF_PROGRESS=always "$handoff" mutate --version v8.1 --env documented \
+    --oracle-cases 200 --only v8.1/migration_completion_fail/effect-drop/2
 "$handoff" mutate --version v8.1 --env documented --oracle-cases 0 --json \
     --only v8.1/migration_completion_fail/effect-drop/2 >"$json" 2>/dev/null
 expect "without the oracle it survives" v8.1/migration_completion_fail/effect-drop/2 "^survived"
