@@ -6,6 +6,7 @@
 // start or answer).
 #include "commands.hpp"
 #include "instance_options.hpp"
+#include "progress.hpp"
 
 #include "handoff/conformance/binaries.hpp"
 #include "handoff/conformance/controls.hpp"
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -291,6 +293,7 @@ void register_conformance_commands(CLI::App& app) {
         std::vector<std::string> primary, alternative, controllable, node_by_node, graphs;
         std::string split, command, out;
         int timeout_ms = 10000;
+        bool quiet = false;
     };
     auto r = std::make_shared<ReportArgs>();
     auto* rep = app.add_subcommand(
@@ -321,6 +324,8 @@ void register_conformance_commands(CLI::App& app) {
     rep->add_option("--out", r->out, "With --split: the folder to write");
     rep->add_option("--timeout-ms", r->timeout_ms, "Deadline of every wait (default 10000)")
         ->check(CLI::Range(100, 600000));
+    rep->add_flag("--quiet", r->quiet,
+                  "No progress line on stderr (it is shown only on a terminal anyway)");
     rep->callback([r] {
         namespace c = handoff::conformance;
         if (!r->split.empty()) {
@@ -366,9 +371,21 @@ void register_conformance_commands(CLI::App& app) {
                 }
                 group->graphs.push_back(std::move(set));
             }
-            std::cout << c::conformance_report(groups, opt, [](const std::string& what) {
-                std::fprintf(stderr, "conformance: replaying %s\n", what.c_str());
-            });
+            std::string page;
+            {
+                // The replays' count and the one running: about 150 of them, two minutes.
+                ProgressLine progress(r->quiet);
+                const auto start = std::chrono::steady_clock::now();
+                int replays = 0;
+                page = c::conformance_report(groups, opt, [&](const std::string& what) {
+                    progress.show(fmt::format(
+                        "conformance-report: {} replayed, {:.0f} s; replaying {}", replays++,
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                            .count(),
+                        what));
+                });
+            }
+            std::cout << page;
         } catch (const c::TraceError& e) {
             throw UsageError(e.what());
         } catch (const c::BinaryError& e) {
