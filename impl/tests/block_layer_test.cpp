@@ -109,6 +109,20 @@ TEST_F(BlockLayerTest, ADiskActivatesOverADriverlessBackingImage) {
     EXPECT_FALSE(blk("vda").disable_perm);
 }
 
+// Over a local file (file-posix), activation takes the image's "write" lock (raw_check_perm()),
+// which needs the storage: with the storage gone it fails at the file node, before the qcow2
+// layer above is re-opened, so the qcow2 node keeps its driver. (The libnfs driver takes no lock:
+// over NFS the qcow2 re-open is what fails, and the node loses its driver.)
+TEST_F(BlockLayerTest, OverALocalFileActivationFailsAtTheImageLockBeforeTheQcow2Reopen) {
+    block.open(shared_backing_config(), true);
+    storage.stop_answering();
+    std::string err;
+    EXPECT_LT(block.bdrv_activate_all(&err), 0);
+    EXPECT_NE(err.find("Failed to get \"write\" lock on "), std::string::npos) << err;
+    EXPECT_NE(node("A").drv, nullptr);
+    EXPECT_TRUE(node("A").inactive());
+}
+
 // A filter does not activate over a driverless child: the guest's WRITE, given back by
 // blk_root_activate(), passes through the filter to a node that is not writable.
 TEST_F(BlockLayerTest, AJobFilterDoesNotActivateOverADriverlessChild) {

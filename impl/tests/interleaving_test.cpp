@@ -42,6 +42,26 @@ TEST(CancelRace, V9_2_CancelBeforeTheCompletionLockFailsBeforeInactivating) {
     EXPECT_TRUE(src.guest_write("vda").ok());
 }
 
+// migrate-set-capabilities is refused while a migration runs (qmp_migrate_set_capabilities():
+// QERR_MIGRATION_ACTIVE) and taken before it starts and after it ends; the property tests fix
+// the capabilities when the process starts, so only this test calls the command.
+TEST(Capabilities, SetOnlyWhileNoMigrationRuns) {
+    SharedStorage storage;
+    MigrationStream stream;
+    QemuInstance src(source_options(QemuVersion::v8_0_0), storage);
+    MigrationCapabilities caps;
+    caps.pause_before_switchover = true;
+    EXPECT_TRUE(src.qmp_migrate_set_capabilities(caps).ok());
+    ASSERT_TRUE(src.qmp_migrate(stream).ok());
+    const CallResult refused = src.qmp_migrate_set_capabilities(caps);
+    EXPECT_EQ(refused.status, CallStatus::error);
+    EXPECT_EQ(refused.message, "There's a migration process in progress");
+    ASSERT_TRUE(src.qmp_migrate_cancel().ok());
+    run_migration_thread(src);
+    ASSERT_EQ(src.observe().migration_status, MigrationStatus::cancelled);
+    EXPECT_TRUE(src.qmp_migrate_set_capabilities(caps).ok());
+}
+
 // pause-before-switchover: the thread waits in PRE_SWITCHOVER without the BQL; a cancel posts the
 // semaphore and the completion fails without inactivating.
 class PreSwitchoverTest : public ::testing::TestWithParam<QemuVersion> {};

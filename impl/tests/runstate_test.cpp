@@ -1,4 +1,5 @@
 // The run-state table and runstate_set()'s two ways to abort.
+#include "handoff/impl/migration.hpp"
 #include "handoff/impl/qemu_abort.hpp"
 #include "handoff/impl/runstate.hpp"
 #include "test_names.hpp"
@@ -12,6 +13,47 @@ const MigrationPolicy& v7_2 = policy_for(QemuVersion::v7_2);
 const MigrationPolicy& v8_0 = policy_for(QemuVersion::v8_0_0);
 const MigrationPolicy& v8_1 = policy_for(QemuVersion::v8_1);
 const MigrationPolicy& v9_2 = policy_for(QemuVersion::v9_2);
+
+// The names are QAPI's (qapi/run-state.json RunState, qapi/migration.json MigrationStatus): what
+// query-status and query-migrate report and what impl/'s trace prints, as a maintainer reads them.
+TEST(QapiNames, RunStatesAndMigrationStatusesAreSpelledAsQemuReportsThem) {
+    const std::pair<RunState, std::string_view> run_states[] = {
+        {RunState::debug, "debug"},
+        {RunState::inmigrate, "inmigrate"},
+        {RunState::internal_error, "internal-error"},
+        {RunState::io_error, "io-error"},
+        {RunState::paused, "paused"},
+        {RunState::postmigrate, "postmigrate"},
+        {RunState::prelaunch, "prelaunch"},
+        {RunState::finish_migrate, "finish-migrate"},
+        {RunState::restore_vm, "restore-vm"},
+        {RunState::running, "running"},
+        {RunState::save_vm, "save-vm"},
+        {RunState::shutdown, "shutdown"},
+        {RunState::suspended, "suspended"},
+        {RunState::watchdog, "watchdog"},
+        {RunState::guest_panicked, "guest-panicked"},
+        {RunState::colo, "colo"}};
+    for (const auto& [state, name] : run_states) {
+        EXPECT_EQ(to_string(state), name);
+    }
+    const std::pair<MigrationStatus, std::string_view> statuses[] = {
+        {MigrationStatus::none, "none"},
+        {MigrationStatus::setup, "setup"},
+        {MigrationStatus::cancelling, "cancelling"},
+        {MigrationStatus::cancelled, "cancelled"},
+        {MigrationStatus::active, "active"},
+        {MigrationStatus::postcopy_active, "postcopy-active"},
+        {MigrationStatus::postcopy_paused, "postcopy-paused"},
+        {MigrationStatus::completed, "completed"},
+        {MigrationStatus::failed, "failed"},
+        {MigrationStatus::colo, "colo"},
+        {MigrationStatus::pre_switchover, "pre-switchover"},
+        {MigrationStatus::device, "device"}};
+    for (const auto& [status, name] : statuses) {
+        EXPECT_EQ(to_string(status), name);
+    }
+}
 
 TEST(RunStateTable, MigrationPathsAreAllowedInEveryVersion) {
     for (QemuVersion v : all_qemu_versions) {
