@@ -132,6 +132,18 @@ INSTANTIATE_TEST_SUITE_P(Versions, SeedScenarioWithTheFix,
                          ::testing::Values(QemuVersion::v7_2, QemuVersion::v8_1),
                          version_test_name);
 
+// v10.0-dev (8597af76): migration_block_inactivate() fails at B, and
+// qemu_savevm_state_complete_precopy() puts -EFAULT on the file and returns 0 (`return ret;` with
+// ret still 0). The EOF is not sent, and it is the file's error that fails the completion.
+TEST(SeedScenario, V10_0_Dev_TheInactivationFailureFailsTheMigrationThroughTheFileError) {
+    SeedScenario sc(QemuVersion::v10_0_dev);
+    sc.first_migration();
+    const Observation o = sc.src.observe();
+    EXPECT_EQ(o.migration_status, MigrationStatus::failed) << trace_of(sc.src);
+    EXPECT_NE(trace_of(sc.src).find("migration_completion: file error"), std::string::npos)
+        << trace_of(sc.src);
+}
+
 // If the NFS server is back before the fail label runs, 8.1's re-activation repairs everything.
 TEST(SeedScenario, V8_1_NfsBackBeforeTheFailLabel_SourceRecoversAndTheSecondMigrationCompletes) {
     SeedScenario sc(QemuVersion::v8_1);
