@@ -165,6 +165,27 @@ TEST(PostcopyStartFailure, V9_2_SourceRestartsWithInactiveDisks) {
     EXPECT_EQ(pf.src.guest_write("vda").status, CallStatus::crashed);
 }
 
+// 10.0.2: postcopy_start() fails at its flush (the storage is gone), while the state is still
+// ACTIVE, so its compare-and-swap from POSTCOPY_ACTIVE changes nothing and the migration goes on;
+// but migrate_set_error() recorded the failure, and the completion that follows fails on it.
+TEST(PostcopyStartFailure, V10_0_AFailedFlushIsRecordedAndFailsTheLaterCompletion) {
+    SharedStorage storage;
+    MigrationStream stream;
+    QemuOptions options = source_options(QemuVersion::v10_0);
+    options.capabilities.postcopy_ram = true;
+    QemuInstance src(options, storage);
+    ASSERT_TRUE(src.qmp_migrate(stream).ok());
+    ASSERT_TRUE(src.qmp_migrate_start_postcopy().ok());
+    ASSERT_TRUE(src.migration_thread_step().ok()); // setup
+    storage.stop_answering();
+    ASSERT_TRUE(src.migration_thread_step(IterationChoice::start_postcopy).ok());
+    EXPECT_EQ(src.observe().migration_status, MigrationStatus::active) << trace_of(src);
+    storage.come_back();
+    ASSERT_TRUE(src.migration_thread_step(IterationChoice::complete).ok());
+    run_migration_thread(src);
+    EXPECT_EQ(src.observe().migration_status, MigrationStatus::failed) << trace_of(src);
+}
+
 TEST(PostcopyStartFailure, V10_2_SourceReactivatesUnconditionallyAndRestarts) {
     PostcopyFailure pf(QemuVersion::v10_2);
     const Observation o = pf.src.observe();
