@@ -12,6 +12,7 @@
 #include "handoff/model/versions.hpp"
 #include "handoff/proofs/mutate.hpp"
 #include "handoff/proptests/property.hpp"
+#include "handoff/proptests/replay.hpp"
 #include "handoff/proptests/versions.hpp"
 
 #include <fmt/core.h>
@@ -21,11 +22,13 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -171,6 +174,278 @@ struct Outcome {
 
 std::string_view status_name(Status s) {
     return s == Status::killed ? "killed" : s == Status::equivalent ? "equivalent" : "survived";
+}
+
+// `worker` on `jobs` threads (this one among them), until each returns.
+void run_on_workers(int jobs, const std::function<void()>& worker) {
+    std::vector<std::thread> pool;
+    for (int t = 1; t < std::max(1, jobs); ++t) {
+        pool.emplace_back(worker);
+    }
+    worker();
+    for (auto& t : pool) {
+        t.join();
+    }
+}
+
+// Steps that tell `follower` from `leader` after a step where they went apart (`l0` and `f0`,
+// `f0` the state `follower` stays in when it refused the step): the shortest sequences of
+// `leader`'s steps after which `follower`, taking the same steps, refuses one or differs from
+// `leader` in other variables than before (impl/ shows some variables only, so a difference
+// in one it does not show may become visible later). Each is offered to `candidate` (the steps
+// with `leader`'s states), breadth-first, until it returns true or the search ends (a few
+// steps deep, a few thousand pairs of states, kMaxSuffixes offers).
+bool search_suffix(const Interpreter& leader, const Interpreter& follower, const State& l0,
+                   const State& f0,
+                   const std::function<bool(const std::vector<model::TraceStep>&)>& candidate) {
+    constexpr int kMaxDepth = 4;
+    constexpr std::size_t kMaxPairs = 4000;
+    constexpr int kMaxSuffixes = 4;
+    struct Node {
+        State l, f;
+        int parent = -1;
+        Step step;
+    };
+    auto differing = [](const State& a, const State& b) {
+        std::vector<std::size_t> out;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            if (a[i] != b[i]) {
+                out.push_back(i);
+            }
+        }
+        return out;
+    };
+    auto suffix_of = [](const std::vector<Node>& nodes, int k, const Step& last,
+                        const State& last_state) {
+        std::vector<model::TraceStep> steps{{last, last_state}};
+        for (; k > 0; k = nodes[static_cast<std::size_t>(k)].parent) {
+            steps.push_back(
+                {nodes[static_cast<std::size_t>(k)].step, nodes[static_cast<std::size_t>(k)].l});
+        }
+        std::reverse(steps.begin(), steps.end());
+        return steps;
+    };
+    std::vector<Node> nodes{{l0, f0, -1, {}}};
+    std::set<std::pair<State, State>> seen{{l0, f0}};
+    int offered = 0;
+    std::size_t level_begin = 0;
+    for (int depth = 0; depth < kMaxDepth && level_begin < nodes.size(); ++depth) {
+        const std::size_t level_end = nodes.size();
+        for (std::size_t k = level_begin; k < level_end; ++k) {
+            const State l = nodes[k].l, f = nodes[k].f;
+            const std::vector<std::size_t> before = differing(l, f);
+            std::vector<std::pair<Step, State>> steps;
+            leader.successors(
+                l, [&](const Step& st, const State& next) { steps.emplace_back(st, next); });
+            for (const auto& [st, next] : steps) {
+                const std::optional<State> g = follower.apply(f, st);
+                if (!g || differing(next, *g) != before) {
+                    if (candidate(suffix_of(nodes, static_cast<int>(k), st, next))) {
+                        return true;
+                    }
+                    if (++offered >= kMaxSuffixes) {
+                        return false;
+                    }
+                    continue;
+                }
+                if (nodes.size() < kMaxPairs && seen.emplace(next, *g).second) {
+                    nodes.push_back({next, *g, static_cast<int>(k), st});
+                }
+            }
+        }
+        level_begin = level_end;
+    }
+    return false;
+}
+
+// The directed replay of one survivor on one profile's reachable states. At each state where the
+// mutant's row leads elsewhere than the table's (breadth-first order, so the first ones are near
+// the initial states), a shortest path there and the differing step are replayed on impl/ of the
+// version (proptests::replay, as `handoff replay` replays a counterexample):
+//  - the table's step, with the mutant as the oracle's model: when impl/ takes it and the mutant
+//    cannot explain impl/'s step, the refinement check fails: killed;
+//  - the mutant's step, where no step of the table reaches its state: when impl/ takes the path
+//    but cannot take that step, the mutant claims a step that QEMU (as impl/ follows it) does not
+//    have, as a counterexample that does not replay would: killed.
+// When impl/ takes the step and the other side explains it (the two differ in variables impl/
+// does not show), a few more steps that tell them apart are searched (search_suffix()) and the
+// longer trace replayed the same way.
+// A difference where the same states follow from the state under both (by a fault row or not, a
+// step to the state itself aside) changes no state, transition or verdict; the mutant is
+// equivalent at the instance when every difference is of that kind.
+struct Directed {
+    bool killed = false;
+    std::string reason;       // killed: what the replay showed
+    std::string difference;   // the first difference where other states follow ("" if none)
+    std::string why_not;      // survived: what the first replay showed
+    bool row_differs = false; // somewhere, even to the same successors
+    int replays = 0;
+};
+
+Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
+                         const std::string& row, const ReachableStates& reach) {
+    constexpr int kMaxAttempts = 25; // states replayed before giving up on a survivor
+    constexpr int kMaxReplays = 80;  // and replays (each runs impl/ along the path a few times)
+    const RowData* changed = table.table().find(row);
+    if (changed == nullptr) {
+        throw std::invalid_argument("no row " + row);
+    }
+    const int changed_row = static_cast<int>(changed - table.table().rows.data());
+    const std::vector<Params> choices = row_choices(table, changed_row);
+    auto short_text = [](std::string text) {
+        std::replace(text.begin(), text.end(), '\n', ' ');
+        return text.size() > 400 ? text.substr(0, 400) + " ..." : text;
+    };
+    auto steps_text = [&](const std::vector<model::TraceStep>& steps) {
+        std::string out;
+        for (const auto& ts : steps) {
+            out += (out.empty() ? "`" : "`, `") + step_text(table.table(), ts.step);
+        }
+        return out + "`";
+    };
+    Directed out;
+    int attempts = 0;
+    std::size_t last_state = SIZE_MAX;
+    bool state_differs = false; // the last state visited has other successors under the mutant
+    row_differences(table, mutant, row, reach.states, [&](const RowDifference& d) {
+        out.row_differs = true;
+        const State& from = reach.states[d.state];
+        // A step the row refuses or takes to the same state, under both, changes no successor.
+        if ((!d.table_next || *d.table_next == from) &&
+            (!d.mutant_next || *d.mutant_next == from)) {
+            return true;
+        }
+        if (d.state != last_state) {
+            last_state = d.state;
+            state_differs = !same_successors(table, mutant, changed_row, choices, from);
+            if (!state_differs) {
+                return true;
+            }
+            if (out.difference.empty()) {
+                out.difference = describe_difference(table, d);
+            }
+            if (++attempts > kMaxAttempts || out.replays >= kMaxReplays) {
+                return false;
+            }
+        } else if (!state_differs) {
+            return true;
+        }
+        const Trace path = path_to(table, reach, d.state);
+        State at = path.initial;
+        for (const TraceStep& ts : path.steps) { // the path must be the mutant's too
+            if (mutant.apply(at, ts.step) != ts.state) {
+                if (out.why_not.empty()) {
+                    out.why_not = "the shortest path to a later difference is not the mutant's";
+                }
+                return true;
+            }
+            at = ts.state;
+        }
+        // The path, then `steps`: as a trace file holds it.
+        auto trace_with = [&](const std::vector<model::TraceStep>& steps) {
+            Trace t = path;
+            t.steps.insert(t.steps.end(), steps.begin(), steps.end());
+            return proptests::checker_trace(table, t);
+        };
+        auto note = [&](const std::string& why) {
+            if (out.why_not.empty()) {
+                out.why_not = fmt::format("after a path of {} steps, {}", path.steps.size(), why);
+            }
+        };
+        // What a replay showed: impl/ could not be driven (no conclusion), impl/ did what both
+        // allow, or the mutant is killed.
+        enum class Shown { nothing, allowed, killed };
+        // impl/ takes `steps` (the table's) and the mutant cannot explain it: killed.
+        auto refinement_fails = [&](const std::vector<model::TraceStep>& steps) {
+            const proptests::CheckerTrace t = trace_with(steps);
+            ++out.replays;
+            const proptests::ReplayOutcome on_table = proptests::replay(t);
+            if (!on_table.replayed) {
+                note(fmt::format("impl/ does not take the table's {} ({})", steps_text(steps),
+                                 short_text(on_table.failure)));
+                return Shown::nothing;
+            }
+            ++out.replays;
+            const proptests::ReplayOutcome r = proptests::replay(t, &mutant.table());
+            if (!r.ran) {
+                note(fmt::format("the replay with the mutant failed to run ({})",
+                                 short_text(r.failure)));
+                return Shown::nothing;
+            }
+            if (r.replayed) {
+                note(fmt::format("impl/ takes the table's {} and the mutant explains it",
+                                 steps_text(steps)));
+                return Shown::allowed;
+            }
+            out.killed = true;
+            out.reason = fmt::format(
+                "impl/ takes {} after a path of {} steps, which the mutant does not allow: {}",
+                steps_text(steps), path.steps.size(), short_text(r.failure));
+            return Shown::killed;
+        };
+        // impl/ takes `steps` (the mutant's) but the last one: killed.
+        auto not_taken = [&](const std::vector<model::TraceStep>& steps) {
+            std::vector<model::TraceStep> before(steps.begin(), steps.end() - 1);
+            ++out.replays;
+            const proptests::ReplayOutcome on_path = proptests::replay(trace_with(before));
+            if (!on_path.replayed) { // no conclusion here
+                note(fmt::format("impl/ cannot be driven along the path ({})",
+                                 short_text(on_path.failure)));
+                return Shown::nothing;
+            }
+            ++out.replays;
+            const proptests::ReplayOutcome r =
+                proptests::replay(trace_with(steps), nullptr, &mutant.table());
+            if (!r.ran) {
+                note(fmt::format("the mutant's {} cannot be set up on impl/ ({})",
+                                 steps_text(steps), short_text(r.failure)));
+                return Shown::nothing;
+            }
+            if (r.replayed) {
+                note(fmt::format("impl/ takes the mutant's {} too", steps_text(steps)));
+                return Shown::allowed;
+            }
+            out.killed = true;
+            out.reason =
+                fmt::format("the mutant's {} after a path of {} steps {} not one impl/ takes: {}",
+                            steps_text(steps), path.steps.size(), steps.size() == 1 ? "is" : "are",
+                            short_text(r.failure));
+            return Shown::killed;
+        };
+        // The step `leader` takes to `next` (the table or the mutant), replayed by `replay_steps`;
+        // when impl/ takes it and the other explains it too, with a few more steps that tell
+        // them apart. True when the mutant is killed.
+        auto tell_apart = [&](const Interpreter& leader, const Interpreter& follower,
+                              const State& next, const std::optional<State>& follower_next,
+                              const auto& replay_steps) {
+            const std::vector<model::TraceStep> step{{d.step, next}};
+            const Shown shown = replay_steps(step);
+            return shown == Shown::killed ||
+                   (shown == Shown::allowed &&
+                    search_suffix(leader, follower, next, follower_next.value_or(from),
+                                  [&](const std::vector<model::TraceStep>& suffix) {
+                                      std::vector<model::TraceStep> steps = step;
+                                      steps.insert(steps.end(), suffix.begin(), suffix.end());
+                                      return replay_steps(steps) == Shown::killed;
+                                  }));
+        };
+        if (d.table_next &&
+            tell_apart(table, mutant, *d.table_next, d.mutant_next, refinement_fails)) {
+            return false;
+        }
+        if (d.mutant_next) {
+            bool table_reaches = false; // then impl/ may well take it: no conclusion
+            table.successors(from, [&](const Step&, const State& next) {
+                table_reaches = table_reaches || next == *d.mutant_next;
+            });
+            if (!table_reaches &&
+                tell_apart(mutant, table, *d.mutant_next, d.table_next, not_taken)) {
+                return false;
+            }
+        }
+        return true;
+    });
+    return out;
 }
 
 void run_mutate(const MutateArgs& a) {
@@ -320,21 +595,15 @@ void run_mutate(const MutateArgs& a) {
             ++checked;
         }
     };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < std::max(1, a.jobs); ++t) {
-        pool.emplace_back(worker);
-    }
-    worker();
-    for (auto& t : pool) {
-        t.join();
-    }
+    run_on_workers(a.jobs, worker);
     const double checker_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - checker_start).count();
 
-    // Survivors not listed in the equivalences file: equivalent at the instance when their row
-    // takes the same steps to the same states from every state the table reaches (each
-    // profile's instance; the any-use one contains the oracle's).
-    int computed = 0;
+    // Survivors not listed in the equivalences file go to the reachable states of each profile's
+    // instance (explored once each, any use first: the property tests run under it), where the
+    // mutant's row differs from the table's (directed_replay()); a mutant whose row differs
+    // nowhere, or only where the same states follow, is equivalent at the instance.
+    int computed = 0, directed_kills = 0, directed_replays = 0;
     double equivalence_seconds = 0;
     if (a.equivalence) {
         const auto eq_start = std::chrono::steady_clock::now();
@@ -344,38 +613,89 @@ void run_mutate(const MutateArgs& a) {
                 open.push_back(&o);
             }
         }
-        std::vector<std::string> counts;
+        std::vector<const Profile*> order;
         for (const Profile& p : profiles) {
+            order.insert(p.env == "any" ? order.begin() : order.end(), &p);
+        }
+        std::vector<std::string> counts;
+        std::map<const Outcome*, std::string> differs; // the first difference that matters
+        std::set<const Outcome*> row_differs;          // the row differs, to the same successors
+        for (const Profile* p : order) {
             if (open.empty()) {
                 break;
             }
-            show(fmt::format("the equivalence check, exploring the {}-use instance", p.env));
-            const Interpreter interp(table, p.instance);
+            show(fmt::format("the reachable states, exploring the {}-use instance", p->env));
+            const Interpreter interp(table, p->instance);
             const ReachableStates reach = reachable_states(interp, 30'000'000);
             if (!reach.complete) {
                 break;
             }
-            counts.push_back(fmt::format("{} ({} use)", reach.states.size(), p.env));
+            counts.push_back(fmt::format("{} ({} use)", reach.states.size(), p->env));
+            // One survivor a worker (impl/ and the interpreter keep no shared state).
+            std::vector<char> keep(open.size(), 0);
+            std::atomic<std::size_t> next_open{0}, done{0};
+            std::atomic<int> kills{0}, replays{0};
+            std::mutex differs_mutex;
+            auto directed_worker = [&] {
+                for (std::size_t k = next_open++; k < open.size(); k = next_open++) {
+                    Outcome* o = open[k];
+                    show(fmt::format(
+                        "the directed replay under {} use, {} of {} survivors done ({} killed)",
+                        p->env, done.load(), open.size(), directed_kills + kills.load()));
+                    const TableData m = mutated(table, *o->mutant);
+                    const Interpreter mi(m, p->instance);
+                    const Directed d = directed_replay(interp, mi, o->mutant->row, reach);
+                    replays += d.replays;
+                    ++done;
+                    if (d.killed) {
+                        o->status = Status::killed;
+                        o->by = "directed replay, " + p->env + " use";
+                        o->reason = d.reason;
+                        ++kills;
+                        continue;
+                    }
+                    keep[k] = 1;
+                    const std::lock_guard<std::mutex> lock(differs_mutex);
+                    if (d.row_differs) {
+                        row_differs.insert(o);
+                    }
+                    if (!d.difference.empty() && differs.count(o) == 0) {
+                        differs[o] =
+                            d.difference +
+                            (d.why_not.empty() ? "" : "; the directed replay: " + d.why_not);
+                    }
+                }
+            };
+            run_on_workers(a.jobs, directed_worker);
+            directed_kills += kills;
+            directed_replays += replays;
             std::vector<Outcome*> still;
-            for (Outcome* o : open) {
-                const TableData m = mutated(table, *o->mutant);
-                const Interpreter mi(m, p.instance);
-                const std::string where = row_difference(interp, mi, o->mutant->row, reach.states);
-                if (where.empty()) {
-                    still.push_back(o);
-                } else {
-                    o->reason = "not equivalent: " + where;
+            for (std::size_t k = 0; k < open.size(); ++k) {
+                if (keep[k]) {
+                    still.push_back(open[k]);
                 }
             }
             open = std::move(still);
         }
-        if (counts.size() == profiles.size()) {
-            for (Outcome* o : open) {
+        const std::string where = counts.size() == 1 ? counts[0] : counts[0] + " and " + counts[1];
+        for (Outcome* o : open) {
+            if (const auto it = differs.find(o); it != differs.end()) {
+                o->reason = "not equivalent: " + it->second;
+            } else if (counts.size() == profiles.size()) {
                 o->status = Status::equivalent;
-                o->reason = fmt::format(
-                    "computed: from every reachable state of prove's instance ({}) the row "
-                    "takes the same steps to the same states",
-                    counts.size() == 1 ? counts[0] : counts[0] + " and " + counts[1]);
+                o->reason =
+                    row_differs.count(o) == 0
+                        ? fmt::format("computed: from every reachable state of prove's instance "
+                                      "({}) the row takes the same steps to the same states",
+                                      where)
+                        : fmt::format(
+                              "computed: from every reachable state of prove's instance ({}) the "
+                              "same states follow under the mutant as under the table, by steps "
+                              "of the same kind (fault or not), where the row differs it only "
+                              "adds or drops a step to the same state or one another step also "
+                              "takes: the same states, joined by the same transitions, so no "
+                              "invariant's verdict changes",
+                              where);
                 ++computed;
             }
         }
@@ -421,7 +741,9 @@ void run_mutate(const MutateArgs& a) {
         per_kind[std::string(mutation_kind_name(o.mutant->kind))].add(o.status);
         if (o.status == Status::killed) {
             const std::string cell = o.reason.substr(0, o.reason.find(':'));
-            killed_by[o.by == "oracle" ? "the oracle" : cell + " (" + o.by + ")"] += 1;
+            killed_by[o.by == "oracle"                      ? "the oracle"
+                      : o.by.starts_with("directed replay") ? "the " + o.by
+                                                            : cell + " (" + o.by + ")"] += 1;
         }
         bugs += o.bug ? 1 : 0;
     }
@@ -453,6 +775,8 @@ void run_mutate(const MutateArgs& a) {
         j["bugs"] = bugs;
         j["computed_equivalent"] = computed;
         j["equivalence_seconds"] = equivalence_seconds;
+        j["directed_kills"] = directed_kills;
+        j["directed_replays"] = directed_replays;
         j["stale_equivalences"] = stale;
         for (const Outcome& o : outcomes) {
             j["results"].push_back({{"id", o.mutant->id},
@@ -474,12 +798,16 @@ void run_mutate(const MutateArgs& a) {
             "counterexample (its rows and parameters) that differs from `{}` and `{}`, or when the "
             "property tests' oracle ({} test cases of up to {} "
             "commands, impl/ of {} against the mutant, every step) finds an implementation step "
-            "the mutant does not allow; *equivalent* when the equivalences file says why it "
-            "cannot be told apart, or (`--equivalence`) when its row takes the same steps to the "
-            "same states as the table's from every state the table reaches at that instance "
-            "(under both profiles; the any-use instance contains the oracle's); otherwise it "
-            "*survives*, with where it differs when that was computed. Score: killed / (mutants - "
-            "equivalent).\n\n",
+            "the mutant does not allow, or (`--equivalence`) when the directed replay tells it "
+            "apart: at the first reachable states (breadth-first) where the mutant's row leads "
+            "elsewhere than the table's, a shortest path there and the step are replayed on impl/ "
+            "(as `handoff replay` replays a counterexample), and impl/ takes the table's step "
+            "where the mutant does not allow it, or cannot take the mutant's step; *equivalent* "
+            "when the equivalences file says why it cannot be told apart, or (`--equivalence`) "
+            "when, from every state the table reaches at that instance (under both profiles), its "
+            "row takes the same steps to the same states as the table's or the same states follow "
+            "by a step of the same kind; otherwise it *survives*, with where it differs when that "
+            "was computed. Score: killed / (mutants - equivalent).\n\n",
             a.envs.size() == 1 ? a.envs.front() : a.envs.front() + " and " + a.envs.back(),
             a.expect, a.traces, oracle ? a.oracle_cases : 0, a.oracle_size, a.version);
         fmt::print("| mutants | killed | equivalent | survived | score |\n|---|---|---|---|---|\n");
@@ -495,7 +823,7 @@ void run_mutate(const MutateArgs& a) {
                        c.equivalent, c.survived, c.score());
         }
         fmt::print("\n## What killed them\n\nThe first cell that differed (a mutant's check stops "
-                   "there), or the oracle:\n\n");
+                   "there), the oracle, or the directed replay:\n\n");
         for (const auto& [by, n] : killed_by) {
             fmt::print("* {}: {}\n", by, n);
         }
@@ -536,9 +864,12 @@ void run_mutate(const MutateArgs& a) {
         fmt::print("\n{} mutants in {:.0f} s ({:.2f} per second; the oracle {} runs, the checker "
                    "{:.0f} s on what it let through{}), {} job{}.\n",
                    total.mutants, total_seconds, rate, oracle_runs, checker_seconds,
-                   a.equivalence ? fmt::format(", the equivalence check {:.0f} s ({} found)",
-                                               equivalence_seconds, computed)
-                                 : "",
+                   a.equivalence
+                       ? fmt::format(", the reachable states {:.0f} s ({} replays, {} killed; {} "
+                                     "equivalent found)",
+                                     equivalence_seconds, directed_replays, directed_kills,
+                                     computed)
+                       : "",
                    a.jobs, a.jobs == 1 ? "" : "s");
     }
     exit_code() = bugs > 0 ? 4 : total.survived > 0 ? 1 : 0;
@@ -569,8 +900,9 @@ void register_mutate_commands(CLI::App& app) {
     cmd->add_option("--env", a->envs, "Environment profile(s) checked (default: both)")
         ->check(CLI::IsMember({"documented", "any"}));
     cmd->add_flag("--equivalence", a->equivalence,
-                  "Explore the table's reachable states under each profile and count a survivor "
-                  "equivalent when its row takes the same steps to the same states from each");
+                  "Explore the table's reachable states under each profile: replay each "
+                  "survivor's first differences on impl/ (the directed replay), and count it "
+                  "equivalent when no difference changes which states follow");
     cmd->add_option("--jobs", a->jobs, "Mutants checked in parallel")->capture_default_str();
     cmd->add_flag("--quiet", a->quiet,
                   "No progress line on stderr (it is shown only on a terminal anyway)");

@@ -195,6 +195,9 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
         if (added) {
             g.parent[id] = parent == UINT32_MAX ? id : parent;
             g.via[id] = Graph::encode(step);
+            if (limits.on_found) {
+                limits.on_found(g.parent[id]);
+            }
             for (std::size_t i = 0; i < invariants.size(); ++i) {
                 if (invariants[i]->kind == InvariantKind::StatePredicate &&
                     !holds(interp, *invariants[i], s)) {

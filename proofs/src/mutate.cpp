@@ -364,27 +364,46 @@ ReachableStates reachable_states(const Interpreter& interp, std::size_t max_stat
     ExploreLimits lim;
     lim.max_states = max_states;
     lim.on_state = [&](const State& st) { out.states.push_back(st); };
+    lim.on_found = [&](std::uint32_t parent) { out.parent.push_back(parent); };
     const Exploration e = explore(interp, {}, lim);
     out.complete = e.complete;
     return out;
 }
 
-std::string row_difference(const Interpreter& table, const Interpreter& mutant,
-                           std::string_view row_name, const std::vector<State>& states) {
-    const RowData* row = table.table().find(row_name);
-    if (row == nullptr) {
-        return "no row " + std::string(row_name);
+Trace path_to(const Interpreter& interp, const ReachableStates& reach, std::size_t index) {
+    std::vector<std::size_t> chain{index};
+    while (reach.parent.at(chain.back()) != chain.back()) {
+        chain.push_back(reach.parent[chain.back()]);
     }
-    const int r = static_cast<int>(row - table.table().rows.data());
-    // Every host and outcome parameter choice of the row, as Interpreter::successors() makes them.
+    std::reverse(chain.begin(), chain.end());
+    Trace out;
+    out.initial = reach.states.at(chain.front());
+    for (std::size_t k = 1; k < chain.size(); ++k) {
+        const State& from = reach.states.at(chain[k - 1]);
+        const State& to = reach.states.at(chain[k]);
+        std::optional<Step> via;
+        interp.successors(from, [&](const Step& step, const State& next) {
+            if (!via && next == to) {
+                via = step;
+            }
+        });
+        if (!via) {
+            throw std::logic_error("path_to: no step between a state and the state found from it");
+        }
+        out.steps.push_back({*via, to});
+    }
+    return out;
+}
+
+std::vector<Params> row_choices(const Interpreter& interp, int row) {
     std::vector<Params> choices(1);
     for (std::size_t p = 0; p < kParamCount; ++p) {
-        choices[0][p] = table.param_default(static_cast<Param>(p));
+        choices[0][p] = interp.param_default(static_cast<Param>(p));
     }
-    for (Param p : row->params) {
+    for (Param p : interp.table().rows.at(static_cast<std::size_t>(row)).params) {
         std::vector<Params> more;
         for (const Params& c : choices) {
-            for (int v : table.param_values(p)) {
+            for (int v : interp.param_values(p)) {
                 Params next = c;
                 next[static_cast<std::size_t>(p)] = v;
                 more.push_back(next);
@@ -392,20 +411,76 @@ std::string row_difference(const Interpreter& table, const Interpreter& mutant,
         }
         choices = std::move(more);
     }
-    for (const State& st : states) {
+    return choices;
+}
+
+void row_differences(const Interpreter& table, const Interpreter& mutant, std::string_view row_name,
+                     const std::vector<State>& states,
+                     const std::function<bool(const RowDifference&)>& visit) {
+    const RowData* row = table.table().find(row_name);
+    if (row == nullptr) {
+        throw std::invalid_argument("no row " + std::string(row_name));
+    }
+    const int r = static_cast<int>(row - table.table().rows.data());
+    const std::vector<Params> choices = row_choices(table, r);
+    for (std::size_t i = 0; i < states.size(); ++i) {
         for (const Params& params : choices) {
             const Step step{r, params};
-            const std::optional<State> a = table.apply(st, step), b = mutant.apply(st, step);
-            if (a != b) {
-                return fmt::format("{} ({}): {}", step_text(table.table(), step),
-                                   format_params(table, step),
-                                   !a   ? "the mutant takes it"
-                                   : !b ? "the mutant refuses it"
-                                        : "another state");
+            std::optional<State> a = table.apply(states[i], step),
+                                 b = mutant.apply(states[i], step);
+            if (a != b && !visit({i, step, std::move(a), std::move(b)})) {
+                return;
             }
         }
     }
-    return "";
+}
+
+bool same_successors(const Interpreter& table, const Interpreter& mutant, int row,
+                     const std::vector<Params>& choices, const State& from) {
+    using Successor = std::pair<State, bool>; // a next state, and whether a fault row reaches it
+    std::vector<Successor> in_table, in_mutant;
+    const bool fault = table.table().rows.at(static_cast<std::size_t>(row)).actor == Actor::fault;
+    table.successors(from, [&](const Step& step, const State& next) {
+        if (next == from) {
+            return;
+        }
+        const bool f = table.table().rows[static_cast<std::size_t>(step.row)].actor == Actor::fault;
+        in_table.emplace_back(next, f);
+        if (step.row != row) { // the other rows are the same in the mutant
+            in_mutant.emplace_back(next, f);
+        }
+    });
+    for (const Params& params : choices) {
+        if (const auto next = mutant.apply(from, {row, params}); next && *next != from) {
+            in_mutant.emplace_back(*next, fault);
+        }
+    }
+    for (auto* v : {&in_table, &in_mutant}) {
+        std::sort(v->begin(), v->end());
+        v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
+    return in_table == in_mutant;
+}
+
+std::string describe_difference(const Interpreter& table, const RowDifference& d) {
+    return fmt::format("{} ({}): {}", step_text(table.table(), d.step),
+                       format_params(table, d.step),
+                       !d.table_next    ? "the mutant takes it"
+                       : !d.mutant_next ? "the mutant refuses it"
+                                        : "another state");
+}
+
+std::string row_difference(const Interpreter& table, const Interpreter& mutant,
+                           std::string_view row_name, const std::vector<State>& states) {
+    if (table.table().find(row_name) == nullptr) {
+        return "no row " + std::string(row_name);
+    }
+    std::string out;
+    row_differences(table, mutant, row_name, states, [&](const RowDifference& d) {
+        out = describe_difference(table, d);
+        return false;
+    });
+    return out;
 }
 
 MutantVerdict check_mutant(const TableData& mutant, const Instance& instance,

@@ -83,10 +83,11 @@ std::string ops_text(const std::vector<Op>& ops, const NodeNames& names) {
 
 class Replayer {
   public:
-    Replayer(const CheckerTrace& trace, const m::Interpreter& interp, const RunConfig& config,
-             std::vector<m::State> states)
-        : trace_(trace), interp_(interp), config_(config), names_(node_names(config)),
-          states_(std::move(states)) {}
+    // `oracle`: the model System holds impl/'s steps to; `interp`: the trace's.
+    Replayer(const CheckerTrace& trace, const m::Interpreter& interp, const m::Interpreter& oracle,
+             const RunConfig& config, std::vector<m::State> states)
+        : trace_(trace), interp_(interp), oracle_(oracle), config_(config),
+          names_(node_names(config)), states_(std::move(states)) {}
 
     ReplayOutcome run() {
         ReplayOutcome out;
@@ -178,10 +179,15 @@ class Replayer {
         } else {
             // A step of the migration thread. impl/'s steps are finer or coarser than the model's
             // in places: one model row may take one or two impl/ steps, or none (done with the
-            // neighbouring row's step).
+            // neighbouring row's step). A completion may take three or four (migration_completion()
+            // up to its BQL section, the section, the checks after it, the failure path).
             const C first = r == "migration_thread_loop_exit" ? C::iterate : C::complete;
             const C second = first == C::iterate ? C::complete : C::iterate;
             actions = {{ts(first)}, {ts(first), ts(first)}, {}, {ts(second)}};
+            if (first == C::complete) {
+                actions.push_back({ts(first), ts(first), ts(first)});
+                actions.push_back({ts(first), ts(first), ts(first), ts(first)});
+            }
         }
         // A failing node left half-inactivated (half=yes): the perm check fails after the driver
         // step and the BlockBackends' inactivation (impl/'s half-done node fault, whose driver
@@ -268,7 +274,7 @@ class Replayer {
         const TraceStep& step = trace_.steps[i];
         m::State target = states_[i + 1];
         for (const Candidate& c : candidates(step, pending)) {
-            System sys(config_, interp_);
+            System sys(config_, oracle_);
             const std::string complaint = run_prefix(sys, chosen, c.ops);
             if (!complaint.empty()) {
                 note(i, step, c, complaint);
@@ -333,7 +339,7 @@ class Replayer {
     }
 
     bool finish(const std::vector<std::vector<Op>>& chosen) {
-        System sys(config_, interp_);
+        System sys(config_, oracle_);
         if (!run_prefix(sys, chosen, {}).empty()) {
             return false;
         }
@@ -358,6 +364,7 @@ class Replayer {
 
     const CheckerTrace& trace_;
     const m::Interpreter& interp_;
+    const m::Interpreter& oracle_;
     RunConfig config_;
     NodeNames names_; // what the commands call the run's nodes and disks
     std::vector<m::State> states_;
@@ -386,10 +393,50 @@ std::optional<OpKind> command_for_row(const std::string& row) {
     return it == commands.end() ? std::nullopt : std::optional<OpKind>(it->second);
 }
 
-ReplayOutcome replay(const CheckerTrace& trace) {
+CheckerTrace checker_trace(const m::Interpreter& interp, const m::Trace& trace,
+                           const std::string& invariant) {
+    auto state_of = [&](const m::State& s) {
+        std::map<std::string, std::string> out;
+        for (const auto& c : m::describe(interp, s)) {
+            out[c.variable] = c.after;
+        }
+        return out;
+    };
+    CheckerTrace out;
+    out.path = "(in memory)";
+    out.version = interp.table().version;
+    out.invariant = invariant;
+    out.nodes = interp.instance().nodes;
+    out.graph = std::string(m::graph_shape_name(interp.instance().graph));
+    out.starts = interp.instance().starts;
+    out.env = interp.instance().documented_use ? "documented" : "any";
+    out.initial = state_of(trace.initial);
+    for (const auto& ts : trace.steps) {
+        const m::RowData& row = interp.table().rows.at(static_cast<std::size_t>(ts.step.row));
+        TraceStep step;
+        step.row = row.name;
+        for (const m::Param p : row.params) {
+            step.params[std::string(m::param_info(p).name)] =
+                ts.step.params[static_cast<std::size_t>(p)];
+        }
+        step.params_text = m::format_params(interp, ts.step);
+        step.state = state_of(ts.state);
+        out.steps.push_back(std::move(step));
+    }
+    return out;
+}
+
+ReplayOutcome replay(const CheckerTrace& trace, const m::TableData* oracle_table,
+                     const m::TableData* trace_table) {
     const m::TableData* table = m::find_version(trace.version);
     if (!table) {
         return {false, false, {}, "no model version " + trace.version, {}};
+    }
+    if (oracle_table == nullptr) {
+        oracle_table = table;
+    }
+    if (trace_table == nullptr) {
+        trace_table = table;
     }
     m::Instance instance(trace.nodes);
     instance.starts = trace.starts;
@@ -405,17 +452,23 @@ ReplayOutcome replay(const CheckerTrace& trace) {
         instance.fixed[static_cast<int>(v)] = probe.get(initial, v);
     }
     instance.set_active_calls = probe.get(initial, m::Var::set_active_left);
-    // impl/ does not model image locking between the hosts. A trace that starts with
-    // image_locking on but never needs it (the checker picks the capability freely) is replayed
-    // with it off, after checking on the model that every step is still the same step.
+    // impl/ does not model image locking between the hosts, and it is driven with any use of QMP
+    // (the abstraction says documented_use=false). A trace that starts with image_locking on (the
+    // checker picks the capability freely) or under documented use (handoff check's default
+    // profile, which also fixes image locking on) but never needs either is replayed with both
+    // off, after checking on the model that every step is still the same step.
     m::State start = initial;
-    bool relaxed = false;
-    if (probe.get(initial, m::Var::image_locking) != 0) {
-        instance.fixed[static_cast<int>(m::Var::image_locking)] = 0;
-        probe.put(start, m::Var::image_locking, 0, 0, 0);
-        relaxed = true;
+    std::vector<m::Var> relaxed;
+    for (const m::Var v : {m::Var::image_locking, m::Var::documented_use}) {
+        if (probe.get(initial, v) != 0) {
+            probe.put(start, v, 0, 0, 0);
+            relaxed.push_back(v);
+        }
     }
+    instance.fixed[static_cast<int>(m::Var::image_locking)] = 0;
     const m::Interpreter interp(*table, instance);
+    const m::Interpreter oracle(*oracle_table, instance);
+    const m::Interpreter trace_model(*trace_table, instance);
     RunConfig config;
     config.version = impl_version(trace.version);
     config.caps.late_block_activate = interp.get(initial, m::Var::cap_late_block_activate) != 0;
@@ -433,11 +486,11 @@ ReplayOutcome replay(const CheckerTrace& trace) {
     std::vector<m::State> states{start};
     for (const auto& s : trace.steps) {
         states.push_back(parse_state(interp, s.state));
-        if (relaxed) {
-            interp.put(states.back(), m::Var::image_locking, 0, 0, 0);
+        for (const m::Var v : relaxed) {
+            interp.put(states.back(), v, 0, 0, 0);
         }
     }
-    if (relaxed) {
+    if (!relaxed.empty()) {
         for (std::size_t i = 0; i < trace.steps.size(); ++i) {
             const TraceStep& ts = trace.steps[i];
             m::Step step;
@@ -452,13 +505,14 @@ ReplayOutcome replay(const CheckerTrace& trace) {
                 step.params[static_cast<std::size_t>(p)] =
                     it != ts.params.end() ? it->second : interp.param_default(param);
             }
-            const auto next = step.row < 0 ? std::nullopt : interp.apply(states[i], step);
+            const auto next = step.row < 0 ? std::nullopt : trace_model.apply(states[i], step);
             if (!next || *next != states[i + 1]) {
                 return {false,
                         false,
                         {},
-                        fmt::format("the trace needs image locking (step {} {}({}) differs "
-                                    "without it), which impl/ does not model",
+                        fmt::format("the trace needs image locking or documented use (step "
+                                    "{} {}({}) differs without them), which impl/ does not "
+                                    "model",
                                     i + 1, ts.row, ts.params_text),
                         {}};
             }
@@ -469,11 +523,13 @@ ReplayOutcome replay(const CheckerTrace& trace) {
     // or inactivates a disk while the storage does not answer needs idle disks, which write
     // nothing then.
     try {
-        ReplayOutcome outcome = Replayer(trace, interp, config, states).run();
+        ReplayOutcome outcome = Replayer(trace, interp, oracle, config, states).run();
+        outcome.ran = true;
         if (!outcome.replayed) {
             config.busy_disks = false;
-            ReplayOutcome idle = Replayer(trace, interp, config, std::move(states)).run();
+            ReplayOutcome idle = Replayer(trace, interp, oracle, config, std::move(states)).run();
             if (idle.replayed) {
+                idle.ran = true;
                 idle.disks = "idle disks (flushed, no persistent dirty bitmap)";
                 return idle;
             }

@@ -7,6 +7,7 @@
 #include "handoff/model/invariants.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -55,6 +56,9 @@ struct ExploreLimits {
     // steps. Either may be empty.
     std::function<void(const State&)> on_state;
     std::function<void(const State&, const Step&)> on_step;
+    // Each state when it is first found, in the order of its id (the order on_state sees them):
+    // the id of the state it was found from (its own for an initial state). May be empty.
+    std::function<void(std::uint32_t parent)> on_found;
     // Called every 16384 expansions and at each new BFS depth (progress output); may be empty.
     std::function<void(const ExploreProgress&)> on_progress;
 };

@@ -11,7 +11,9 @@
 #include "handoff/model/table.hpp"
 #include "handoff/proofs/engines.hpp"
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,10 +81,38 @@ MutantVerdict check_mutant(const model::TableData& mutant, const model::Instance
 // the table reaches, the two reach the same states by the same steps, and no verdict, trace or
 // oracle run at that instance can tell them apart.
 struct ReachableStates {
-    std::vector<model::State> states;
-    bool complete = false; // the whole reachable graph (else: cut at the limit)
+    std::vector<model::State> states;  // in the order breadth-first search found them
+    std::vector<std::uint32_t> parent; // per state: the one it was found from (its own: initial)
+    bool complete = false;             // the whole reachable graph (else: cut at the limit)
 };
 ReachableStates reachable_states(const model::Interpreter& interp, std::size_t max_states);
+
+// A shortest path to states[index]: its initial state and the steps, each the first step (in
+// Interpreter::successors() order) from the parent that reaches the child.
+model::Trace path_to(const model::Interpreter& interp, const ReachableStates& reach,
+                     std::size_t index);
+
+// One place where the mutant's changed row differs from the table's: a reachable state, a step of
+// the row (host and parameters), and where each takes it (nullopt: it refuses the step).
+struct RowDifference {
+    std::size_t state = 0; // index into ReachableStates::states
+    model::Step step;
+    std::optional<model::State> table_next, mutant_next;
+};
+// Each difference, states in breadth-first order (a path to the first one is a path of the mutant
+// too: on every earlier state the row does the same); `visit` returns false to stop.
+void row_differences(const model::Interpreter& table, const model::Interpreter& mutant,
+                     std::string_view row, const std::vector<model::State>& states,
+                     const std::function<bool(const RowDifference&)>& visit);
+// Every host and outcome parameter choice of a row, as Interpreter::successors() makes them.
+std::vector<model::Params> row_choices(const model::Interpreter& interp, int row);
+// Whether the same states follow `from` under the mutant as under the table, the mutant differing
+// in `row` only (whose `choices` are row_choices()); steps by a fault row are told apart from the
+// others (recoverability follows only the others), a step to `from` itself is left aside.
+bool same_successors(const model::Interpreter& table, const model::Interpreter& mutant, int row,
+                     const std::vector<model::Params>& choices, const model::State& from);
+// "qmp_cont h=0 (h=0): the mutant refuses it"
+std::string describe_difference(const model::Interpreter& table, const RowDifference& d);
 // Where the mutant's changed row first differs from the table's on those states ("" if nowhere).
 std::string row_difference(const model::Interpreter& table, const model::Interpreter& mutant,
                            std::string_view row, const std::vector<model::State>& states);
