@@ -1,9 +1,10 @@
 // handoff mutate: mutation testing of one version's table (proofs/mutate.hpp). Each mutant, a
-// copy of the run-time table with one small change, goes to the checker at the default instance
-// under both environment profiles (compared with proofs/expected.json), and, if the checker does
-// not notice it, to the property tests' oracle (impl/ against the mutated model, a small budget).
-// The report (Markdown, or --json) counts killed, equivalent and surviving mutants; the
-// equivalences are read from docs/mutation/equivalent.tsv (id, TAB, why).
+// copy of the run-time table with one small change, goes to the property tests' oracle (impl/
+// against the mutated model, a small budget), and, if the oracle does not notice it, to the
+// checker at the default instance under both environment profiles (compared with
+// proofs/expected.json); with --equivalence, what survives both meets the instance's reachable
+// states (directed_replay()). The report (Markdown, or --json) counts killed, equivalent and
+// surviving mutants; the equivalences are read from docs/mutation/equivalent.tsv (id, TAB, why).
 #include "commands.hpp"
 #include "instance_options.hpp"
 #include "progress.hpp"
