@@ -297,6 +297,22 @@ std::vector<const im::NodeObservation*> model_nodes(const im::Observation& o,
     return out;
 }
 
+// What a host's outgoing stream carries, for the model's stream_eof and global_state: QEMU_VM_EOF
+// of a precopy stream (a postcopy stream's end is not the model's stream_eof: the destination's
+// load already went on through the package) and the global state global_state_store() wrote into
+// it. The bytes are the socket's once written, so this holds for a process that is gone too.
+static void map_outgoing_stream(Builder& b, int h, const im::MigrationStream* out_stream) {
+    using V = m::Var;
+    if (out_stream && out_stream->global_state) {
+        b.exact(V::global_state, h, to_model(*out_stream->global_state),
+                fmt::format("global_state[{}]", h));
+    } else {
+        b.exact(V::global_state, h, m::RunState::UNSET);
+    }
+    b.exact(V::stream_eof, h,
+            out_stream && out_stream->eof_sent && !out_stream->postcopy_package_sent);
+}
+
 AbstractState abstract(const m::Interpreter& interp, const Capabilities& caps,
                        bool storage_answering, const std::array<HostView, 2>& hosts,
                        const History& history) {
@@ -339,10 +355,10 @@ AbstractState abstract(const m::Interpreter& interp, const Capabilities& caps,
             b.exact(V::block_inactive, h, false);
             b.exact(V::vm_was_running, h, false);
             b.exact(V::vm_old_state, h, m::RunState::UNSET);
-            b.exact(V::global_state, h, m::RunState::UNSET);
             b.exact(V::received_state, h, m::RunState::UNSET);
             b.exact(V::migration_block_active, h, false);
-            b.exact(V::stream_eof, h, false);
+            // What the process wrote to its socket outlives it.
+            map_outgoing_stream(b, h, view.outgoing);
             b.exact(V::file_error, h, false);
             b.exact(V::pause_sem, h, false);
             b.exact(V::active_state, h, m::MigStatus::NONE);
@@ -373,23 +389,13 @@ AbstractState abstract(const m::Interpreter& interp, const Capabilities& caps,
         b.exact(V::vm_was_running, h, o.vm_was_running);
         b.exact(V::vm_old_state, h, to_model(o.vm_old_state),
                 fmt::format("vm_old_state[{}] {}", h, im::to_string(o.vm_old_state)));
-        const im::MigrationStream* out_stream = view.outgoing;
-        if (out_stream && out_stream->global_state) {
-            b.exact(V::global_state, h, to_model(*out_stream->global_state),
-                    fmt::format("global_state[{}]", h));
-        } else {
-            b.exact(V::global_state, h, m::RunState::UNSET);
-        }
+        map_outgoing_stream(b, h, view.outgoing);
         if (has_global_flag) {
             // The model folds the destination's qmp_migrate_incoming() (which clears the flag)
             // into its start; impl/ calls it when the source connects.
             const bool listening = incoming_to_model(o) == m::Incoming::LISTENING;
             b.exact(V::migration_block_active, h, o.migration_block_active && !listening);
         }
-        // QEMU_VM_EOF of a precopy stream; a postcopy stream's end is not the model's
-        // stream_eof (the destination's load already went on through the package).
-        b.exact(V::stream_eof, h,
-                out_stream && out_stream->eof_sent && !out_stream->postcopy_package_sent);
         auto incoming = incoming_to_model(o);
         const im::MigrationStream* from_peer = hosts[static_cast<std::size_t>(1 - h)].outgoing;
         if (incoming == m::Incoming::LOADING && from_peer && from_peer->postcopy_package_sent) {

@@ -91,6 +91,36 @@ TEST(Oracle, SeedStoryOnV800) {
     EXPECT_NE(sys.violated({started}), "");
 }
 
+// Model disagreement found by soaking v7.2 (proptests/README.md, "Corrected since"): the source
+// writes QEMU_VM_EOF, is cancelled, completes by savevm (v7.2 sets COMPLETED) and quits; the
+// destination then loads the stream, whose bytes outlived the source. Every step must be a row.
+TEST(Oracle, DestinationLoadsAStreamWhoseSourceQuitAfterWritingIt) {
+    const m::Interpreter interp(*m::find_version("v7.2"), test_instance());
+    RunConfig config;
+    config.version = im::QemuVersion::v7_2;
+    System sys(config, interp);
+    const auto complete = static_cast<int>(im::IterationChoice::complete);
+    const std::vector<Op> story{
+        {OpKind::stop, 0, 0, 0},
+        {OpKind::migrate, 0, 0, 0},
+        {OpKind::thread_step, 0, 0, complete}, // setup
+        {OpKind::thread_step, 0, 0, complete}, // migration_completion_begin
+        {OpKind::thread_step, 0, 0, complete}, // save: QEMU_VM_EOF written
+        {OpKind::migrate_cancel, 0, 0, 0},
+        {OpKind::thread_run, 0, 0, complete}, // the thread ends CANCELLED
+        {OpKind::savevm, 0, 0, 0},            // sets COMPLETED in v7.2
+        {OpKind::quit, 0, 0, 0},
+        {OpKind::incoming_co, 1, 0, 0}, // the destination reads the whole stream
+    };
+    for (const Op& op : story) {
+        const std::string complaint = sys.execute(op);
+        ASSERT_EQ(complaint, "") << describe(op, sys.names()) << "\n" << sys.log();
+    }
+    ASSERT_NE(sys.host(1), nullptr);
+    EXPECT_EQ(sys.host(1)->observe().incoming_step, im::IncomingStep::precopy_bh) << sys.log();
+    EXPECT_GT(sys.coverage().rows.count("incoming_load_ok"), 0u) << sys.log();
+}
+
 // A postcopy migration to its end: every step is a row, and the destination runs.
 TEST(Oracle, PostcopyStoryOnEveryVersion) {
     for (const std::string& version : test_versions()) {

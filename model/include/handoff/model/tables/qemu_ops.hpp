@@ -703,16 +703,20 @@ constexpr auto vm_start(H host) {
 // ---- processes ---------------------------------------------------------------------------------
 
 // The process exits: exit(EXIT_FAILURE) after a failed incoming migration, or management quits it.
-// Its per-process variables go back to fixed values, so that a gone process is one state.
+// Its per-process variables go back to fixed values, so that a gone process is one state, except
+// what it already wrote to the migration socket: the bytes are the kernel's once written, so a
+// destination still reads QEMU_VM_EOF and the global state after the source has quit
+// (stream_eof, global_state; start_destination clears them for a fresh process).
 template <class H>
 constexpr auto process_exits(H host) {
     return group(
-        "process_exits", "h", "The QEMU process ends; a process that is gone holds no image.",
+        "process_exits", "h",
+        "The QEMU process ends; a process that is gone holds no image. The stream it wrote "
+        "(QEMU_VM_EOF, the global state) stays in the socket for the destination to read.",
         set(alive(host), false), set(runstate(host), RS::INMIGRATE), set(mig(host), MS::NONE),
         set(pc(host), PC::IDLE), set(incoming(host), IN::NONE), set(block_inactive(host), false),
         set(vm_was_running(host), false), set(vm_old_state(host), RS::UNSET),
-        set(global_state(host), RS::UNSET), set(received_state(host), RS::UNSET),
-        set(migration_block_active(host), false), set(stream_eof(host), false),
+        set(received_state(host), RS::UNSET), set(migration_block_active(host), false),
         set(file_error(host), false), set(rp_error(host), false), set(pause_sem(host), false),
         set(active_state(host), MS::NONE), set(autostart(host), false),
         set(started_inactive(host), false), set(tried_inactivate(host), false),

@@ -55,6 +55,7 @@ inline constexpr auto start_destination = row<"start_destination">(
     effect(set(starts_left, decrement(starts_left)), set(alive(h), true),
            set(runstate(h), RS::INMIGRATE), set(incoming(h), IN::LISTENING),
            set(autostart(h), autostart_policy), set(migration_block_active(h), false),
+           set(stream_eof(h), false), set(global_state(h), RS::UNSET),
            set(node(h, n), NS::INACTIVE)));
 
 inline constexpr auto qmp_migrate_cancel = row<"qmp_migrate_cancel">(

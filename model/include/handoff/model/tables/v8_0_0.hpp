@@ -30,7 +30,8 @@ inline constexpr auto start_destination = row<"start_destination">(
     !alive(h) && alive(peer(h)) && starts_left != Count::ZERO,
     effect(set(starts_left, decrement(starts_left)), set(alive(h), true),
            set(runstate(h), RS::INMIGRATE), set(incoming(h), IN::LISTENING),
-           set(autostart(h), autostart_policy), set(node(h, n), NS::INACTIVE)));
+           set(autostart(h), autostart_policy), set(stream_eof(h), false),
+           set(global_state(h), RS::UNSET), set(node(h, n), NS::INACTIVE)));
 
 inline constexpr auto quit_after_handover = row<"quit_after_handover">(
     Actor::management, with_params<P::host>{},
