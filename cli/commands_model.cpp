@@ -26,6 +26,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace handoff::cli {
@@ -343,6 +344,8 @@ void register_model_commands(CLI::App& app) {
         InstanceOptions instance;
         bool json = false;
         bool quiet = false;
+        std::string evaluator = "compiled";
+        unsigned jobs = std::max(1U, std::thread::hardware_concurrency());
     };
     auto ex = std::make_shared<ExploreArgs>();
     auto* explore_cmd = app.add_subcommand(
@@ -354,6 +357,18 @@ void register_model_commands(CLI::App& app) {
     explore_cmd->add_flag("--json", ex->json, "Write the results as JSON");
     explore_cmd->add_flag("--quiet", ex->quiet,
                           "No progress line on stderr (it is shown only on a terminal anyway)");
+    explore_cmd
+        ->add_option("--evaluator", ex->evaluator,
+                     "How states are expanded: compiled (the table specialised for the instance) "
+                     "or ast (the general evaluator; the same states and verdicts, for measuring)")
+        ->check(CLI::IsMember({"compiled", "ast"}))
+        ->capture_default_str();
+    explore_cmd
+        ->add_option("--jobs", ex->jobs,
+                     "Threads that expand states (the same states, numbering and traces for any "
+                     "number)")
+        ->check(CLI::Range(1U, 64U))
+        ->capture_default_str();
     explore_cmd->callback([ex] {
         const TableData& table = require_version(ex->version);
         const auto invs = select_invariants(table, ex->invariants);
@@ -362,6 +377,8 @@ void register_model_commands(CLI::App& app) {
         {
             ProgressLine progress(ex->quiet);
             ExploreLimits limits;
+            limits.by_ast = ex->evaluator == "ast";
+            limits.threads = ex->jobs;
             if (progress.enabled()) {
                 limits.on_progress = [&](const ExploreProgress& p) {
                     const double rate =

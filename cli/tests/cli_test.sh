@@ -153,6 +153,20 @@ check "explore holds" 0 - "valid-runstate-transitions +holds +for this instance"
     "$handoff" explore --version v9.2 --nodes 1 --invariant valid-runstate-transitions \
     --cap late-block-activate=off --cap pause-before-switchover=off --cap postcopy=off \
     --cap autostart=on --cap image-locking=on --starts 0
+# The compiled table and the threads change nothing but the time: the same states, numbering,
+# counts and traces (recoverable included) as one thread with the general evaluator.
+explore_json() {
+    "$handoff" explore --version v10.0 --nodes 1 --cap postcopy=off --cap image-locking=on \
+        --json "$@" | jq -S 'del(.seconds) | .results |= map(del(.seconds))'
+}
+by_ast=$(explore_json --jobs 1 --evaluator ast)
+check "explore --jobs 2: what one thread with --evaluator ast finds" 0 - "^same$" \
+    bash -c '[ -n "$1" ] && [ "$1" = "$2" ] && echo same' - "$by_ast" "$(explore_json --jobs 2)"
+check "explore --jobs 1: the same" 0 - "^same$" \
+    bash -c '[ -n "$1" ] && [ "$1" = "$2" ] && echo same' - "$by_ast" "$(explore_json --jobs 1)"
+check "explore --evaluator: ast or compiled" 2 1 "--evaluator: foo not in \{compiled,ast\}" \
+    "$handoff" explore --version v10.0 --evaluator foo
+check "explore --jobs 0" 2 1 "--jobs" "$handoff" explore --version v10.0 --jobs 0
 # trace, replay, export, coverage (see the README). The seed at N = 1 with every capability fixed
 # is found in well under a second.
 seed=(--version v8.0.0 --invariant no-vm-start-while-inactive --nodes 1

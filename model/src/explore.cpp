@@ -5,12 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <stdexcept>
+#include <thread>
 
 namespace handoff::model {
 
 bool holds(const Interpreter& interp, const InvariantData& inv, const State& s) {
-    Env env;
-    return interp.eval(invariants_ast(), inv.expr, s, env) != 0;
+    return interp.holds(inv, s);
 }
 
 namespace {
@@ -42,19 +43,28 @@ class Packer {
             total += b;
         }
         words_ = (total + 63) / 64;
+        if (words_ > kMaxWords) {
+            throw std::invalid_argument("the instance's states do not fit the explorer's 256 bits");
+        }
+        int bit = 0;
+        for (int b : bits_) {
+            place_.push_back({static_cast<std::uint8_t>(bit / 64),
+                              static_cast<std::uint8_t>(bit % 64), bit % 64 + b > 64});
+            bit += b;
+        }
     }
+    static constexpr int kMaxWords = 4;
     int words() const { return words_; }
 
     void pack(const State& s, std::uint64_t* out) const {
         std::fill(out, out + words_, 0);
-        int bit = 0;
-        for (std::size_t i = 0; i < bits_.size(); ++i) {
+        for (std::size_t i = 0; i < place_.size(); ++i) {
             const std::uint64_t v = static_cast<unsigned char>(s[i]);
-            out[bit / 64] |= v << (bit % 64);
-            if (bit % 64 + bits_[i] > 64) {
-                out[bit / 64 + 1] |= v >> (64 - bit % 64);
+            const Place p = place_[i];
+            out[p.word] |= v << p.shift;
+            if (p.spills) {
+                out[p.word + 1] |= v >> (64 - p.shift);
             }
-            bit += bits_[i];
         }
     }
     State unpack(const std::uint64_t* in) const {
@@ -72,7 +82,13 @@ class Packer {
     }
 
   private:
+    struct Place {
+        std::uint8_t word;
+        std::uint8_t shift;
+        bool spills; // the slot's high bits go on in the next word
+    };
     std::vector<int> bits_;
+    std::vector<Place> place_;
     int words_ = 1;
 };
 
@@ -106,14 +122,39 @@ struct Graph {
 
     // The index of `s`, adding it if new; `added` says which.
     std::uint32_t insert(const State& s, bool& added) {
-        const int n = packer.words();
-        std::uint64_t key[4];
+        std::uint64_t key[Packer::kMaxWords];
         packer.pack(s, key);
+        return insert(key, hash(key, packer.words()), added);
+    }
+    // The same for a packed state and its hash().
+    // A loop, not std::equal: that calls memcmp for these few words.
+    static bool same_key(const std::uint64_t* a, const std::uint64_t* b, int n) {
+        for (int i = 0; i < n; ++i) {
+            if (a[i] != b[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+    // The index of a packed state with its hash(), or UINT32_MAX; only reads the graph, so
+    // several threads may look up while no thread inserts.
+    std::uint32_t find(const std::uint64_t* key, std::uint64_t key_hash) const {
+        const int n = packer.words();
+        const std::size_t mask = slots.size() - 1;
+        for (std::size_t i = key_hash & mask;; i = (i + 1) & mask) {
+            if (slots[i] == UINT32_MAX ||
+                same_key(key, &packed[static_cast<std::size_t>(slots[i]) * n], n)) {
+                return slots[i];
+            }
+        }
+    }
+    std::uint32_t insert(const std::uint64_t* key, std::uint64_t key_hash, bool& added) {
+        const int n = packer.words();
         if (2 * (size() + 1) > slots.size()) {
             rehash();
         }
         const std::size_t mask = slots.size() - 1;
-        for (std::size_t i = hash(key, n) & mask;; i = (i + 1) & mask) {
+        for (std::size_t i = key_hash & mask;; i = (i + 1) & mask) {
             if (slots[i] == UINT32_MAX) {
                 slots[i] = static_cast<std::uint32_t>(size());
                 packed.insert(packed.end(), key, key + n);
@@ -122,7 +163,7 @@ struct Graph {
                 added = true;
                 return slots[i];
             }
-            if (std::equal(key, key + n, &packed[static_cast<std::size_t>(slots[i]) * n])) {
+            if (same_key(key, &packed[static_cast<std::size_t>(slots[i]) * n], n)) {
                 added = false;
                 return slots[i];
             }
@@ -189,23 +230,41 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
             return i->kind == InvariantKind::Recoverability;
         });
 
-    auto add = [&](const State& s, std::uint32_t parent, const Step& step) {
+    auto holds_here = [&](const InvariantData& inv, const State& s) {
+        if (limits.by_ast) {
+            Env env;
+            return interp.eval(invariants_ast(), inv.expr, s, env) != 0;
+        }
+        return interp.holds(inv, s);
+    };
+    // A state's invariants are checked when it is expanded (in the order of its id, so the first
+    // violation found is one of the shallowest), and, if the exploration stops early, for every
+    // state found but not expanded.
+    const auto record_invariants = [&](std::uint32_t id, const std::uint8_t* violated) {
+        for (std::size_t i = 0; i < invariants.size(); ++i) {
+            if (violated[i] != 0) {
+                ++violations[i];
+                if (!first_violation[i]) {
+                    first_violation[i] = id;
+                }
+            }
+        }
+    };
+    const auto check_invariants = [&](const State& s, std::uint8_t* violated) {
+        for (std::size_t i = 0; i < invariants.size(); ++i) {
+            violated[i] = invariants[i]->kind == InvariantKind::StatePredicate &&
+                          !holds_here(*invariants[i], s);
+        }
+    };
+    const auto insert = [&](const std::uint64_t* key, std::uint64_t key_hash, std::uint32_t parent,
+                            const Step& step) {
         bool added = false;
-        const std::uint32_t id = g.insert(s, added);
+        const std::uint32_t id = g.insert(key, key_hash, added);
         if (added) {
             g.parent[id] = parent == UINT32_MAX ? id : parent;
             g.via[id] = Graph::encode(step);
             if (limits.on_found) {
                 limits.on_found(g.parent[id]);
-            }
-            for (std::size_t i = 0; i < invariants.size(); ++i) {
-                if (invariants[i]->kind == InvariantKind::StatePredicate &&
-                    !holds(interp, *invariants[i], s)) {
-                    ++violations[i];
-                    if (!first_violation[i]) {
-                        first_violation[i] = id;
-                    }
-                }
             }
         }
         return id;
@@ -213,46 +272,143 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
 
     Step none;
     none.row = 0;
+    const int words = g.packer.words();
     for (const State& s : interp.initial_states()) {
-        add(s, UINT32_MAX, none);
+        std::uint64_t key[Packer::kMaxWords];
+        g.packer.pack(s, key);
+        insert(key, Graph::hash(key, words), UINT32_MAX, none);
     }
+
+    // What expanding a run of states found: per state, its invariants and where its successors
+    // end; per successor, the step, the packed state and its hash.
+    struct Expansion {
+        std::vector<std::uint8_t> violated;
+        std::vector<std::size_t> ends;
+        std::vector<Step> steps;
+        std::vector<std::uint64_t> keys;
+        std::vector<std::uint64_t> hashes;
+        std::vector<std::uint32_t> found; // the successor's id if it was known before the batch
+    };
+    const auto expand = [&](std::uint32_t from, std::uint32_t to, Expansion& x) {
+        x.violated.assign(static_cast<std::size_t>(to - from) * invariants.size(), 0);
+        x.ends.clear();
+        x.steps.clear();
+        x.keys.clear();
+        x.hashes.clear();
+        x.found.clear();
+        for (std::uint32_t id = from; id < to; ++id) {
+            const State current = g.state(id);
+            check_invariants(current, x.violated.data() +
+                                          static_cast<std::size_t>(id - from) * invariants.size());
+            const auto visit = [&](const Step& step, const State& succ) {
+                std::uint64_t key[Packer::kMaxWords];
+                g.packer.pack(succ, key);
+                x.steps.push_back(step);
+                x.keys.insert(x.keys.end(), key, key + words);
+                const std::uint64_t key_hash = Graph::hash(key, words);
+                x.hashes.push_back(key_hash);
+                // Most successors were found before: looking them up here, in parallel, leaves
+                // the calling thread only the new ones to add.
+                x.found.push_back(g.find(key, key_hash));
+            };
+            if (limits.by_ast) {
+                interp.successors_by_ast(current, visit);
+            } else {
+                interp.successors(current, visit);
+            }
+            x.ends.push_back(x.steps.size());
+        }
+    };
+
+    const unsigned threads = std::max(1U, limits.threads);
+    constexpr std::uint32_t kBatchPerThread = 1024;
+    std::vector<Expansion> parts(threads);
     out.complete = true;
     // The BFS depth being expanded: the states of depth d end where depth d + 1 began to be added.
     int level = 0;
     std::size_t level_end = g.size();
-    for (std::uint32_t next = 0; next < g.size(); ++next) {
-        if (g.size() > limits.max_states) {
-            out.complete = false;
-            break;
+    std::uint32_t next = 0;
+    while (next < g.size() && out.complete) {
+        // Expand the next batch of states found so far, one part per thread.
+        const std::uint32_t batch_end = static_cast<std::uint32_t>(
+            std::min<std::size_t>(g.size(), next + std::size_t{kBatchPerThread} * threads));
+        const std::uint32_t per = (batch_end - next + threads - 1) / threads;
+        std::vector<std::uint32_t> bounds;
+        for (unsigned t = 0; t <= threads; ++t) {
+            bounds.push_back(std::min(batch_end, next + per * t));
         }
-        const bool new_level = next == level_end;
-        if (new_level) {
-            ++level;
-            level_end = g.size();
+        if (threads == 1 || batch_end - next < 2 * threads) {
+            bounds.assign(threads + 1, batch_end);
+            bounds[0] = next;
         }
-        if (limits.on_progress && (new_level || next % 16384 == 0)) {
-            limits.on_progress(
-                {g.size(), next, level,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
-        }
-        const State current = g.state(next);
-        if (limits.on_state) {
-            limits.on_state(current);
-        }
-        interp.successors(current, [&](const Step& step, const State& succ) {
-            ++out.transitions;
-            if (limits.on_step) {
-                limits.on_step(current, step);
+        {
+            std::vector<std::jthread> workers;
+            for (unsigned t = 1; t < threads; ++t) {
+                if (bounds[t] < bounds[t + 1]) {
+                    workers.emplace_back([&, t] { expand(bounds[t], bounds[t + 1], parts[t]); });
+                }
             }
-            const std::uint32_t to = add(succ, next, step);
-            if (want_recovery &&
-                interp.table().rows[static_cast<std::size_t>(step.row)].actor != Actor::fault) {
-                g.edge_target.push_back(to);
-            }
-        });
-        if (want_recovery) {
-            g.edge_offset.push_back(g.edge_target.size());
+            expand(bounds[0], bounds[1], parts[0]);
         }
+        // Add their successors in the order one thread would have.
+        for (unsigned t = 0; t < threads && out.complete; ++t) {
+            const Expansion& x = parts[t];
+            std::size_t step_index = 0;
+            for (std::uint32_t id = bounds[t]; id < bounds[t + 1]; ++id) {
+                if (g.size() > limits.max_states) {
+                    out.complete = false;
+                    break;
+                }
+                const bool new_level = id == level_end;
+                if (new_level) {
+                    ++level;
+                    level_end = g.size();
+                }
+                if (limits.on_progress && (new_level || id % 16384 == 0)) {
+                    limits.on_progress(
+                        {g.size(), id, level,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                             .count()});
+                }
+                record_invariants(id, x.violated.data() + static_cast<std::size_t>(id - bounds[t]) *
+                                                              invariants.size());
+                State current;
+                if (limits.on_state || limits.on_step) {
+                    current = g.state(id);
+                }
+                if (limits.on_state) {
+                    limits.on_state(current);
+                }
+                const std::size_t end = x.ends[id - bounds[t]];
+                for (; step_index < end; ++step_index) {
+                    const Step& step = x.steps[step_index];
+                    ++out.transitions;
+                    if (limits.on_step) {
+                        limits.on_step(current, step);
+                    }
+                    const std::uint32_t to =
+                        x.found[step_index] != UINT32_MAX
+                            ? x.found[step_index]
+                            : insert(&x.keys[step_index * static_cast<std::size_t>(words)],
+                                     x.hashes[step_index], id, step);
+                    if (want_recovery &&
+                        interp.table().rows[static_cast<std::size_t>(step.row)].actor !=
+                            Actor::fault) {
+                        g.edge_target.push_back(to);
+                    }
+                }
+                if (want_recovery) {
+                    g.edge_offset.push_back(g.edge_target.size());
+                }
+                next = id + 1;
+            }
+        }
+    }
+    // Stopped early: the states found but not expanded have their invariants checked too.
+    std::vector<std::uint8_t> violated(invariants.size());
+    for (std::uint32_t id = next; id < g.size(); ++id) {
+        check_invariants(g.state(id), violated.data());
+        record_invariants(id, violated.data());
     }
     out.states = g.size();
     // Depths from the BFS tree (parents always come before their children).
@@ -292,7 +448,7 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
         for (std::uint32_t s = 0; s < n; ++s) {
             const State st = g.state(s);
             crashed[s] = interp.get(st, Var::crash) != 0;
-            if (!crashed[s] && holds(interp, *rec, st)) {
+            if (!crashed[s] && holds_here(*rec, st)) {
                 good[s] = 1;
                 queue.push_back(s);
             }

@@ -1,8 +1,16 @@
 #include "handoff/model/interpreter.hpp"
 
-#include <algorithm>
+#include "compiled.hpp"
+#include "handoff/model/invariants.hpp"
+#include "handoff/model/versions.hpp"
 
+#include <algorithm>
+#include <map>
+#include <mutex>
 #include <stdexcept>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
 
 namespace handoff::model {
 
@@ -66,6 +74,40 @@ Interpreter::Interpreter(const TableData& table, const Instance& instance)
         }
         row_params_.push_back(std::move(rp));
     }
+    compiled_ = compiled_for(table_, layout_, graph_);
+}
+
+// The specialised table depends on the table, the node count and the graph only. Interpreters of
+// a registered version are made many times over (the replays make one per trace), so its
+// specialisations are kept for the life of the process; a table made at run time (a mutant) is
+// specialised for its interpreter alone, since another table may later live at its address.
+std::shared_ptr<const detail::CompiledTable>
+Interpreter::compiled_for(const TableData& table, const Layout& layout, const BlockGraph& graph) {
+    const auto& registered = all_versions();
+    if (std::find(registered.begin(), registered.end(), &table) == registered.end()) {
+        return std::make_shared<const detail::CompiledTable>(table, layout, graph);
+    }
+    static std::mutex mutex;
+    static std::map<std::tuple<const TableData*, int, int>,
+                    std::shared_ptr<const detail::CompiledTable>>
+        cache;
+    const auto key = std::make_tuple(&table, static_cast<int>(graph.shape()), layout.nodes());
+    const std::lock_guard<std::mutex> lock(mutex);
+    auto& slot = cache[key];
+    if (!slot) {
+        slot = std::make_shared<const detail::CompiledTable>(table, layout, graph);
+    }
+    return slot;
+}
+
+bool Interpreter::holds(const InvariantData& inv, const State& s) const {
+    const std::int32_t code = compiled_->invariant(inv);
+    if (code >= 0) {
+        const Params none{};
+        return compiled_->eval(code, s.data(), none.data()) != 0;
+    }
+    Env env;
+    return eval(invariants_ast(), inv.expr, s, env) != 0;
 }
 
 bool Interpreter::reads_outcome_params(int expr) const {
@@ -407,9 +449,23 @@ std::optional<State> Interpreter::apply_with(const State& s, const Step& step,
         return std::nullopt; // a crash ends the run
     }
     const RowData& row = table_.rows[static_cast<std::size_t>(step.row)];
+    const int host = step.params[static_cast<int>(Param::host)];
+    if constexpr (std::is_same_v<Observe, Unobserved>) {
+        const detail::CodeRow& code = compiled_->row(static_cast<std::size_t>(step.row), host);
+        if (code.compiled) {
+            if (!compiled_->eval(code.guard, s.data(), step.params.data())) {
+                return std::nullopt;
+            }
+            State next = s;
+            if (!compiled_->run(code, next, step.params.data(), host)) {
+                return std::nullopt;
+            }
+            return next;
+        }
+    }
     Env env;
     env.params = step.params;
-    env.hosts[0] = step.params[static_cast<int>(Param::host)];
+    env.hosts[0] = host;
     if (!eval(table_.ast, row.guard, s, env)) {
         return std::nullopt;
     }
@@ -442,10 +498,45 @@ std::optional<Interpreter::Refusal> Interpreter::refusal(const State& s, const S
 
 void Interpreter::successors(const State& s,
                              const std::function<void(const Step&, const State&)>& visit) const {
+    successors_with<true>(s, visit);
+}
+
+void Interpreter::successors_by_ast(
+    const State& s, const std::function<void(const Step&, const State&)>& visit) const {
+    successors_with<false>(s, visit);
+}
+
+template <bool Fast>
+void Interpreter::successors_with(
+    const State& s, const std::function<void(const Step&, const State&)>& visit) const {
     if (get(s, Var::crash) != static_cast<int>(Crash::NONE)) {
         return;
     }
+    // The successors of one row and host found so far, for reporting each once; the strings are
+    // reused from row to row. (Not static: `visit` may ask for the successors of another state.)
     std::vector<State> seen;
+    std::vector<std::size_t> seen_hash;
+    std::size_t seen_count = 0;
+    std::size_t next_hash = 0;
+    auto already_seen = [&](const State& t) {
+        next_hash = std::hash<std::string_view>{}(t);
+        for (std::size_t k = 0; k < seen_count; ++k) {
+            if (seen_hash[k] == next_hash && seen[k] == t) {
+                return true;
+            }
+        }
+        return false;
+    };
+    auto remember = [&](const State& t) {
+        if (seen_count == seen.size()) {
+            seen.push_back(t);
+            seen_hash.push_back(next_hash);
+        } else {
+            seen[seen_count].assign(t);
+            seen_hash[seen_count] = next_hash;
+        }
+        ++seen_count;
+    };
     State next;
     Env env;
     std::vector<std::size_t> index;
@@ -463,26 +554,41 @@ void Interpreter::successors(const State& s,
         const auto& domains = rp.domains;
         for (int host : rp.hosts) {
             step.params[static_cast<int>(Param::host)] = host;
-            if (guard_reads_host_only_[r]) {
+            const detail::CodeRow& code = compiled_->row(r, host);
+            const bool fast = Fast && code.compiled;
+            if (fast && !code.passes_byte_tests(s.data())) {
+                continue;
+            }
+            auto guard = [&] {
+                if (fast) {
+                    // The byte tests passed above.
+                    return compiled_->eval(code.residual, s.data(), step.params.data()) != 0;
+                }
                 env.params = step.params;
                 env.hosts[0] = host;
-                if (!eval(table_.ast, row.guard, s, env)) {
-                    continue;
+                return eval(table_.ast, row.guard, s, env) != 0;
+            };
+            auto effect = [&] {
+                if (fast) {
+                    return compiled_->run(code, next, step.params.data(), host);
                 }
+                env.params = step.params;
+                env.hosts[0] = host;
+                return run_effect(row, next, env, Unobserved{});
+            };
+            if (guard_reads_host_only_[r] && !guard()) {
+                continue;
             }
-            seen.clear();
+            seen_count = 0;
             index.assign(domains.size(), 0);
             while (true) {
                 for (std::size_t k = 0; k < domains.size(); ++k) {
                     step.params[static_cast<std::size_t>(outcome[k])] = domains[k][index[k]];
                 }
-                env.params = step.params;
-                env.hosts[0] = host;
-                if (guard_reads_host_only_[r] || eval(table_.ast, row.guard, s, env)) {
+                if (guard_reads_host_only_[r] || guard()) {
                     next.assign(s);
-                    if (run_effect(row, next, env, Unobserved{}) &&
-                        std::find(seen.begin(), seen.end(), next) == seen.end()) {
-                        seen.push_back(next);
+                    if (effect() && !already_seen(next)) {
+                        remember(next);
                         visit(step, next);
                     }
                 }

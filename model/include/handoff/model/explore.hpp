@@ -61,6 +61,13 @@ struct ExploreLimits {
     std::function<void(std::uint32_t parent)> on_found;
     // Called every 16384 expansions and at each new BFS depth (progress output); may be empty.
     std::function<void(const ExploreProgress&)> on_progress;
+    // Expand states with the general evaluator instead of the table specialised for the
+    // instance (the same states and verdicts; for measuring the difference).
+    bool by_ast = false;
+    // Threads that expand states (1: the calling thread only). The states, their numbering, the
+    // traces and every callback's order are the same for any number: workers expand a batch of
+    // states, and the calling thread adds their successors in the order one thread would.
+    unsigned threads = 1;
 };
 
 Exploration explore(const Interpreter& interp, const std::vector<const InvariantData*>& invariants,

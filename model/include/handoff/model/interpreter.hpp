@@ -7,11 +7,17 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace handoff::model {
+
+struct InvariantData;
+namespace detail {
+class CompiledTable;
+}
 
 // A finite instance: the number of block nodes and, optionally, capabilities fixed from the
 // command line (-1: both values, chosen nondeterministically in the initial states).
@@ -125,7 +131,19 @@ class Interpreter {
     // The value of a parameter a row does not declare.
     int param_default(Param p) const;
 
+    // The general evaluator: any expression of `ast` under `env`. The explorer's hot paths
+    // (successors(), apply() without an observer, holds()) run a form of the table specialised
+    // for the instance instead (model/src/compiled.hpp); model_tests hold the two to the same
+    // answers.
     int eval(const Ast& ast, int expr, const State& s, Env& env) const;
+
+    // Whether `s` satisfies a state invariant (a Recoverability invariant: its "recovered"
+    // predicate).
+    bool holds(const InvariantData& inv, const State& s) const;
+
+    // The same steps as successors(), by the general evaluator only (for tests of the fast path).
+    void successors_by_ast(const State& s,
+                           const std::function<void(const Step&, const State&)>& visit) const;
 
   private:
     // False if an assumption rules the parameters out (its index in *refused_by, if given);
@@ -151,6 +169,13 @@ class Interpreter {
         std::vector<std::vector<int>> domains;
     };
     std::vector<RowParams> row_params_;
+    // The table specialised for this instance (shared by copies of this interpreter).
+    std::shared_ptr<const detail::CompiledTable> compiled_;
+    static std::shared_ptr<const detail::CompiledTable>
+    compiled_for(const TableData& table, const Layout& layout, const BlockGraph& graph);
+    template <bool Fast>
+    void successors_with(const State& s,
+                         const std::function<void(const Step&, const State&)>& visit) const;
 };
 
 // A printable description of a parameter value ("none", "node 1", "host 0", "yes").
