@@ -120,13 +120,11 @@ struct Graph {
         return h ^ (h >> 33);
     }
 
-    // The index of `s`, adding it if new; `added` says which.
-    std::uint32_t insert(const State& s, bool& added) {
-        std::uint64_t key[Packer::kMaxWords];
+    // Packs `s` into `key` (Packer::kMaxWords words) and returns its hash().
+    std::uint64_t pack(const State& s, std::uint64_t* key) const {
         packer.pack(s, key);
-        return insert(key, hash(key, packer.words()), added);
+        return hash(key, packer.words());
     }
-    // The same for a packed state and its hash().
     // A loop, not std::equal: that calls memcmp for these few words.
     static bool same_key(const std::uint64_t* a, const std::uint64_t* b, int n) {
         for (int i = 0; i < n; ++i) {
@@ -148,6 +146,7 @@ struct Graph {
             }
         }
     }
+    // The index of a packed state with its hash(), adding it if new; `added` says which.
     std::uint32_t insert(const std::uint64_t* key, std::uint64_t key_hash, bool& added) {
         const int n = packer.words();
         if (2 * (size() + 1) > slots.size()) {
@@ -275,8 +274,7 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
     const int words = g.packer.words();
     for (const State& s : interp.initial_states()) {
         std::uint64_t key[Packer::kMaxWords];
-        g.packer.pack(s, key);
-        insert(key, Graph::hash(key, words), UINT32_MAX, none);
+        insert(key, g.pack(s, key), UINT32_MAX, none);
     }
 
     // What expanding a run of states found: per state, its invariants and where its successors
@@ -302,10 +300,9 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
                                           static_cast<std::size_t>(id - from) * invariants.size());
             const auto visit = [&](const Step& step, const State& succ) {
                 std::uint64_t key[Packer::kMaxWords];
-                g.packer.pack(succ, key);
+                const std::uint64_t key_hash = g.pack(succ, key);
                 x.steps.push_back(step);
                 x.keys.insert(x.keys.end(), key, key + words);
-                const std::uint64_t key_hash = Graph::hash(key, words);
                 x.hashes.push_back(key_hash);
                 // Most successors were found before: looking them up here, in parallel, leaves
                 // the calling thread only the new ones to add.

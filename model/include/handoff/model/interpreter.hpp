@@ -141,7 +141,8 @@ class Interpreter {
     // predicate).
     bool holds(const InvariantData& inv, const State& s) const;
 
-    // The same steps as successors(), by the general evaluator only (for tests of the fast path).
+    // The same steps as successors(), by the general evaluator only (the reference the fast path
+    // is tested against; explore --evaluator ast).
     void successors_by_ast(const State& s,
                            const std::function<void(const Step&, const State&)>& visit) const;
 
