@@ -12,11 +12,13 @@
 #include "handoff/model/invariants.hpp"
 #include "handoff/model/versions.hpp"
 #include "handoff/proofs/mutate.hpp"
+#include "handoff/proptests/abstraction.hpp"
 #include "handoff/proptests/property.hpp"
 #include "handoff/proptests/replay.hpp"
 #include "handoff/proptests/versions.hpp"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -32,6 +34,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 namespace handoff::cli {
 
@@ -189,104 +192,70 @@ void run_on_workers(int jobs, const std::function<void()>& worker) {
     }
 }
 
-// Steps that tell `follower` from `leader` after a step where they went apart (`l0` and `f0`,
-// `f0` the state `follower` stays in when it refused the step): the shortest sequences of
-// `leader`'s steps after which `follower`, taking the same steps, refuses one or differs from
-// `leader` in other variables than before (impl/ shows some variables only, so a difference
-// in one it does not show may become visible later). Each is offered to `candidate` (the steps
-// with `leader`'s states), breadth-first, until it returns true or the search ends (a few
-// steps deep, a few thousand pairs of states, kMaxSuffixes offers).
-bool search_suffix(const Interpreter& leader, const Interpreter& follower, const State& l0,
-                   const State& f0,
-                   const std::function<bool(const std::vector<model::TraceStep>&)>& candidate) {
-    constexpr int kMaxDepth = 4;
-    constexpr std::size_t kMaxPairs = 4000;
-    constexpr int kMaxSuffixes = 4;
-    struct Node {
-        State l, f;
-        int parent = -1;
-        Step step;
-    };
-    auto differing = [](const State& a, const State& b) {
-        std::vector<std::size_t> out;
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            if (a[i] != b[i]) {
-                out.push_back(i);
-            }
-        }
-        return out;
-    };
-    auto suffix_of = [](const std::vector<Node>& nodes, int k, const Step& last,
-                        const State& last_state) {
-        std::vector<model::TraceStep> steps{{last, last_state}};
-        for (; k > 0; k = nodes[static_cast<std::size_t>(k)].parent) {
-            steps.push_back(
-                {nodes[static_cast<std::size_t>(k)].step, nodes[static_cast<std::size_t>(k)].l});
-        }
-        std::reverse(steps.begin(), steps.end());
-        return steps;
-    };
-    std::vector<Node> nodes{{l0, f0, -1, {}}};
-    std::set<std::pair<State, State>> seen{{l0, f0}};
-    int offered = 0;
-    std::size_t level_begin = 0;
-    for (int depth = 0; depth < kMaxDepth && level_begin < nodes.size(); ++depth) {
-        const std::size_t level_end = nodes.size();
-        for (std::size_t k = level_begin; k < level_end; ++k) {
-            const State l = nodes[k].l, f = nodes[k].f;
-            const std::vector<std::size_t> before = differing(l, f);
-            std::vector<std::pair<Step, State>> steps;
-            leader.successors(
-                l, [&](const Step& st, const State& next) { steps.emplace_back(st, next); });
-            for (const auto& [st, next] : steps) {
-                const std::optional<State> g = follower.apply(f, st);
-                if (!g || differing(next, *g) != before) {
-                    if (candidate(suffix_of(nodes, static_cast<int>(k), st, next))) {
-                        return true;
-                    }
-                    if (++offered >= kMaxSuffixes) {
-                        return false;
-                    }
-                    continue;
-                }
-                if (nodes.size() < kMaxPairs && seen.emplace(next, *g).second) {
-                    nodes.push_back({next, *g, static_cast<int>(k), st});
-                }
-            }
-        }
-        level_begin = level_end;
-    }
-    return false;
-}
-
 // The directed replay of one survivor on one profile's reachable states. At each state where the
 // mutant's row leads elsewhere than the table's (breadth-first order, so the first ones are near
-// the initial states), a shortest path there and the differing step are replayed on impl/ of the
-// version (proptests::replay, as `handoff replay` replays a counterexample):
-//  - the table's step, with the mutant as the oracle's model: when impl/ takes it and the mutant
-//    cannot explain impl/'s step, the refinement check fails: killed;
-//  - the mutant's step, where no step of the table reaches its state: when impl/ takes the path
-//    but cannot take that step, the mutant claims a step that QEMU (as impl/ follows it) does not
-//    have, as a counterexample that does not replay would: killed.
-// When impl/ takes the step and the other side explains it (the two differ in variables impl/
-// does not show), a few more steps that tell them apart are searched (search_suffix()) and the
-// longer trace replayed the same way.
+// the initial states), the two are followed in lockstep from there (proofs::lockstep()): the
+// same steps from the two states the row took them to, until they meet again, looking for a
+// step one takes and the other refuses, or a state where they differ in what impl/ shows
+// (proptests::hidden_slots()) or in an invariant. Where no such place exists, the two are
+// bisimilar from there for every observer the tests have (the oracle, the checker): that
+// difference cannot kill the mutant. Otherwise a shortest path to the state, the differing step
+// and the steps that tell them apart are replayed on impl/ of the version (proptests::replay, as
+// `handoff replay` replays a counterexample):
+//  - the table's steps, with the mutant as the oracle's model: when impl/ takes them and the
+//    mutant cannot explain impl/'s steps, the refinement check fails: killed;
+//  - the mutant's steps, where impl/ takes all but the last and not the last (the mutant claims
+//    a step or a state that QEMU, as impl/ follows it, does not have, as a counterexample that
+//    does not replay would): killed.
 // A difference where the same states follow from the state under both (by a fault row or not, a
-// step to the state itself aside) changes no state, transition or verdict; the mutant is
-// equivalent at the instance when every difference is of that kind.
+// step to the state itself aside) changes no state, transition or verdict either; the mutant is
+// equivalent at the instance when every difference is of these two kinds.
 struct Directed {
     bool killed = false;
     std::string reason;       // killed: what the replay showed
     std::string difference;   // the first difference where other states follow ("" if none)
     std::string why_not;      // survived: what the first replay showed
     bool row_differs = false; // somewhere, even to the same successors
+    bool bisimilar = false;   // somewhere to other states, bisimilar for every observer
     int replays = 0;
+    std::size_t pairs = 0; // pairs of states the lockstep visited
 };
 
 Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
                          const std::string& row, const ReachableStates& reach) {
     constexpr int kMaxAttempts = 25; // states replayed before giving up on a survivor
     constexpr int kMaxReplays = 80;  // and replays (each runs impl/ along the path a few times)
+    constexpr std::size_t kMaxCandidates = 4;    // ways to tell them apart tried, per state
+    constexpr std::size_t kMaxPairs = 8'000'000; // pairs of states the lockstep visits
+    // What the tests observe of a state: what impl/ shows (the oracle) and every invariant's
+    // value (the checker; the graph invariants by their predicates, their steps being the same).
+    std::vector<const model::InvariantData*> invariants;
+    for (const model::InvariantData& inv : model::all_invariants()) {
+        if (inv.applies_to(table.table())) {
+            invariants.push_back(&inv);
+        }
+    }
+    auto same = [&](const State& a, const State& b) {
+        const std::vector<bool> hidden = proptests::hidden_slots(table, a);
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            if (a[i] != b[i] && !hidden[i]) {
+                return false;
+            }
+        }
+        return std::all_of(invariants.begin(), invariants.end(), [&](const auto* inv) {
+            return table.holds(*inv, a) == table.holds(*inv, b);
+        });
+    };
+    std::unordered_set<std::string> seen; // the lockstep's pairs, over every state
+    // Steps after the row's step that tell the two apart (proofs::lockstep()), for that step.
+    struct Candidate {
+        Step step;
+        std::vector<Step> after;
+    };
+    std::vector<Candidate> candidates;
+    auto same_step = [](const Step& x, const Step& y) {
+        return x.row == y.row && x.params == y.params;
+    };
     const RowData* changed = table.table().find(row);
     if (changed == nullptr) {
         throw std::invalid_argument("no row " + row);
@@ -322,8 +291,42 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
             if (!state_differs) {
                 return true;
             }
+            // Follow each of the row's steps that took the two to different states.
+            candidates.clear();
+            bool apart = false, cut = false;
+            for (const Params& params : choices) {
+                const Step step{changed_row, params};
+                const std::optional<State> t = table.apply(from, step),
+                                           m = mutant.apply(from, step);
+                if (t == m) {
+                    continue;
+                }
+                // One of them refusing the step stays where it is.
+                const LockstepResult r =
+                    lockstep(table, mutant, t.value_or(from), m.value_or(from), same, seen,
+                             kMaxPairs, [&](const std::vector<Step>& after) {
+                                 candidates.push_back({step, after});
+                                 return candidates.size() >= kMaxCandidates;
+                             });
+                out.pairs += r.pairs;
+                apart = apart || r.told_apart;
+                cut = cut || r.cut;
+                if (cut || candidates.size() >= kMaxCandidates) {
+                    break;
+                }
+            }
+            if (!apart && !cut) {
+                out.bisimilar = true;
+                state_differs = false;
+                return true;
+            }
             if (out.difference.empty()) {
                 out.difference = describe_difference(table, d);
+                if (cut) {
+                    out.difference += fmt::format(
+                        " (followed in lockstep, the two stay apart beyond {} pairs of states)",
+                        kMaxPairs);
+                }
             }
             if (++attempts > kMaxAttempts || out.replays >= kMaxReplays) {
                 return false;
@@ -413,36 +416,62 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
                             short_text(r.failure));
             return Shown::killed;
         };
-        // The step `leader` takes to `next` (the table or the mutant), replayed by `replay_steps`;
-        // when impl/ takes it and the other explains it too, with a few more steps that tell
-        // them apart. True when the mutant is killed.
-        auto tell_apart = [&](const Interpreter& leader, const Interpreter& follower,
-                              const State& next, const std::optional<State>& follower_next,
+        // The step `leader` takes to `next` (the table or the mutant; nothing: it refuses the
+        // step, or its replay could not conclude), replayed by `replay_steps`; when impl/ takes
+        // it and the other explains it too, the ways the lockstep found to tell the two apart
+        // after it, as `leader` takes their steps (one it refuses on the way leaves it where it
+        // is, as impl/ would be left by a command it refuses). True when killed.
+        auto tell_apart = [&](const Interpreter& leader, const std::optional<State>& next,
                               const auto& replay_steps) {
-            const std::vector<model::TraceStep> step{{d.step, next}};
-            const Shown shown = replay_steps(step);
-            return shown == Shown::killed ||
-                   (shown == Shown::allowed &&
-                    search_suffix(leader, follower, next, follower_next.value_or(from),
-                                  [&](const std::vector<model::TraceStep>& suffix) {
-                                      std::vector<model::TraceStep> steps = step;
-                                      steps.insert(steps.end(), suffix.begin(), suffix.end());
-                                      return replay_steps(steps) == Shown::killed;
-                                  }));
+            if (next) {
+                const Shown shown = replay_steps(std::vector<model::TraceStep>{{d.step, *next}});
+                if (shown != Shown::allowed) {
+                    return shown == Shown::killed;
+                }
+            }
+            for (const Candidate& c : candidates) {
+                if (!same_step(c.step, d.step) || c.after.empty()) {
+                    continue;
+                }
+                std::vector<model::TraceStep> steps;
+                State now = from;
+                bool takes_last = false;
+                for (std::size_t k = 0; k <= c.after.size(); ++k) {
+                    const Step& st = k == 0 ? c.step : c.after[k - 1];
+                    std::optional<State> n = leader.apply(now, st);
+                    takes_last = n.has_value();
+                    if (n) {
+                        now = *n;
+                        steps.push_back({st, std::move(*n)});
+                    }
+                }
+                if (!takes_last) {
+                    continue; // the other's way to tell them apart
+                }
+                if (out.replays >= kMaxReplays) {
+                    return false;
+                }
+                if (replay_steps(steps) == Shown::killed) {
+                    return true;
+                }
+            }
+            return false;
         };
-        if (d.table_next &&
-            tell_apart(table, mutant, *d.table_next, d.mutant_next, refinement_fails)) {
+        if (tell_apart(table, d.table_next, refinement_fails)) {
             return false;
         }
-        if (d.mutant_next) {
-            bool table_reaches = false; // then impl/ may well take it: no conclusion
+        std::optional<State> mutant_next = d.mutant_next;
+        if (mutant_next) {
+            bool table_reaches = false; // then impl/ may well take it: no conclusion from it
             table.successors(from, [&](const Step&, const State& next) {
-                table_reaches = table_reaches || next == *d.mutant_next;
+                table_reaches = table_reaches || next == *mutant_next;
             });
-            if (!table_reaches &&
-                tell_apart(mutant, table, *d.mutant_next, d.table_next, not_taken)) {
-                return false;
+            if (table_reaches) {
+                mutant_next.reset();
             }
+        }
+        if (tell_apart(mutant, mutant_next, not_taken)) {
+            return false;
         }
         return true;
     });
@@ -621,13 +650,14 @@ void run_mutate(const MutateArgs& a) {
         std::vector<std::string> counts;
         std::map<const Outcome*, std::string> differs; // the first difference that matters
         std::set<const Outcome*> row_differs;          // the row differs, to the same successors
+        std::set<const Outcome*> bisimilar; // and to other states, bisimilar for every observer
         for (const Profile* p : order) {
             if (open.empty()) {
                 break;
             }
             show(fmt::format("the reachable states, exploring the {}-use instance", p->env));
             const Interpreter interp(table, p->instance);
-            const ReachableStates reach = reachable_states(interp, 30'000'000);
+            const ReachableStates reach = reachable_states(interp, 30'000'000, a.jobs);
             if (!reach.complete) {
                 break;
             }
@@ -660,6 +690,9 @@ void run_mutate(const MutateArgs& a) {
                     if (d.row_differs) {
                         row_differs.insert(o);
                     }
+                    if (d.bisimilar) {
+                        bisimilar.insert(o);
+                    }
                     if (!d.difference.empty() && differs.count(o) == 0) {
                         differs[o] =
                             d.difference +
@@ -679,6 +712,22 @@ void run_mutate(const MutateArgs& a) {
             open = std::move(still);
         }
         const std::string where = counts.size() == 1 ? counts[0] : counts[0] + " and " + counts[1];
+        // The variables impl/ does not show of a running process, by name.
+        const std::string hidden_names = [&] {
+            const Interpreter interp(table, profiles.front().instance);
+            State s = interp.initial_states().front();
+            interp.put(s, Var::alive, 0, 0, 1);
+            interp.put(s, Var::alive, 1, 0, 1);
+            const std::vector<bool> hidden = proptests::hidden_slots(interp, s);
+            std::vector<std::string> names;
+            for (int v = 0; v < kVarCount; ++v) {
+                if (var_info(static_cast<Var>(v)).scope == Scope::PerHost &&
+                    hidden[static_cast<std::size_t>(interp.layout().offset(static_cast<Var>(v)))]) {
+                    names.emplace_back(var_info(static_cast<Var>(v)).name);
+                }
+            }
+            return fmt::format("{}", fmt::join(names, ", "));
+        }();
         for (Outcome* o : open) {
             if (const auto it = differs.find(o); it != differs.end()) {
                 o->reason = "not equivalent: " + it->second;
@@ -689,6 +738,17 @@ void run_mutate(const MutateArgs& a) {
                         ? fmt::format("computed: from every reachable state of prove's instance "
                                       "({}) the row takes the same steps to the same states",
                                       where)
+                    : bisimilar.count(o) != 0
+                        ? fmt::format(
+                              "computed: where the row leads elsewhere from a reachable state of "
+                              "prove's instance ({}), the table and the mutant, followed in "
+                              "lockstep until they meet again, take the same steps (or one takes "
+                              "a step the other refuses that changes only what impl/ does not "
+                              "show) and differ only in what impl/ does not show ({}), with "
+                              "every invariant the same: weakly bisimilar for the oracle, as the "
+                              "checker's verdicts and counterexamples are already the table's; "
+                              "elsewhere the same states follow by steps of the same kind",
+                              where, hidden_names)
                         : fmt::format(
                               "computed: from every reachable state of prove's instance ({}) the "
                               "same states follow under the mutant as under the table, by steps "
@@ -801,14 +861,18 @@ void run_mutate(const MutateArgs& a) {
             "commands, impl/ of {} against the mutant, every step) finds an implementation step "
             "the mutant does not allow, or (`--equivalence`) when the directed replay tells it "
             "apart: at the first reachable states (breadth-first) where the mutant's row leads "
-            "elsewhere than the table's, a shortest path there and the step are replayed on impl/ "
-            "(as `handoff replay` replays a counterexample), and impl/ takes the table's step "
-            "where the mutant does not allow it, or cannot take the mutant's step; *equivalent* "
-            "when the equivalences file says why it cannot be told apart, or (`--equivalence`) "
-            "when, from every state the table reaches at that instance (under both profiles), its "
-            "row takes the same steps to the same states as the table's or the same states follow "
-            "by a step of the same kind; otherwise it *survives*, with where it differs when that "
-            "was computed. Score: killed / (mutants - equivalent).\n\n",
+            "elsewhere than the table's, the two are followed in lockstep (the same steps from "
+            "the two states the row took them to, until they meet again) to where they differ in "
+            "what impl/ shows or in an invariant, a shortest path there and the steps are "
+            "replayed on impl/ (as `handoff replay` replays a counterexample), and impl/ takes "
+            "the table's steps where the mutant does not allow them, or cannot take the mutant's; "
+            "*equivalent* when the equivalences file says why it cannot be told apart, or "
+            "(`--equivalence`) when, from every state the table reaches at that instance (under "
+            "both profiles), its row takes the same steps to the same states as the table's, or "
+            "the same states follow by a step of the same kind, or the lockstep never finds such "
+            "a place (the two are then weakly bisimilar for what the oracle and the checker "
+            "observe); otherwise it *survives*, with where it differs when that was computed. "
+            "Score: killed / (mutants - equivalent).\n\n",
             a.envs.size() == 1 ? a.envs.front() : a.envs.front() + " and " + a.envs.back(),
             a.expect, a.traces, oracle ? a.oracle_cases : 0, a.oracle_size, a.version);
         fmt::print("| mutants | killed | equivalent | survived | score |\n|---|---|---|---|---|\n");
@@ -901,9 +965,11 @@ void register_mutate_commands(CLI::App& app) {
     cmd->add_option("--env", a->envs, "Environment profile(s) checked (default: both)")
         ->check(CLI::IsMember({"documented", "any"}));
     cmd->add_flag("--equivalence", a->equivalence,
-                  "Explore the table's reachable states under each profile: replay each "
-                  "survivor's first differences on impl/ (the directed replay), and count it "
-                  "equivalent when no difference changes which states follow");
+                  "Explore the table's reachable states under each profile: follow each "
+                  "survivor and the table in lockstep from where they go apart, replay what "
+                  "tells them apart on impl/ (the directed replay), and count it equivalent when "
+                  "nothing does: no other states follow, or the two differ only in what impl/ "
+                  "does not show until they meet again");
     cmd->add_option("--jobs", a->jobs, "Mutants checked in parallel")->capture_default_str();
     cmd->add_flag("--quiet", a->quiet,
                   "No progress line on stderr (it is shown only on a terminal anyway)");

@@ -53,12 +53,15 @@ expect "without the oracle it survives" v8.1/migration_completion_fail/effect-dr
 # directed replay kills a mutant that refuses a step impl/ takes (qmp_migrate only from host 0),
 # one whose difference impl/ shows only a step later (qmp_migrate_continue only from host 0: the
 # migration then waits), and one that takes a step impl/ does not (qmp_migrate on the
-# destination); dropping a guard conjunct the others imply changes no step, and dropping
-# storage_lost's `storage_ok` only adds a step from a state to itself: both are equivalent.
+# destination); dropping a guard conjunct the others imply changes no step, dropping
+# storage_lost's `storage_ok` only adds a step from a state to itself, and without
+# `file_error[h] := true` migration_stream_error leads elsewhere, but only in what impl/ does not
+# show until the two meet again (the lockstep): all three are equivalent.
 "$handoff" mutate --version v8.1 --env documented --oracle-cases 0 --equivalence --json \
     --only v8.1/qmp_migrate/force/h=0 --only v8.1/qmp_migrate_continue/force/h=0 \
     --only v8.1/qmp_migrate/guard-drop/3 --only v8.1/qmp_migrate/guard-drop/0 \
-    --only v8.1/storage_lost/guard-drop/0 >"$json" 2>/dev/null
+    --only v8.1/storage_lost/guard-drop/0 --only v8.1/migration_stream_error/effect-drop/0 \
+    >"$json" 2>/dev/null
 expect "directed replay: impl/ takes a step the mutant refuses" v8.1/qmp_migrate/force/h=0 \
     "^killed directed replay, documented use: impl/ takes \`qmp_migrate h=1\` after a path of 8 steps, which the mutant does not allow: .*model allows only"
 expect "directed replay: a later step tells them apart" v8.1/qmp_migrate_continue/force/h=0 \
@@ -69,6 +72,9 @@ expect "computed equivalence: a conjunct the others imply" v8.1/qmp_migrate/guar
     "^equivalent : computed: .* the row takes the same steps to the same states$"
 expect "computed equivalence: a step to the same state" v8.1/storage_lost/guard-drop/0 \
     "^equivalent : computed: .* the same states follow under the mutant as under the table"
+expect "computed equivalence: apart only in what impl/ does not show" \
+    v8.1/migration_stream_error/effect-drop/0 \
+    "^equivalent : computed: where the row leads elsewhere .* followed in lockstep .* weakly bisimilar"
 
 # The equivalences file: a listed survivor counts as equivalent with its reason; a listed mutant
 # that is killed is reported as a stale entry, not as equivalent.

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <bitset>
+#include <deque>
 #include <stdexcept>
 
 namespace handoff::proofs {
@@ -359,10 +360,11 @@ std::string verdict_text(Verdict v, int steps) {
 
 } // namespace
 
-ReachableStates reachable_states(const Interpreter& interp, std::size_t max_states) {
+ReachableStates reachable_states(const Interpreter& interp, std::size_t max_states, int threads) {
     ReachableStates out;
     ExploreLimits lim;
     lim.max_states = max_states;
+    lim.threads = static_cast<unsigned>(std::max(1, threads));
     lim.on_state = [&](const State& st) { out.states.push_back(st); };
     lim.on_found = [&](std::uint32_t parent) { out.parent.push_back(parent); };
     const Exploration e = explore(interp, {}, lim);
@@ -460,6 +462,102 @@ bool same_successors(const Interpreter& table, const Interpreter& mutant, int ro
         v->erase(std::unique(v->begin(), v->end()), v->end());
     }
     return in_table == in_mutant;
+}
+
+LockstepResult lockstep(const Interpreter& table, const Interpreter& mutant,
+                        const State& table_from, const State& mutant_from,
+                        const std::function<bool(const State&, const State&)>& same,
+                        std::unordered_set<std::string>& seen, std::size_t max_pairs,
+                        const std::function<bool(const std::vector<Step>&)>& told_apart) {
+    LockstepResult out;
+    if (table_from == mutant_from) {
+        return out;
+    }
+    if (!same(table_from, mutant_from)) {
+        out.told_apart = true;
+        told_apart({});
+        return out;
+    }
+    if (!seen.insert(table_from + mutant_from).second) {
+        return out;
+    }
+    // Per pair visited: the pair it was reached from and the step (to rebuild the steps offered).
+    struct Visit {
+        std::size_t parent = 0;
+        Step step;
+    };
+    std::vector<Visit> visits{{0, {}}};
+    auto steps_to = [&](std::size_t k, const Step& last) {
+        std::vector<Step> steps{last};
+        for (; k > 0; k = visits[k].parent) {
+            steps.push_back(visits[k].step);
+        }
+        std::reverse(steps.begin(), steps.end());
+        return steps;
+    };
+    struct Pending {
+        State table_state, mutant_state;
+        std::size_t visit = 0;
+    };
+    std::deque<Pending> queue{{table_from, mutant_from, 0}};
+    std::vector<std::pair<Step, State>> in_table, in_mutant;
+    auto same_step = [](const Step& a, const Step& b) {
+        return a.row == b.row && a.params == b.params;
+    };
+    while (!queue.empty()) {
+        const Pending p = std::move(queue.front());
+        queue.pop_front();
+        in_table.clear();
+        in_mutant.clear();
+        table.successors(p.table_state, [&](const Step& st, const State& next) {
+            in_table.emplace_back(st, next);
+        });
+        mutant.successors(p.mutant_state, [&](const Step& st, const State& next) {
+            in_mutant.emplace_back(st, next);
+        });
+        // True to stop: told apart and told_apart() has enough, or the search is cut. A step
+        // one of the two refuses leaves it where it is: the other must then look the same to the
+        // observer after the step as before it (the step changed only what is not observed).
+        auto follow = [&](const Step& st, const std::optional<State>& a,
+                          const std::optional<State>& b) {
+            const State& t = a ? *a : p.table_state;
+            const State& m = b ? *b : p.mutant_state;
+            if (t != m && !same(t, m)) {
+                out.told_apart = true;
+                return told_apart(steps_to(p.visit, st));
+            }
+            if (t == m) {
+                return false; // they meet again
+            }
+            if (seen.size() >= max_pairs) {
+                out.cut = true;
+                return true;
+            }
+            if (seen.insert(t + m).second) {
+                visits.push_back({p.visit, st});
+                queue.push_back({t, m, visits.size() - 1});
+            }
+            return false;
+        };
+        // successors() reports a step once per distinct successor, so a step one side lists may
+        // be missing from the other's list and still be enabled there: apply() decides.
+        for (const auto& [st, next] : in_table) {
+            if (follow(st, next, mutant.apply(p.mutant_state, st))) {
+                out.pairs = visits.size();
+                return out;
+            }
+        }
+        for (const auto& [st, next] : in_mutant) {
+            const bool listed = std::any_of(in_table.begin(), in_table.end(),
+                                            [&](const auto& t) { return same_step(t.first, st); });
+            if (!listed && follow(st, table.apply(p.table_state, st), next)) {
+                out.pairs = visits.size();
+                return out;
+            }
+        }
+    }
+    out.pairs = visits.size();
+    return out;
 }
 
 std::string describe_difference(const Interpreter& table, const RowDifference& d) {

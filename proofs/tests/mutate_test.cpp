@@ -1,7 +1,8 @@
 // The reachable-state side of `handoff mutate` (proofs/mutate.hpp): the breadth-first parents give
 // shortest paths that the interpreter takes, row_differences() finds where a mutant's row leads
-// elsewhere and nothing where it does not, and same_successors() tells a change that only adds a
-// step to the same state from one that changes which states follow.
+// elsewhere and nothing where it does not, same_successors() tells a change that only adds a
+// step to the same state from one that changes which states follow, and lockstep() follows a
+// mutant and the table from where they went apart until an observer can tell them apart.
 #include "handoff/proofs/mutate.hpp"
 
 #include "handoff/model/versions.hpp"
@@ -9,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <unordered_set>
 
 namespace handoff::proofs {
 namespace {
@@ -117,6 +120,122 @@ TEST(SameSuccessors, AStepToTheSameStateChangesNothing) {
     });
     EXPECT_GT(differences, 0);
     EXPECT_EQ(other_successors, 0);
+}
+
+// An observer that sees every slot but those of `hidden` (both hosts).
+std::function<bool(const State&, const State&)> blind_to(const Interpreter& interp,
+                                                         const std::vector<Var>& hidden) {
+    return [&interp, hidden](const State& a, const State& b) {
+        State x = a, y = b;
+        for (const Var v : hidden) {
+            for (int h = 0; h < 2; ++h) {
+                interp.put(x, v, h, 0, 0);
+                interp.put(y, v, h, 0, 0);
+            }
+        }
+        return x == y;
+    };
+}
+
+// Where the mutant's row first leads elsewhere than the table's.
+RowDifference first_difference(const Interpreter& table, const Interpreter& mutant,
+                               const std::string& row, const ReachableStates& reach) {
+    std::optional<RowDifference> first;
+    row_differences(table, mutant, row, reach.states, [&](const RowDifference& d) {
+        first = d;
+        return false;
+    });
+    if (!first) {
+        throw std::logic_error("no difference in " + row);
+    }
+    return *first;
+}
+
+TEST(Lockstep, ADifferenceTheObserverDoesNotSeeIsNeverToldApart) {
+    // Without `file_error[h] := true`, migration_stream_error fails the migration all the same:
+    // what follows depends on the failed state (s->state), and the next qmp_migrate clears the
+    // stream's error.
+    const TableData& table = *find_version("v8.1");
+    const Interpreter interp(table, small_instance());
+    const ReachableStates reach = reachable_states(interp, 1'000'000);
+    const std::vector<Mutant> all = mutants_of(table);
+    const TableData m =
+        mutated(table, mutant_named(all, "v8.1/migration_stream_error/effect-drop/0"));
+    const Interpreter mi(m, small_instance());
+    const auto observer = blind_to(interp, {Var::file_error});
+    std::unordered_set<std::string> seen;
+    int differences = 0;
+    row_differences(
+        interp, mi, "migration_stream_error", reach.states, [&](const RowDifference& d) {
+            ++differences;
+            EXPECT_TRUE(d.table_next && d.mutant_next);
+            const LockstepResult r =
+                lockstep(interp, mi, d.table_next.value(), d.mutant_next.value(), observer, seen,
+                         1'000'000, [](const std::vector<Step>&) { return true; });
+            EXPECT_FALSE(r.told_apart);
+            EXPECT_FALSE(r.cut);
+            return true;
+        });
+    EXPECT_GT(differences, 0);
+    EXPECT_GT(seen.size(), 0u); // the two went on apart for a while
+
+    // An observer that sees every slot tells them apart where they went apart, and a bound on
+    // the pairs cuts the search.
+    const RowDifference d = first_difference(interp, mi, "migration_stream_error", reach);
+    std::unordered_set<std::string> fresh;
+    std::vector<std::vector<Step>> offered;
+    const LockstepResult at_once = lockstep(
+        interp, mi, *d.table_next, *d.mutant_next,
+        [](const State& a, const State& b) { return a == b; }, fresh, 1'000'000,
+        [&](const std::vector<Step>& steps) {
+            offered.push_back(steps);
+            return true;
+        });
+    EXPECT_TRUE(at_once.told_apart);
+    ASSERT_EQ(offered.size(), 1u);
+    EXPECT_TRUE(offered[0].empty());
+    std::unordered_set<std::string> small;
+    EXPECT_TRUE(lockstep(interp, mi, *d.table_next, *d.mutant_next, observer, small, 3,
+                         [](const std::vector<Step>&) { return true; })
+                    .cut);
+}
+
+TEST(Lockstep, TheStepsOfferedTellTheTwoApartAndNoShorterPrefixDoes) {
+    // Without `mig[h] := SETUP`, qmp_migrate leaves s->state where it was. An observer blind to
+    // s->state sees nothing at first; the migration thread, which reads it, tells them apart.
+    const TableData& table = *find_version("v8.1");
+    const Interpreter interp(table, small_instance());
+    const ReachableStates reach = reachable_states(interp, 1'000'000);
+    const std::vector<Mutant> all = mutants_of(table);
+    const TableData m = mutated(table, mutant_named(all, "v8.1/qmp_migrate/effect-drop/6"));
+    const Interpreter mi(m, small_instance());
+    const auto observer = blind_to(interp, {Var::mig});
+    const RowDifference d = first_difference(interp, mi, "qmp_migrate", reach);
+    ASSERT_TRUE(d.table_next && d.mutant_next);
+    ASSERT_TRUE(observer(*d.table_next, *d.mutant_next));
+    std::unordered_set<std::string> seen;
+    std::vector<std::vector<Step>> offered;
+    const LockstepResult r = lockstep(interp, mi, *d.table_next, *d.mutant_next, observer, seen,
+                                      1'000'000, [&](const std::vector<Step>& steps) {
+                                          offered.push_back(steps);
+                                          return offered.size() == 3;
+                                      });
+    EXPECT_TRUE(r.told_apart);
+    ASSERT_EQ(offered.size(), 3u);
+    std::size_t last_length = 0;
+    for (const std::vector<Step>& steps : offered) {
+        ASSERT_FALSE(steps.empty());
+        EXPECT_GE(steps.size(), last_length); // breadth-first
+        last_length = steps.size();
+        for (std::size_t k = 0; k <= steps.size(); ++k) {
+            State t = *d.table_next, u = *d.mutant_next;
+            for (std::size_t i = 0; i < k; ++i) { // a step one refuses leaves it where it is
+                t = interp.apply(t, steps[i]).value_or(t);
+                u = mi.apply(u, steps[i]).value_or(u);
+            }
+            EXPECT_EQ(observer(t, u), k < steps.size()) << "after " << k << " steps";
+        }
+    }
 }
 
 } // namespace

@@ -313,6 +313,28 @@ static void map_outgoing_stream(Builder& b, int h, const im::MigrationStream* ou
             out_stream && out_stream->eof_sent && !out_stream->postcopy_package_sent);
 }
 
+std::vector<bool> hidden_slots(const m::Interpreter& interp, const m::State& s) {
+    using V = m::Var;
+    std::vector<bool> out(static_cast<std::size_t>(interp.layout().size()), false);
+    auto hide = [&](V v, int h) {
+        out[static_cast<std::size_t>(interp.layout().offset(v, h))] = true;
+    };
+    const bool has_global_flag = interp.table().version == "v10.0-dev";
+    for (int h = 0; h < 2; ++h) {
+        hide(V::rp_error, h); // abstract() sets it for no process
+        if (interp.get(s, V::alive, h) == 0) {
+            continue; // process_exits(h): abstract() names the rest
+        }
+        for (V v : {V::active_state, V::pause_sem, V::file_error, V::received_state}) {
+            hide(v, h);
+        }
+        if (!has_global_flag) {
+            hide(V::migration_block_active, h);
+        }
+    }
+    return out;
+}
+
 AbstractState abstract(const m::Interpreter& interp, const Capabilities& caps,
                        bool storage_answering, const std::array<HostView, 2>& hosts,
                        const History& history) {
@@ -421,8 +443,8 @@ AbstractState abstract(const m::Interpreter& interp, const Capabilities& caps,
             }
         }
         // Hidden (impl/ does not show them): active_state, pause_sem, file_error,
-        // received_state; migration_block_active outside 10.0-dev. The oracle carries the
-        // model's values.
+        // received_state, rp_error; migration_block_active outside 10.0-dev. The oracle carries
+        // the model's values. hidden_slots() names the same.
     }
     return out;
 }

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace handoff::proofs {
@@ -85,7 +86,9 @@ struct ReachableStates {
     std::vector<std::uint32_t> parent; // per state: the one it was found from (its own: initial)
     bool complete = false;             // the whole reachable graph (else: cut at the limit)
 };
-ReachableStates reachable_states(const model::Interpreter& interp, std::size_t max_states);
+// `threads`: as explore's (the states and their order are the same for any number).
+ReachableStates reachable_states(const model::Interpreter& interp, std::size_t max_states,
+                                 int threads = 1);
 
 // A shortest path to states[index]: its initial state and the steps, each the first step (in
 // Interpreter::successors() order) from the parent that reaches the child.
@@ -111,6 +114,29 @@ std::vector<model::Params> row_choices(const model::Interpreter& interp, int row
 // others (recoverability follows only the others), a step to `from` itself is left aside.
 bool same_successors(const model::Interpreter& table, const model::Interpreter& mutant, int row,
                      const std::vector<model::Params>& choices, const model::State& from);
+// Lockstep: how the table and the mutant go on after a step of the changed row took them from
+// one state to two (`table_from`, `mutant_from`). Both take the same steps, breadth-first over the
+// pairs of states they reach; a step one of them refuses leaves that one where it is, and a pair
+// where they meet again (the same state) is not followed further. A pair is *told apart* when
+// `same` says an observer sees a difference between its two states (handoff mutate: a slot impl/
+// shows, or an invariant's value), so also where one takes a step the other refuses and that
+// step changes what the observer sees; its steps from the first pair (empty: the first pair
+// itself) are offered to `told_apart`, which returns true to stop. `seen` holds the pairs
+// visited, across calls (a pair met from an earlier first pair is not visited again); at most
+// `max_pairs` are. Where no pair is told apart and the search is not cut, the two are weakly
+// bisimilar from the first pair on, for that observer: every step of one is a step of the other
+// or a step the observer cannot see, and the states they reach look the same to it.
+struct LockstepResult {
+    bool told_apart = false;
+    bool cut = false; // stopped at max_pairs
+    std::size_t pairs = 0;
+};
+LockstepResult lockstep(const model::Interpreter& table, const model::Interpreter& mutant,
+                        const model::State& table_from, const model::State& mutant_from,
+                        const std::function<bool(const model::State&, const model::State&)>& same,
+                        std::unordered_set<std::string>& seen, std::size_t max_pairs,
+                        const std::function<bool(const std::vector<model::Step>&)>& told_apart);
+
 // "qmp_cont h=0 (h=0): the mutant refuses it"
 std::string describe_difference(const model::Interpreter& table, const RowDifference& d);
 // Where the mutant's changed row first differs from the table's on those states ("" if nowhere).

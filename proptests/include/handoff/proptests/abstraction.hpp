@@ -75,6 +75,17 @@ std::vector<model::ThreadPc> pc_to_model(const impl::Observation& o);
 std::vector<const impl::NodeObservation*> model_nodes(const impl::Observation& o,
                                                       const model::BlockGraph& graph);
 
+// Per slot of `s`: whether abstract() leaves it to the model (every value allowed, the oracle
+// carrying the model's value) when impl/ stands where `s` says. Of a running process: the
+// migration thread's current_active_state, s->pause_sem, the stream's and the return path's
+// errors, the received global state, and migration_block_active outside v10.0-dev; of a process
+// that is gone: the return path's error. Everything else counts as shown, the migration thread's
+// place too (impl/ shows it for several of the model's places at some steps: counting it as
+// shown only ever tells two states apart that impl/ could not). Mutation testing uses this to
+// tell a mutant that differs only in what impl/ does not show (handoff mutate's lockstep);
+// abstraction_test holds it to abstract().
+std::vector<bool> hidden_slots(const model::Interpreter& interp, const model::State& s);
+
 AbstractState abstract(const model::Interpreter& interp, const Capabilities& caps,
                        bool storage_answering, const std::array<HostView, 2>& hosts,
                        const History& history);
