@@ -466,18 +466,24 @@ bool same_successors(const Interpreter& table, const Interpreter& mutant, int ro
 
 LockstepResult lockstep(const Interpreter& table, const Interpreter& mutant,
                         const State& table_from, const State& mutant_from,
-                        const std::function<bool(const State&, const State&)>& same,
+                        const std::function<Observed(const State&, const State&)>& observe,
                         std::unordered_set<std::string>& seen, std::size_t max_pairs,
                         const std::function<bool(const std::vector<Step>&)>& told_apart) {
+    // Once the two are known to differ (partly), only a place where the observer tells them apart
+    // for sure is looked for: at most this many more pairs.
+    constexpr std::size_t kMorePairs = 200'000;
     LockstepResult out;
     if (table_from == mutant_from) {
         return out;
     }
-    if (!same(table_from, mutant_from)) {
+    const Observed first = observe(table_from, mutant_from);
+    if (first == Observed::apart) {
         out.told_apart = true;
         told_apart({});
         return out;
     }
+    out.told_apart = first == Observed::partly;
+    std::size_t limit = out.told_apart ? std::min(max_pairs, seen.size() + kMorePairs) : max_pairs;
     if (!seen.insert(table_from + mutant_from).second) {
         return out;
     }
@@ -517,20 +523,26 @@ LockstepResult lockstep(const Interpreter& table, const Interpreter& mutant,
         });
         // True to stop: told apart and told_apart() has enough, or the search is cut. A step
         // one of the two refuses leaves it where it is: the other must then look the same to the
-        // observer after the step as before it (the step changed only what is not observed).
+        // observer after the step as before it (the step changed only what is not observed). A
+        // pair the observer sees partly apart is followed on, not offered.
         auto follow = [&](const Step& st, const std::optional<State>& a,
                           const std::optional<State>& b) {
             const State& t = a ? *a : p.table_state;
             const State& m = b ? *b : p.mutant_state;
-            if (t != m && !same(t, m)) {
-                out.told_apart = true;
-                return told_apart(steps_to(p.visit, st));
-            }
             if (t == m) {
                 return false; // they meet again
             }
-            if (seen.size() >= max_pairs) {
-                out.cut = true;
+            const Observed seen_as = observe(t, m);
+            if (seen_as == Observed::apart) {
+                out.told_apart = true;
+                return told_apart(steps_to(p.visit, st));
+            }
+            if (seen_as == Observed::partly && !out.told_apart) {
+                out.told_apart = true;
+                limit = std::min(max_pairs, seen.size() + kMorePairs);
+            }
+            if (seen.size() >= limit) {
+                out.cut = !out.told_apart; // else: apart anyway, and no more is looked for
                 return true;
             }
             if (seen.insert(t + m).second) {

@@ -114,28 +114,36 @@ std::vector<model::Params> row_choices(const model::Interpreter& interp, int row
 // others (recoverability follows only the others), a step to `from` itself is left aside.
 bool same_successors(const model::Interpreter& table, const model::Interpreter& mutant, int row,
                      const std::vector<model::Params>& choices, const model::State& from);
+// What an observer makes of two states: the same, told apart, or partly: they differ in values
+// it may confuse (impl/ shows the migration thread's place as one of several at some steps), so
+// they are not the same for it, but no replay may tell them apart there.
+enum class Observed { same, partly, apart };
+
 // Lockstep: how the table and the mutant go on after a step of the changed row took them from
 // one state to two (`table_from`, `mutant_from`). Both take the same steps, breadth-first over the
 // pairs of states they reach; a step one of them refuses leaves that one where it is, and a pair
 // where they meet again (the same state) is not followed further. A pair is *told apart* when
-// `same` says an observer sees a difference between its two states (handoff mutate: a slot impl/
-// shows, or an invariant's value), so also where one takes a step the other refuses and that
-// step changes what the observer sees; its steps from the first pair (empty: the first pair
-// itself) are offered to `told_apart`, which returns true to stop. `seen` holds the pairs
-// visited, across calls (a pair met from an earlier first pair is not visited again); at most
-// `max_pairs` are. Where no pair is told apart and the search is not cut, the two are weakly
-// bisimilar from the first pair on, for that observer: every step of one is a step of the other
-// or a step the observer cannot see, and the states they reach look the same to it.
+// `observe` tells its two states apart (handoff mutate: a slot impl/ shows, or an invariant's
+// value), so also where one takes a step the other refuses and that step changes what the
+// observer sees; its steps from the first pair (empty: the first pair itself) are offered to
+// `told_apart`, which returns true to stop. A pair seen partly apart makes the result told apart
+// too, is not offered, and is followed on (for at most 200,000 more pairs) to where the two are
+// told apart for sure. `seen` holds the pairs visited, across calls (a pair met from an earlier
+// first pair is not visited again); at most `max_pairs` are, else the result is cut. Where no
+// pair is told apart and the search is not cut, the two are weakly bisimilar from the first pair
+// on, for that observer: every step of one is a step of the other or a step the observer cannot
+// see, and the states they reach look the same to it.
 struct LockstepResult {
     bool told_apart = false;
     bool cut = false; // stopped at max_pairs
     std::size_t pairs = 0;
 };
-LockstepResult lockstep(const model::Interpreter& table, const model::Interpreter& mutant,
-                        const model::State& table_from, const model::State& mutant_from,
-                        const std::function<bool(const model::State&, const model::State&)>& same,
-                        std::unordered_set<std::string>& seen, std::size_t max_pairs,
-                        const std::function<bool(const std::vector<model::Step>&)>& told_apart);
+LockstepResult
+lockstep(const model::Interpreter& table, const model::Interpreter& mutant,
+         const model::State& table_from, const model::State& mutant_from,
+         const std::function<Observed(const model::State&, const model::State&)>& observe,
+         std::unordered_set<std::string>& seen, std::size_t max_pairs,
+         const std::function<bool(const std::vector<model::Step>&)>& told_apart);
 
 // "qmp_cont h=0 (h=0): the mutant refuses it"
 std::string describe_difference(const model::Interpreter& table, const RowDifference& d);
