@@ -162,17 +162,27 @@ RowDifference first_difference(const Interpreter& table, const Interpreter& muta
     return *first;
 }
 
+// v8.1 at the small instance, explored, and one of its mutants.
+struct V81Mutant {
+    explicit V81Mutant(const std::string& id)
+        : table(*find_version("v8.1")), interp(table, small_instance()),
+          reach(reachable_states(interp, 1'000'000)),
+          mutant_table(mutated(table, mutant_named(mutants_of(table), id))),
+          mutant(mutant_table, small_instance()) {}
+    const TableData& table;
+    const Interpreter interp;
+    const ReachableStates reach;
+    const TableData mutant_table;
+    const Interpreter mutant;
+};
+
 TEST(Lockstep, ADifferenceTheObserverDoesNotSeeIsNeverToldApart) {
     // Without `file_error[h] := true`, migration_stream_error fails the migration all the same:
     // what follows depends on the failed state (s->state), and the next qmp_migrate clears the
     // stream's error.
-    const TableData& table = *find_version("v8.1");
-    const Interpreter interp(table, small_instance());
-    const ReachableStates reach = reachable_states(interp, 1'000'000);
-    const std::vector<Mutant> all = mutants_of(table);
-    const TableData m =
-        mutated(table, mutant_named(all, "v8.1/migration_stream_error/effect-drop/0"));
-    const Interpreter mi(m, small_instance());
+    const V81Mutant v("v8.1/migration_stream_error/effect-drop/0");
+    const Interpreter &interp = v.interp, &mi = v.mutant;
+    const ReachableStates& reach = v.reach;
     const auto observer = blind_to(interp, {Var::file_error});
     std::unordered_set<std::string> seen;
     int differences = 0;
@@ -215,12 +225,9 @@ TEST(Lockstep, ADifferenceTheObserverDoesNotSeeIsNeverToldApart) {
 TEST(Lockstep, TheStepsOfferedTellTheTwoApartAndNoShorterPrefixDoes) {
     // Without `mig[h] := SETUP`, qmp_migrate leaves s->state where it was. An observer blind to
     // s->state sees nothing at first; the migration thread, which reads it, tells them apart.
-    const TableData& table = *find_version("v8.1");
-    const Interpreter interp(table, small_instance());
-    const ReachableStates reach = reachable_states(interp, 1'000'000);
-    const std::vector<Mutant> all = mutants_of(table);
-    const TableData m = mutated(table, mutant_named(all, "v8.1/qmp_migrate/effect-drop/6"));
-    const Interpreter mi(m, small_instance());
+    const V81Mutant v("v8.1/qmp_migrate/effect-drop/6");
+    const Interpreter &interp = v.interp, &mi = v.mutant;
+    const ReachableStates& reach = v.reach;
     const auto observer = blind_to(interp, {Var::mig});
     const RowDifference d = first_difference(interp, mi, "qmp_migrate", reach);
     ASSERT_TRUE(d.table_next && d.mutant_next);
@@ -255,12 +262,9 @@ TEST(Lockstep, APartlySeenDifferenceIsFollowedToWhereItIsToldApartForSure) {
     // The same mutant, for an observer that sees s->state only partly: the first pair is not
     // offered (no replay could tell it apart), the lockstep goes on to where the migration thread
     // tells the two apart for sure.
-    const TableData& table = *find_version("v8.1");
-    const Interpreter interp(table, small_instance());
-    const ReachableStates reach = reachable_states(interp, 1'000'000);
-    const std::vector<Mutant> all = mutants_of(table);
-    const TableData m = mutated(table, mutant_named(all, "v8.1/qmp_migrate/effect-drop/6"));
-    const Interpreter mi(m, small_instance());
+    const V81Mutant v("v8.1/qmp_migrate/effect-drop/6");
+    const Interpreter &interp = v.interp, &mi = v.mutant;
+    const ReachableStates& reach = v.reach;
     const auto observer = blind_to(interp, {}, {Var::mig});
     const RowDifference d = first_difference(interp, mi, "qmp_migrate", reach);
     ASSERT_EQ(observer(*d.table_next, *d.mutant_next), Observed::partly);
