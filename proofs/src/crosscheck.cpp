@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
+#include <string_view>
 
 namespace handoff::proofs {
 
@@ -112,14 +114,37 @@ CrossCheck cross_check(const CrossCase& c, double timeout) {
     if (inv.kind != InvariantKind::StatePredicate) {
         out.answers.push_back(run_recoverable(interp, inv, lim));
     } else {
-        z3::context ctx;
-        const Lowering low(ctx, *c.table, c.instance);
-        out.answers.push_back(run_bmc(low, inv, lim));
+        // Each engine on a Z3 context of its own. k-induction's and Spacer's deadlines interrupt
+        // their context (Watchdog), and an interrupt that lands as the engine returns leaves the
+        // context cancelled: the next engine on it would fail. Z3's "canceled" in that moment
+        // is the engine not answering within its time, as an unknown.
+        auto on_own_context = [&](const char* engine, const auto& run) {
+            z3::context ctx;
+            try {
+                const Lowering low(ctx, *c.table, c.instance);
+                return run(low);
+            } catch (const z3::exception& e) {
+                if (std::string_view(e.msg()) != "canceled") {
+                    throw;
+                }
+                Result r;
+                r.version = std::string(c.table->version);
+                r.invariant = std::string(inv.name);
+                r.engine = engine;
+                r.detail = fmt::format("timeout (Z3 cancelled at the {:g} s deadline)", timeout);
+                return r;
+            }
+        };
+        out.answers.push_back(
+            on_own_context("bmc", [&](const Lowering& low) { return run_bmc(low, inv, lim); }));
         EngineLimits kind = lim;
         kind.max_depth = 12; // check.cpp's default k
-        out.answers.push_back(run_kind(low, inv, kind));
-        out.answers.push_back(run_pdr(low, inv, lim));
-        out.answers.push_back(run_ic3(low, inv, lim));
+        out.answers.push_back(
+            on_own_context("kind", [&](const Lowering& low) { return run_kind(low, inv, kind); }));
+        out.answers.push_back(
+            on_own_context("pdr", [&](const Lowering& low) { return run_pdr(low, inv, lim); }));
+        out.answers.push_back(
+            on_own_context("ic3", [&](const Lowering& low) { return run_ic3(low, inv, lim); }));
     }
     out.contradictions = contradictions(out.answers, bmc_depth);
     return out;
