@@ -196,11 +196,12 @@ void run_on_workers(int jobs, const std::function<void()>& worker) {
 // The directed replay of one survivor on one profile's reachable states. At each state where the
 // mutant's row leads elsewhere than the table's (breadth-first order, so the first ones are near
 // the initial states), the two are followed in lockstep from there (proofs::lockstep()): the
-// same steps from the two states the row took them to, until they meet again, looking for a
-// step one takes and the other refuses, or a state where they differ in what impl/ shows
-// (proptests::hidden_slots()) or in an invariant. Where no such place exists, the two are
-// bisimilar from there for every observer the tests have (the oracle, the checker): that
-// difference cannot kill the mutant. Otherwise a shortest path to the state, the differing step
+// same steps from the two states the row took them to, until they meet again (a step one refuses
+// leaves it where it is), looking for a state where they differ in what impl/ shows
+// (proptests::hidden_slots()) or in an invariant. Where no such place exists, the two are weakly
+// bisimilar from there for the oracle (the checker, which already agreed, sees the same steps
+// and invariants): that difference cannot kill the mutant. Otherwise a shortest path to the
+// state, the differing step
 // and the steps that tell them apart are replayed on impl/ of the version (proptests::replay, as
 // `handoff replay` replays a counterexample):
 //  - the table's steps, with the mutant as the oracle's model: when impl/ takes them and the
@@ -647,6 +648,7 @@ void run_mutate(const MutateArgs& a) {
     // mutant's row differs from the table's (directed_replay()); a mutant whose row differs
     // nowhere, or only where the same states follow, is equivalent at the instance.
     int computed = 0, directed_kills = 0, directed_replays = 0;
+    std::size_t lockstep_pairs = 0;
     double equivalence_seconds = 0;
     if (a.equivalence) {
         const auto eq_start = std::chrono::steady_clock::now();
@@ -679,6 +681,7 @@ void run_mutate(const MutateArgs& a) {
             std::vector<char> keep(open.size(), 0);
             std::atomic<std::size_t> next_open{0}, done{0};
             std::atomic<int> kills{0}, replays{0};
+            std::atomic<std::size_t> pairs{0};
             std::mutex differs_mutex;
             auto directed_worker = [&] {
                 for (std::size_t k = next_open++; k < open.size(); k = next_open++) {
@@ -690,6 +693,7 @@ void run_mutate(const MutateArgs& a) {
                     const Interpreter mi(m, p->instance);
                     const Directed d = directed_replay(interp, mi, o->mutant->row, reach);
                     replays += d.replays;
+                    pairs += d.pairs;
                     ++done;
                     if (d.killed) {
                         o->status = Status::killed;
@@ -716,6 +720,7 @@ void run_mutate(const MutateArgs& a) {
             run_on_workers(a.jobs, directed_worker);
             directed_kills += kills;
             directed_replays += replays;
+            lockstep_pairs += pairs;
             std::vector<Outcome*> still;
             for (std::size_t k = 0; k < open.size(); ++k) {
                 if (keep[k]) {
@@ -851,6 +856,7 @@ void run_mutate(const MutateArgs& a) {
         j["equivalence_seconds"] = equivalence_seconds;
         j["directed_kills"] = directed_kills;
         j["directed_replays"] = directed_replays;
+        j["lockstep_pairs"] = lockstep_pairs;
         j["stale_equivalences"] = stale;
         for (const Outcome& o : outcomes) {
             j["results"].push_back({{"id", o.mutant->id},
@@ -944,9 +950,9 @@ void run_mutate(const MutateArgs& a) {
                    total.mutants, total_seconds, rate, oracle_runs, checker_seconds,
                    a.equivalence
                        ? fmt::format(", the reachable states {:.0f} s ({} replays, {} killed; {} "
-                                     "equivalent found)",
+                                     "pairs of states followed in lockstep; {} equivalent found)",
                                      equivalence_seconds, directed_replays, directed_kills,
-                                     computed)
+                                     lockstep_pairs, computed)
                        : "",
                    a.jobs, a.jobs == 1 ? "" : "s");
     }
