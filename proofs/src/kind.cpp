@@ -76,79 +76,109 @@ Result run_kind(const Lowering& low, const model::InvariantData& inv, const Engi
     };
 
     for (int k = 1; k <= lim.max_depth; ++k) {
-        // Base: no violation in the states reachable in k-1 steps.
-        const z3::expr goal = ctx.bool_const(("bad@" + std::to_string(k - 1)).c_str());
-        base.add(z3::implies(goal, !low.invariant(inv, reach.back())));
-        z3::expr_vector a(ctx);
-        a.push_back(goal);
-        const auto b = base.check(a);
-        if (b == z3::unknown) {
-            return give_up(k, watchdog.fired()
-                                  ? "timeout in the base case at k = " + std::to_string(k)
-                                  : "solver unknown: " + base.reason_unknown());
-        }
-        if (b == z3::sat) {
-            r.trace = extract_trace(low, base.get_model(), reach, reach_steps);
-            r.depth = k - 1;
-            if (auto error = replay_error(low.interp(), inv, *r.trace)) {
-                r.bug = true;
-                r.trace.reset();
-                return give_up(k, "BUG: the base-case counterexample does not replay: " + *error);
+        // The deadline interrupts the context, and nothing Z3 says from then on is believed:
+        // with deadlines of 0.02 to 0.09 s on v8.1, an interrupted base case came back `sat`
+        // with a model whose trace did not replay (reported as a checker bug until then). So an
+        // answer is used only if the watchdog had not fired when the check returned. One that
+        // fires after that, in get_model() or the next add(), makes the call throw "canceled"
+        // or cuts the model short (the trace then does not replay): that too is this engine's
+        // timeout.
+        try {
+            // Base: no violation in the states reachable in k-1 steps.
+            const z3::expr goal = ctx.bool_const(("bad@" + std::to_string(k - 1)).c_str());
+            base.add(z3::implies(goal, !low.invariant(inv, reach.back())));
+            z3::expr_vector a(ctx);
+            a.push_back(goal);
+            const auto b = base.check(a);
+            if (watchdog.fired()) {
+                return give_up(k, "timeout in the base case at k = " + std::to_string(k));
             }
-            r.verdict = Verdict::violated;
-            r.detail = "base case of k-induction at k = " + std::to_string(k) +
-                       ": shortest counterexample, replayed on the interpreter";
-            r.seconds = watchdog.elapsed();
-            return r;
-        }
-        base.add(low.invariant(inv, reach.back()));
-        reach_steps.push_back(low.make_step("@" + std::to_string(k - 1)));
-        reach.push_back(low.make_state("@" + std::to_string(k)));
-        base.add(low.trans(reach[reach.size() - 2], reach_steps.back(), reach.back()));
+            if (b == z3::unknown) {
+                return give_up(k, "solver unknown: " + base.reason_unknown());
+            }
+            if (b == z3::sat) {
+                r.trace = extract_trace(low, base.get_model(), reach, reach_steps);
+                r.depth = k - 1;
+                if (auto error = replay_error(low.interp(), inv, *r.trace)) {
+                    r.trace.reset();
+                    // The interrupt landed after the check returned, in get_model().
+                    if (watchdog.fired()) {
+                        return give_up(k, "timeout in the base case at k = " + std::to_string(k) +
+                                              " (the model was cut short by the deadline)");
+                    }
+                    r.bug = true;
+                    return give_up(k,
+                                   "BUG: the base-case counterexample does not replay: " + *error);
+                }
+                r.verdict = Verdict::violated;
+                r.detail = "base case of k-induction at k = " + std::to_string(k) +
+                           ": shortest counterexample, replayed on the interpreter";
+                r.seconds = watchdog.elapsed();
+                return r;
+            }
+            base.add(low.invariant(inv, reach.back()));
+            reach_steps.push_back(low.make_step("@" + std::to_string(k - 1)));
+            reach.push_back(low.make_state("@" + std::to_string(k)));
+            base.add(low.trans(reach[reach.size() - 2], reach_steps.back(), reach.back()));
 
-        // Step: path t0..tk, the invariant on t0..t(k-1), distinct states.
-        step.add(low.invariant(inv, path.back()));
-        path_steps.push_back(low.make_step("#" + std::to_string(k - 1)));
-        path.push_back(low.make_state("#" + std::to_string(k)));
-        step.add(low.domain(path.back()));
-        step.add(low.trans(path[path.size() - 2], path_steps.back(), path.back()));
-        for (std::size_t j = 0; j + 1 < path.size(); ++j) {
-            step.add(!low.equal(path[j], path.back()));
-        }
-        const z3::expr cti = ctx.bool_const(("cti#" + std::to_string(k)).c_str());
-        step.add(z3::implies(cti, !low.invariant(inv, path.back())));
-        z3::expr_vector c(ctx);
-        c.push_back(cti);
-        const auto s = step.check(c);
-        if (s == z3::unknown) {
-            return give_up(k, watchdog.fired()
-                                  ? "timeout in the induction step at k = " + std::to_string(k)
-                                  : "solver unknown: " + step.reason_unknown());
-        }
-        if (s == z3::unsat) {
-            // Certify: the same step query, built afresh, in a fresh solver.
-            std::vector<StateVars> states;
-            std::vector<StepVars> steps2;
-            z3::solver fresh(ctx);
-            fresh.add(step_query(low, inv, k, states, steps2, "$"));
-            const auto again = fresh.check();
-            if (again != z3::unsat) {
-                r.bug = again == z3::sat;
-                return give_up(k, again == z3::sat
-                                      ? "BUG: the induction step at k = " + std::to_string(k) +
-                                            " is unsat incrementally but sat in a fresh solver"
-                                      : "the re-check of the induction step was inconclusive");
+            // Step: path t0..tk, the invariant on t0..t(k-1), distinct states.
+            step.add(low.invariant(inv, path.back()));
+            path_steps.push_back(low.make_step("#" + std::to_string(k - 1)));
+            path.push_back(low.make_state("#" + std::to_string(k)));
+            step.add(low.domain(path.back()));
+            step.add(low.trans(path[path.size() - 2], path_steps.back(), path.back()));
+            for (std::size_t j = 0; j + 1 < path.size(); ++j) {
+                step.add(!low.equal(path[j], path.back()));
             }
-            r.verdict = Verdict::proved;
-            r.depth = k;
-            r.detail = "k-induction at k = " + std::to_string(k) + " (base: no violation within " +
-                       std::to_string(k - 1) + " steps; step re-checked unsat in a fresh solver)";
-            r.seconds = watchdog.elapsed();
-            return r;
-        }
-        if (k == lim.max_depth) {
-            const z3::model m = step.get_model();
-            r.cti = format_cti(low, extract_trace(low, m, path, path_steps));
+            const z3::expr cti = ctx.bool_const(("cti#" + std::to_string(k)).c_str());
+            step.add(z3::implies(cti, !low.invariant(inv, path.back())));
+            z3::expr_vector c(ctx);
+            c.push_back(cti);
+            const auto s = step.check(c);
+            if (watchdog.fired()) {
+                return give_up(k, "timeout in the induction step at k = " + std::to_string(k));
+            }
+            if (s == z3::unknown) {
+                return give_up(k, "solver unknown: " + step.reason_unknown());
+            }
+            if (s == z3::unsat) {
+                // Certify: the same step query, built afresh, in a fresh solver.
+                std::vector<StateVars> states;
+                std::vector<StepVars> steps2;
+                z3::solver fresh(ctx);
+                fresh.add(step_query(low, inv, k, states, steps2, "$"));
+                const auto again = fresh.check();
+                if (watchdog.fired()) {
+                    return give_up(k, "timeout in the re-check of the induction step at k = " +
+                                          std::to_string(k));
+                }
+                if (again != z3::unsat) {
+                    r.bug = again == z3::sat;
+                    return give_up(k, again == z3::sat
+                                          ? "BUG: the induction step at k = " + std::to_string(k) +
+                                                " is unsat incrementally but sat in a fresh solver"
+                                          : "the re-check of the induction step was inconclusive");
+                }
+                r.verdict = Verdict::proved;
+                r.depth = k;
+                r.detail = "k-induction at k = " + std::to_string(k) +
+                           " (base: no violation within " + std::to_string(k - 1) +
+                           " steps; step re-checked unsat in a fresh solver)";
+                r.seconds = watchdog.elapsed();
+                return r;
+            }
+            if (k == lim.max_depth) {
+                const z3::model m = step.get_model();
+                r.cti = format_cti(low, extract_trace(low, m, path, path_steps));
+            }
+        } catch (const z3::exception&) {
+            if (!watchdog.fired()) {
+                throw;
+            }
+            r.trace.reset();
+            r.cti.clear();
+            return give_up(k, "timeout at k = " + std::to_string(k) +
+                                  " (Z3 cancelled at the deadline)");
         }
     }
     return give_up(lim.max_depth, "not inductive at k = " + std::to_string(lim.max_depth) +

@@ -101,6 +101,15 @@ Result run_pdr(const Lowering& low, const model::InvariantData& inv, const Engin
         why = watchdog->fired() ? "timeout" : std::string("Spacer failed: ") + e.msg();
     }
     const double spacer_seconds = watchdog->elapsed();
+    // Nothing an interrupted context says is believed (k-induction's base case has come back
+    // `sat` after an interrupt, with a model that did not replay: kind.cpp), and the context
+    // stays cancelled, so the certificate's queries on it would throw "canceled". An answer
+    // given as the deadline fired is a timeout.
+    if (watchdog->fired() && answer != z3::unknown) {
+        answer = z3::unknown;
+        why = "timeout (Spacer answered as its deadline passed; the context was cancelled "
+              "before the answer could be certified)";
+    }
     watchdog.reset();
     const auto start = std::chrono::steady_clock::now();
     auto elapsed = [&] {
