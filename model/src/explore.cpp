@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <stdexcept>
 #include <thread>
@@ -67,6 +68,29 @@ class Packer {
             }
         }
     }
+    // `to` packed into `out`, from `from` and its packing: a successor differs from its state in
+    // a few slots, so only the slots whose bytes differ are written (compared eight at a time).
+    void repack(const State& from, const std::uint64_t* from_packed, const State& to,
+                std::uint64_t* out) const {
+        std::copy(from_packed, from_packed + words_, out);
+        const std::size_t n = place_.size();
+        for (std::size_t i = 0; i < n; i += 8) {
+            if (i + 8 <= n) {
+                std::uint64_t a = 0;
+                std::uint64_t b = 0;
+                std::memcpy(&a, from.data() + i, 8);
+                std::memcpy(&b, to.data() + i, 8);
+                if (a == b) {
+                    continue;
+                }
+            }
+            for (std::size_t j = i; j < std::min(n, i + 8); ++j) {
+                if (from[j] != to[j]) {
+                    set_slot(j, static_cast<unsigned char>(to[j]), out);
+                }
+            }
+        }
+    }
     State unpack(const std::uint64_t* in) const {
         State s(bits_.size(), '\0');
         int bit = 0;
@@ -87,6 +111,15 @@ class Packer {
         std::uint8_t shift;
         bool spills; // the slot's high bits go on in the next word
     };
+    void set_slot(std::size_t i, std::uint64_t v, std::uint64_t* out) const {
+        const Place p = place_[i];
+        const std::uint64_t width_mask = (std::uint64_t{1} << bits_[i]) - 1;
+        out[p.word] = (out[p.word] & ~(width_mask << p.shift)) | (v << p.shift);
+        if (p.spills) {
+            out[p.word + 1] =
+                (out[p.word + 1] & ~(width_mask >> (64 - p.shift))) | (v >> (64 - p.shift));
+        }
+    }
     std::vector<int> bits_;
     std::vector<Place> place_;
     int words_ = 1;
@@ -296,17 +329,16 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
         x.found.clear();
         for (std::uint32_t id = from; id < to; ++id) {
             const State current = g.state(id);
+            const std::uint64_t* current_key = &g.packed[static_cast<std::size_t>(id) * words];
             check_invariants(current, x.violated.data() +
                                           static_cast<std::size_t>(id - from) * invariants.size());
             const auto visit = [&](const Step& step, const State& succ) {
                 std::uint64_t key[Packer::kMaxWords];
-                const std::uint64_t key_hash = g.pack(succ, key);
+                g.packer.repack(current, current_key, succ, key);
+                const std::uint64_t key_hash = Graph::hash(key, words);
                 x.steps.push_back(step);
                 x.keys.insert(x.keys.end(), key, key + words);
                 x.hashes.push_back(key_hash);
-                // Most successors were found before: looking them up here, in parallel, leaves
-                // the calling thread only the new ones to add.
-                x.found.push_back(g.find(key, key_hash));
             };
             if (limits.by_ast) {
                 interp.successors_by_ast(current, visit);
@@ -314,6 +346,26 @@ Exploration explore(const Interpreter& interp, const std::vector<const Invariant
                 interp.successors(current, visit);
             }
             x.ends.push_back(x.steps.size());
+        }
+        // Most successors were found before: looking them up here, in parallel, leaves the
+        // calling thread only the new ones to add. A lookup is two cache misses in a row (the
+        // slot, then the state it names); they are fetched ahead of use, the slot kLookAhead
+        // successors before and the state half as far, so that the misses overlap.
+        constexpr std::size_t kLookAhead = 16;
+        const std::size_t count = x.hashes.size();
+        const std::size_t mask = g.slots.size() - 1;
+        x.found.resize(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            if (i + kLookAhead < count) {
+                __builtin_prefetch(&g.slots[x.hashes[i + kLookAhead] & mask]);
+            }
+            if (i + kLookAhead / 2 < count) {
+                const std::uint32_t slot = g.slots[x.hashes[i + kLookAhead / 2] & mask];
+                if (slot != UINT32_MAX) {
+                    __builtin_prefetch(&g.packed[static_cast<std::size_t>(slot) * words]);
+                }
+            }
+            x.found[i] = g.find(&x.keys[i * static_cast<std::size_t>(words)], x.hashes[i]);
         }
     };
 
