@@ -140,7 +140,9 @@ void run_trace(const TraceArgs& a) {
     const Interpreter interp(table, inst);
     z3::context ctx;
     const Lowering low(ctx, table, inst);
-    EngineLimits lim{a.depth, a.timeout};
+    EngineLimits lim;
+    lim.max_depth = a.depth;
+    lim.timeout = a.timeout;
     if (restriction) {
         lim.restriction = &*restriction;
         lim.max_depth = a.depth_given ? a.depth : kControllableDepth;

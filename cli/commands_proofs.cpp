@@ -674,20 +674,32 @@ void register_prove(CLI::App& app) {
         if (cmd->count("--env") > 0) {
             envs = {a->instance_opts.env};
         }
+        // Both profiles in one check(): they share its workers and IC3's lemmas.
         std::vector<ProfileRun> runs;
+        for (const auto& env : envs) {
+            CheckArgs args = *a;
+            args.instance_opts.env = env;
+            runs.push_back({env, args.instance(), args.cells(), {}});
+        }
+        std::vector<Cell> cells;
+        for (const ProfileRun& run : runs) {
+            for (Cell c : run.cells) {
+                c.instance = &run.instance;
+                cells.push_back(c);
+            }
+        }
         std::vector<Result> all;
         {
             CheckProgressLine progress(a->quiet, "prove");
-            for (const auto& env : envs) {
-                CheckArgs args = *a;
-                args.instance_opts.env = env;
-                CheckOptions o = args.options();
-                progress.attach(o, env + " use");
-                ProfileRun run{env, o.instance, args.cells(), {}};
-                run.results = check(run.cells, o);
-                all.insert(all.end(), run.results.begin(), run.results.end());
-                runs.push_back(std::move(run));
-            }
+            CheckOptions o = a->options();
+            progress.attach(o, "");
+            all = check(cells, o);
+        }
+        for (std::size_t i = 0, next = 0; i < runs.size(); ++i) {
+            runs[i].results.assign(all.begin() + static_cast<std::ptrdiff_t>(next),
+                                   all.begin() +
+                                       static_cast<std::ptrdiff_t>(next + runs[i].cells.size()));
+            next += runs[i].cells.size();
         }
         const double total =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -697,8 +709,8 @@ void register_prove(CLI::App& app) {
         // The columns: the versions checked, in all_versions() order.
         std::vector<const TableData*> versions;
         for (const TableData* t : all_versions()) {
-            const auto& cells = runs.front().cells;
-            if (std::any_of(cells.begin(), cells.end(),
+            const auto& checked = runs.front().cells;
+            if (std::any_of(checked.begin(), checked.end(),
                             [t](const Cell& c) { return c.table == t; })) {
                 versions.push_back(t);
             }

@@ -101,7 +101,8 @@ check "check: silent in a pipe" 1 0 "VIOLATED" "$handoff" check --version v10.0 
 check "check: a progress line where stderr is a terminal" 1 1 \
     "check: [0-9]+ of [0-9]+ cells decided, [0-9]+ s; deciding v10\.0" \
     env HANDOFF_PROGRESS=always "$handoff" check --version v10.0 --nodes 1
-check "prove: the profile on the progress line" 1 1 "prove \((documented|any) use\): [0-9]+ of [0-9]+ cells decided" \
+check "prove: the profile on the progress line" 1 1 \
+    "prove: [0-9]+ of [0-9]+ cells decided, [0-9]+ s; deciding v10\.0 \((documented|any) use\)" \
     env HANDOFF_PROGRESS=always "$handoff" prove --version v10.0 --nodes 1
 check "prove --quiet: no progress line" 1 0 "violated" \
     env HANDOFF_PROGRESS=always "$handoff" prove --quiet --version v10.0 --nodes 1

@@ -3,14 +3,22 @@
 // version: BMC to a shallow depth (most counterexamples are short), then IC3 on each invariant
 // still open (a certified proof ends BMC's work on it), then BMC deeper on what is left.
 // `recoverable`, a graph property, goes to the recovery search (or the explicit engine).
+// Across versions and profiles, IC3's proofs of one invariant share their lemmas: the strengthening
+// one version needs is mostly its neighbour's (v7.2's runstate proof under documented use asks
+// about 21,600 SAT queries alone and about 240 with the lemmas of its proof under any use;
+// bench/README.md).
 #include "handoff/proofs/check.hpp"
 
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 
 namespace handoff::proofs {
@@ -31,6 +39,44 @@ std::vector<Cell> all_cells(const std::vector<const TableData*>& versions) {
 
 namespace {
 
+// IC3's lemmas by invariant, the union of every proof found so far in one check() call; each IC3
+// run takes a copy as its candidates.
+class LemmaPool {
+  public:
+    std::shared_ptr<const std::vector<NamedClause>> candidates(std::string_view invariant) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        const auto it = pools_.find(invariant);
+        if (it == pools_.end() || it->second.clauses.empty()) {
+            return nullptr;
+        }
+        return std::make_shared<const std::vector<NamedClause>>(it->second.clauses);
+    }
+    void add(std::string_view invariant, const std::vector<NamedClause>& lemmas) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        auto it = pools_.find(invariant);
+        if (it == pools_.end()) {
+            it = pools_.emplace(std::string(invariant), Pool{}).first;
+        }
+        for (const NamedClause& clause : lemmas) {
+            std::string key;
+            for (const NamedLiteral& l : clause) {
+                key += (l.positive ? "+" : "-") + l.bit + " ";
+            }
+            if (it->second.seen.insert(std::move(key)).second) {
+                it->second.clauses.push_back(clause);
+            }
+        }
+    }
+
+  private:
+    struct Pool {
+        std::vector<NamedClause> clauses;
+        std::set<std::string> seen;
+    };
+    std::mutex mutex_;
+    std::map<std::string, Pool, std::less<>> pools_;
+};
+
 // Default depths: BMC alone searches deep; `auto` stops at kAutoDepth (--depth goes further).
 constexpr int kBmcDepth = 60;
 constexpr int kAutoDepth = 15;
@@ -46,9 +92,10 @@ EngineLimits limits(const CheckOptions& o, int default_depth) {
 }
 
 // k-induction or PDR on one cell, in a context of its own (a timeout interrupts the context).
-Result run_single(const Cell& cell, Engine engine, const CheckOptions& o) {
+Result run_single(const Cell& cell, const model::Instance& instance, Engine engine,
+                  const CheckOptions& o) {
     z3::context ctx;
-    const Lowering low(ctx, *cell.table, o.instance);
+    const Lowering low(ctx, *cell.table, instance);
     if (engine == Engine::kind) {
         return run_kind(low, *cell.invariant, limits(o, kKindDepth));
     }
@@ -77,11 +124,12 @@ Result run_single(const Cell& cell, Engine engine, const CheckOptions& o) {
 // a second), then IC3 for a slice on each invariant BMC left open (a certified proof closes it),
 // then BMC deeper on what is left. IC3 also finds paths to violations, but only BMC's are the
 // shortest, and only a replayed trace is printed; so IC3 gets the invariants that may hold.
-std::vector<Result> run_auto(const TableData& table, const std::vector<const InvariantData*>& invs,
-                             const CheckOptions& o) {
+std::vector<Result> run_auto(const TableData& table, const model::Instance& instance,
+                             const std::vector<const InvariantData*>& invs, const CheckOptions& o,
+                             LemmaPool& pool) {
     const EngineLimits lim = limits(o, kAutoDepth);
     z3::context ctx;
-    const Lowering low(ctx, table, o.instance);
+    const Lowering low(ctx, table, instance);
     Bmc bmc(low, invs, o.partial_order);
     const bool in_time = bmc.run(std::min(kAutoShallowDepth, lim.max_depth), lim.timeout);
     std::vector<Result> out = bmc.results();
@@ -98,9 +146,13 @@ std::vector<Result> run_auto(const TableData& table, const std::vector<const Inv
         EngineLimits slice = lim;
         slice.timeout =
             std::min(o.ic3_slice, std::max(0.1, lim.timeout - bmc.seconds() - ic3_seconds));
+        slice.ic3_seed = pool.candidates(invs[i]->name);
         Result r = run_ic3(low, *invs[i], slice);
         ic3_seconds += r.seconds;
         own_ic3[i] = r.seconds;
+        if (r.verdict == Verdict::proved && r.lemmas) {
+            pool.add(invs[i]->name, *r.lemmas);
+        }
         if (r.verdict == Verdict::proved || r.bug) {
             r.seconds = bmc.own_seconds(i) + own_ic3[i];
             out[i] = std::move(r);
@@ -149,38 +201,49 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
     enum class Kind { explicit_state, bmc, automatic, recovery, single };
     struct Job {
         const TableData* table;
+        const model::Instance* instance;
         std::vector<std::size_t> cells;
         Kind kind;
     };
     std::vector<Job> jobs;
-    auto job_for = [&](const TableData* table, Kind kind) -> Job& {
+    auto instance_of = [&](const Cell& c) { return c.instance ? c.instance : &o.instance; };
+    auto job_for = [&](std::size_t cell, Kind kind) -> Job& {
+        const TableData* table = cells[cell].table;
+        const model::Instance* instance = instance_of(cells[cell]);
         for (auto& j : jobs) {
-            if (j.table == table && j.kind == kind) {
+            if (j.table == table && j.instance == instance && j.kind == kind) {
                 return j;
             }
         }
-        return jobs.emplace_back(Job{table, {}, kind});
+        return jobs.emplace_back(Job{table, instance, {}, kind});
+    };
+    auto alone = [&](std::size_t cell, Kind kind) {
+        jobs.push_back({cells[cell].table, instance_of(cells[cell]), {cell}, kind});
     };
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const bool graph = cells[i].invariant->kind != InvariantKind::StatePredicate;
         if (restricted) {
             if (graph) {
-                jobs.push_back({cells[i].table, {i}, Kind::recovery});
+                alone(i, Kind::recovery);
             } else {
-                job_for(cells[i].table, Kind::bmc).cells.push_back(i);
+                job_for(i, Kind::bmc).cells.push_back(i);
             }
         } else if (o.engine == Engine::explicit_state) {
-            job_for(cells[i].table, Kind::explicit_state).cells.push_back(i);
+            job_for(i, Kind::explicit_state).cells.push_back(i);
         } else if (graph) {
-            jobs.push_back({cells[i].table, {i}, Kind::recovery});
+            alone(i, Kind::recovery);
         } else if (o.engine == Engine::bmc) {
-            job_for(cells[i].table, Kind::bmc).cells.push_back(i);
+            job_for(i, Kind::bmc).cells.push_back(i);
         } else if (o.engine == Engine::automatic) {
-            job_for(cells[i].table, Kind::automatic).cells.push_back(i);
+            job_for(i, Kind::automatic).cells.push_back(i);
         } else {
-            jobs.push_back({cells[i].table, {i}, Kind::single});
+            alone(i, Kind::single);
         }
     }
+    const bool several_instances = std::any_of(jobs.begin(), jobs.end(), [&](const Job& j) {
+        return j.instance != jobs.front().instance;
+    });
+    LemmaPool lemma_pool;
     auto restriction_for = [&](const TableData* table) -> const StepRestriction* {
         const auto it = o.restrictions.find(table->version);
         if (it == o.restrictions.end()) {
@@ -197,18 +260,18 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
             std::vector<Result> rs;
             switch (job.kind) {
             case Kind::explicit_state:
-                rs = run_explicit(Interpreter(*job.table, o.instance), invs);
+                rs = run_explicit(Interpreter(*job.table, *job.instance), invs);
                 break;
             case Kind::recovery: {
                 EngineLimits lim = limits(o, restricted ? kControllableDepth : 0);
                 lim.restriction = restricted ? restriction_for(job.table) : nullptr;
                 rs.push_back(
-                    run_recoverable(Interpreter(*job.table, o.instance), *invs.front(), lim));
+                    run_recoverable(Interpreter(*job.table, *job.instance), *invs.front(), lim));
                 break;
             }
             case Kind::bmc: {
                 z3::context ctx;
-                const Lowering low(ctx, *job.table, o.instance);
+                const Lowering low(ctx, *job.table, *job.instance);
                 EngineLimits lim = limits(o, restricted ? kControllableDepth : kBmcDepth);
                 if (restricted) {
                     lim.restriction = restriction_for(job.table);
@@ -218,10 +281,10 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
                 break;
             }
             case Kind::automatic:
-                rs = run_auto(*job.table, invs, o);
+                rs = run_auto(*job.table, *job.instance, invs, o, lemma_pool);
                 break;
             case Kind::single:
-                rs.push_back(run_single(cells[job.cells.front()], o.engine, o));
+                rs.push_back(run_single(cells[job.cells.front()], *job.instance, o.engine, o));
                 break;
             }
             for (std::size_t k = 0; k < job.cells.size(); ++k) {
@@ -237,9 +300,25 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
             }
         }
     };
-    // The longest jobs first: a version's shared BMC, then the rest.
+    // The longest jobs first: a version's shared BMC, then the rest. Among jobs of one size, the
+    // first and the last alternate (v7.2, v9.2, v8.0.0, v8.1): the jobs that start before any
+    // IC3 proof has ended are the ones whose versions lie furthest apart, whose proofs share the
+    // fewest lemmas; a version next to one already proved starts later and adopts its lemmas.
     std::stable_sort(jobs.begin(), jobs.end(),
                      [](const Job& a, const Job& b) { return a.cells.size() > b.cells.size(); });
+    for (auto group = jobs.begin(); group != jobs.end();) {
+        const auto end = std::find_if(
+            group, jobs.end(), [&](const Job& j) { return j.cells.size() != group->cells.size(); });
+        std::vector<Job> alternated;
+        for (auto front = group, back = end; front != back;) {
+            alternated.push_back(std::move(*front++));
+            if (front != back) {
+                alternated.push_back(std::move(*--back));
+            }
+        }
+        std::move(alternated.begin(), alternated.end(), group);
+        group = end;
+    }
     // The progress: which job each worker runs, and how many cells have their verdict.
     const int threads = std::max(1, o.jobs);
     std::mutex progress_mutex;
@@ -247,7 +326,10 @@ std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& o)
     progress.cells = cells.size();
     std::vector<std::string> running(static_cast<std::size_t>(threads));
     auto describe = [&](const Job& job) {
-        const std::string version(job.table->version);
+        const std::string version =
+            std::string(job.table->version) +
+            (several_instances ? (job.instance->documented_use ? " (documented use)" : " (any use)")
+                               : "");
         if (job.cells.size() == 1) {
             return version + " / " + std::string(cells[job.cells.front()].invariant->name);
         }

@@ -49,11 +49,18 @@ inline constexpr int kControllableDepth = 30;
 struct Cell {
     const model::TableData* table = nullptr;
     const model::InvariantData* invariant = nullptr;
+    // The instance to check it on; nullptr: CheckOptions::instance. `prove` gives each profile's
+    // cells their own, so that both profiles share one pool of workers and IC3's lemmas.
+    const model::Instance* instance = nullptr;
 };
 
 // Every invariant that applies to each version, in table order.
 std::vector<Cell> all_cells(const std::vector<const model::TableData*>& versions);
 
+// The cells' results in their order. Within one call, every proof IC3 finds offers its lemmas
+// to the later IC3 runs on the same invariant (another version, the other profile), which adopt
+// those that are inductive for them (Houdini; a proof is still certified as a whole); nothing is
+// kept between calls.
 std::vector<Result> check(const std::vector<Cell>& cells, const CheckOptions& options);
 
 } // namespace handoff::proofs

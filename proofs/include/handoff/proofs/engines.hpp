@@ -22,6 +22,15 @@ namespace handoff::proofs {
 enum class Verdict { proved, violated, bounded, unknown };
 std::string_view verdict_name(Verdict v);
 
+// A clause over state bits, each literal a bit's name (Lowering::make_state's) and whether the
+// bit is true in it: IC3's lemmas by name, so that another lowering (the same version under the
+// other profile, another version) can take them as candidates.
+struct NamedLiteral {
+    std::string bit;
+    bool positive = true;
+};
+using NamedClause = std::vector<NamedLiteral>;
+
 struct Result {
     std::string version;
     std::string invariant;
@@ -41,6 +50,8 @@ struct Result {
     // IC3 reached an initial state from a violation: the invariant is violated, and BMC is asked
     // for the shortest counterexample (only a replayed trace is printed).
     bool ic3_found_violation = false;
+    // ic3, proved: the clauses of the certified invariant besides the invariant itself.
+    std::shared_ptr<const std::vector<NamedClause>> lemmas;
     // The restriction the search obeyed (EngineLimits::restriction's name), "" for none: a trace is
     // then a shortest one among the restricted paths, and "bounded" means "none of them within
     // the depth".
@@ -56,6 +67,10 @@ struct EngineLimits {
     // steps, ending in its last states). The engines that prove things ignore nothing: they
     // refuse it (check.cpp never hands it to them).
     const model::StepRestriction* restriction = nullptr;
+    // IC3: candidate clauses (another proof's lemmas). Those that hold initially and are
+    // inductive relative to the invariant and each other (Houdini) are in every frame from the
+    // start; the certificate is checked as without them.
+    std::shared_ptr<const std::vector<NamedClause>> ic3_seed;
 };
 
 Result run_bmc(const Lowering& low, const model::InvariantData& inv, const EngineLimits& lim);
