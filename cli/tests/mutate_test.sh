@@ -48,6 +48,12 @@ check "mutate: a progress line on a terminal" 0 - "mutate v8\.1: the oracle, mut
 "$handoff" mutate --version v8.1 --env documented --oracle-cases 0 --json \
     --only v8.1/migration_completion_fail/effect-drop/2 >"$json" 2>/dev/null
 expect "without the oracle it survives" v8.1/migration_completion_fail/effect-drop/2 "^survived"
+# Where the runstate transitions are proved (v7.2), IC3 on a mutant starts from the lemmas of the
+# table's own proof (Houdini keeps those the mutant preserves): completing a migration on host 0
+# only leaves that proof standing, and the mutant's is certified, so it survives the checker.
+"$handoff" mutate --version v7.2 --env documented --oracle-cases 0 --json \
+    --only v7.2/migration_completion_done/force/h=0 >"$json" 2>/dev/null
+expect "a runstate proof from the table's lemmas" v7.2/migration_completion_done/force/h=0 "^survived"
 
 # The reachable states (--equivalence), under documented use (about 2.3 million states): the
 # directed replay kills a mutant that refuses a step impl/ takes (qmp_migrate only from host 0),

@@ -593,8 +593,28 @@ std::string row_difference(const Interpreter& table, const Interpreter& mutant,
     return out;
 }
 
+Ic3Seeds ic3_seeds(const TableData& table, const Instance& instance,
+                   const std::vector<ExpectedCell>& expected, double ic3_seconds) {
+    Ic3Seeds seeds;
+    z3::context ctx;
+    const Lowering low(ctx, table, instance);
+    for (const ExpectedCell& e : expected) {
+        if (e.invariant->kind != InvariantKind::StatePredicate || e.verdict != Verdict::proved) {
+            continue;
+        }
+        EngineLimits lim;
+        lim.timeout = ic3_seconds;
+        const Result r = run_ic3(low, *e.invariant, lim);
+        if (r.verdict == Verdict::proved && r.lemmas) {
+            seeds.emplace(std::string(e.invariant->name), r.lemmas);
+        }
+    }
+    return seeds;
+}
+
 MutantVerdict check_mutant(const TableData& mutant, const Instance& instance,
-                           const std::vector<ExpectedCell>& expected, double ic3_seconds) {
+                           const std::vector<ExpectedCell>& expected, double ic3_seconds,
+                           const Ic3Seeds* seeds) {
     MutantVerdict out;
     auto differs = [&](const ExpectedCell& e, const std::string& now, bool bug = false) {
         out.killed = true;
@@ -685,6 +705,12 @@ MutantVerdict check_mutant(const TableData& mutant, const Instance& instance,
     for (const ExpectedCell* e : proved_cells) {
         EngineLimits lim;
         lim.timeout = ic3_seconds;
+        if (seeds != nullptr) {
+            const auto seed = seeds->find(e->invariant->name);
+            if (seed != seeds->end()) {
+                lim.ic3_seed = seed->second;
+            }
+        }
         const Result r = run_ic3(low, *e->invariant, lim);
         if (r.bug) {
             return differs(*e, "a checker bug (" + r.detail + ")", true);

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,8 +76,20 @@ struct MutantVerdict {
 // earlier, or not found at its length, kills), then the recovery search (`recoverable`), then IC3
 // on each cell the manifest says is proved (for `ic3_seconds`, as `handoff check`'s auto engine
 // gives it; no proof within that time kills, said so in the reason).
+//
+// `seeds`: for each proved invariant, the lemmas of the table's own proof (ic3_seeds()). A mutant
+// changes one row, so most of them still hold; IC3 adopts those that do (Houdini) and repairs the
+// rest, and its certificate is checked on the mutant as always.
+using Ic3Seeds =
+    std::map<std::string, std::shared_ptr<const std::vector<NamedClause>>, std::less<>>;
 MutantVerdict check_mutant(const model::TableData& mutant, const model::Instance& instance,
-                           const std::vector<ExpectedCell>& expected, double ic3_seconds);
+                           const std::vector<ExpectedCell>& expected, double ic3_seconds,
+                           const Ic3Seeds* seeds = nullptr);
+
+// IC3 on the table itself for each cell `expected` says is proved: the lemmas of every proof it
+// finds (a cell it does not prove within ic3_seconds has none).
+Ic3Seeds ic3_seeds(const model::TableData& table, const model::Instance& instance,
+                   const std::vector<ExpectedCell>& expected, double ic3_seconds);
 
 // Equivalence at an instance, computed. Every mutant changes one row; if that row takes the same
 // steps (every host and parameter choice) to the same states as the table's from every state
