@@ -17,7 +17,10 @@
 //             shrunk (unsat core, then literal by literal, blocking counterexamples to
 //             generalisation on the way) and its negation learnt as high as it holds;
 //   pushing   after each level, every clause that F_i && Trans keeps moves to F_{i+1}; when a
-//             level empties, the clauses above it are an inductive invariant.
+//             level empties, the clauses above it are an inductive invariant;
+//   adopting  before the first level, another proof's clauses (EngineLimits::ic3_seed) that hold
+//             initially and that no step from them and the invariant breaks (Houdini) join every
+//             frame: the neighbouring version's or profile's strengthening, mostly reused.
 //
 // Nothing it says is trusted: "proved" needs the certificate of certify() (three queries to Z3
 // on the original formulas, not on this file's clauses), and an obligation that reaches Init
