@@ -612,8 +612,8 @@ void run_mutate(const MutateArgs& a) {
                       [](const Outcome& o) { return o.status == Status::survived; }));
     if (let_through > 0) {
         // The table's own proofs, once per profile: their lemmas make IC3 on a mutant a repair of
-        // that proof rather than a proof from nothing (v7.2's runstate proof: about 2 s alone,
-        // 0.3-0.5 s from the table's lemmas; bench/README.md).
+        // that proof rather than a proof from nothing (the checker's part of a v7.2 sample took
+        // half the time; bench/README.md).
         show("the checker: the table's own proofs");
         for (Profile& p : profiles) {
             p.seeds = ic3_seeds(table, p.instance, p.expected, a.ic3_seconds);

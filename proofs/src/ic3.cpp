@@ -294,11 +294,7 @@ class Ic3 {
                     continue;
                 }
                 // The successor leaves every candidate it lies in, not only this one.
-                Cube succ;
-                for (std::size_t b = 0; b < t_var_.size(); ++b) {
-                    succ.push_back(static_cast<int>(2 * b) + (sat.value(t_var_[b]) ? 0 : 1));
-                }
-                const Packed s = pack(succ);
+                const Packed s = pack(next_state_of(sat));
                 for (std::size_t j = 0; j < candidates.size(); ++j) {
                     if (alive[j] && within(packed[j], s)) {
                         alive[j] = false;
@@ -395,10 +391,12 @@ class Ic3 {
     }
     int step_lit() const { return step_; }
 
-    Cube state_of(Sat& sat) const {
+    Cube state_of(Sat& sat) const { return cube_of(sat, s_var_); }
+    Cube next_state_of(Sat& sat) const { return cube_of(sat, t_var_); }
+    static Cube cube_of(Sat& sat, const std::vector<int>& vars) {
         Cube c;
-        for (std::size_t b = 0; b < s_var_.size(); ++b) {
-            c.push_back(static_cast<int>(2 * b) + (sat.value(s_var_[b]) ? 0 : 1));
+        for (std::size_t b = 0; b < vars.size(); ++b) {
+            c.push_back(static_cast<int>(2 * b) + (sat.value(vars[b]) ? 0 : 1));
         }
         return c;
     }
@@ -458,12 +456,8 @@ class Ic3 {
             for (int v : p_var_) {
                 predecessor_step_.push_back(sat.value(v) ? v : -v);
             }
-            Cube succ;
-            for (std::size_t b = 0; b < t_var_.size(); ++b) {
-                succ.push_back(static_cast<int>(2 * b) + (sat.value(t_var_[b]) ? 0 : 1));
-            }
-            witnesses_[next_witness_++ % kWitnesses] = {pack(predecessor_), predecessor_,
-                                                        predecessor_step_, pack(succ)};
+            witnesses_[next_witness_++ % kWitnesses] = {
+                pack(predecessor_), predecessor_, predecessor_step_, pack(next_state_of(sat))};
         } else if (core != nullptr) {
             *core = in_core(sat, c, true);
         }
@@ -733,11 +727,12 @@ Result run_ic3(const Lowering& low, const model::InvariantData& inv, const Engin
     // An invariant that holds initially and that every row preserves needs no strengthening: its
     // certificate is itself, and three Z3 queries cost less than encoding Trans for IC3 (about a
     // third, for no-inactive-child-under-active-parent on every shipped table).
-    if (!certify(low, inv, low.invariant(inv, low.current()))) {
+    const z3::expr alone = low.invariant(inv, low.current());
+    if (!certify(low, inv, alone)) {
         r.verdict = Verdict::proved;
         r.detail = "inductive by itself: certified by 3 Z3 queries (initial, preserved by every "
                    "row, implies the invariant)";
-        r.certificate = print_formula(low, low.invariant(inv, low.current()));
+        r.certificate = print_formula(low, alone);
         r.inductive_alone = true;
         r.lemmas = std::make_shared<const std::vector<NamedClause>>();
         r.seconds = deadline.elapsed();
