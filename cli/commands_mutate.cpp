@@ -233,7 +233,8 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
     // What the tests observe of a state: what impl/ shows (the oracle) and every invariant's
     // value (the checker; the graph invariants by their predicates, their steps being the same).
     // The migration thread's place impl/ shows as one of several at some steps (pc_to_model()):
-    // a difference there alone is partly seen.
+    // a difference there alone is partly seen, unless impl/ never tells the two places apart
+    // (proptests::pcs_alike()), and then not at all.
     std::vector<const model::InvariantData*> invariants;
     for (const model::InvariantData& inv : model::all_invariants()) {
         if (inv.applies_to(table.table())) {
@@ -251,7 +252,10 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
                 if (i != pc_slots[0] && i != pc_slots[1]) {
                     return Observed::apart;
                 }
-                partly = true;
+                const int h = i == pc_slots[0] ? 0 : 1;
+                partly = partly || !proptests::pcs_alike(
+                                       static_cast<model::ThreadPc>(table.get(a, Var::pc, h)),
+                                       static_cast<model::ThreadPc>(table.get(b, Var::pc, h)));
             }
         }
         for (const model::InvariantData* inv : invariants) {
@@ -260,6 +264,16 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
             }
         }
         return partly ? Observed::partly : Observed::same;
+    };
+    // Two steps of one host's migration thread are one command to impl/ (a thread step; the
+    // oracle explains it by any of the thread's rows), and the checker sees only the states:
+    // where the mutant reaches the table's state by another thread row, nothing tells them apart.
+    const auto host_slot = static_cast<std::size_t>(model::Param::host);
+    auto same_thread_step = [&](const Step& a, const Step& b) {
+        const auto& rows = table.table().rows;
+        return rows[static_cast<std::size_t>(a.row)].actor == model::Actor::thread &&
+               rows[static_cast<std::size_t>(b.row)].actor == model::Actor::thread &&
+               a.params[host_slot] == b.params[host_slot];
     };
     std::unordered_set<std::string> seen; // the lockstep's pairs, over every state
     // Steps after the row's step that tell the two apart (proofs::lockstep()), for that step.
@@ -317,12 +331,13 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
                     continue;
                 }
                 // One of them refusing the step stays where it is.
-                const LockstepResult r =
-                    lockstep(table, mutant, t.value_or(from), m.value_or(from), observe, seen,
-                             kMaxPairs, [&](const std::vector<Step>& after) {
-                                 candidates.push_back({step, after});
-                                 return candidates.size() >= kMaxCandidates;
-                             });
+                const LockstepResult r = lockstep(
+                    table, mutant, t.value_or(from), m.value_or(from), observe, seen, kMaxPairs,
+                    [&](const std::vector<Step>& after) {
+                        candidates.push_back({step, after});
+                        return candidates.size() >= kMaxCandidates;
+                    },
+                    same_thread_step);
                 out.pairs += r.pairs;
                 apart = apart || r.told_apart;
                 cut = cut || r.cut;
@@ -771,9 +786,12 @@ void run_mutate(const MutateArgs& a) {
                         ? fmt::format(
                               "computed: where the row leads elsewhere from a reachable state of "
                               "prove's instance ({}), the table and the mutant, followed in "
-                              "lockstep until they meet again, take the same steps (or one takes "
-                              "a step the other refuses that changes only what impl/ does not "
-                              "show) and differ only in what impl/ does not show ({}), with "
+                              "lockstep until they meet again (or one reaches the other's state "
+                              "by another row of the same host's migration thread, one command to "
+                              "impl/), take the same steps (or one takes a step the other refuses "
+                              "that changes only what impl/ does not show) and differ only in what "
+                              "impl/ does not show ({}; the migration thread's place only where "
+                              "impl/ shows the two places alike), with "
                               "every invariant the same: weakly bisimilar for the oracle, as the "
                               "checker's verdicts and counterexamples are already the table's; "
                               "elsewhere the same states follow by steps of the same kind",
@@ -892,7 +910,9 @@ void run_mutate(const MutateArgs& a) {
             "the mutant does not allow, or (`--equivalence`) when the directed replay tells it "
             "apart: at the first reachable states (breadth-first) where the mutant's row leads "
             "elsewhere than the table's, the two are followed in lockstep (the same steps from "
-            "the two states the row took them to, until they meet again) to where they differ in "
+            "the two states the row took them to, until they meet again, also where one reaches "
+            "the other's state by another row of the same host's migration thread) to where they "
+            "differ in "
             "what impl/ shows or in an invariant, a shortest path there and the steps are "
             "replayed on impl/ (as `handoff replay` replays a counterexample), and impl/ takes "
             "the table's steps where the mutant does not allow them, or cannot take the mutant's; "

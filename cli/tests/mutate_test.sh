@@ -41,6 +41,18 @@ expect "checker kills a4c6275a's guard conjunct dropped" v8.1/migration_iteratio
     --only v8.1/migration_completion_fail/effect-drop/2 >"$json" 2>/dev/null
 expect "oracle kills 6dab4c93's re-activation dropped" v8.1/migration_completion_fail/effect-drop/2 \
     "^killed oracle: implementation did .*model allows only"
+# The oracle explains a command by the model's return_path_error or incoming_load_error only where
+# impl/ met that error: a flush failure that leaves the thread waiting at COMPLETION_SAVED (only a
+# return-path error would end the wait) and a destination that may fail to load only on host 0
+# (load errors of host 1 could pass for its own fault) are both seen.
+"$handoff" mutate --version v8.1 --env documented --oracle-cases 1000 --json \
+    --only v8.1/migration_completion_flush_fails/value/4=COMPLETION_SAVED \
+    --only v8.1/incoming_load_fails/force/h=0 >"$json" 2>/dev/null
+expect "oracle: no return-path error impl/ did not have" \
+    v8.1/migration_completion_flush_fails/value/4=COMPLETION_SAVED \
+    "^killed oracle: implementation did \"host 0: migration thread step"
+expect "oracle: no load error impl/ did not have" v8.1/incoming_load_fails/force/h=0 \
+    "^killed oracle: implementation did \"host 1: incoming_co\" \(error: load of migration failed"
 # On a terminal (HANDOFF_PROGRESS=always stands in for one), a progress line names the phase.
 check "mutate: a progress line on a terminal" 0 - "mutate v8\.1: the oracle, mutant 1 of 1 \(0 killed\)" \
     env HANDOFF_PROGRESS=always "$handoff" mutate --version v8.1 --env documented \
@@ -62,12 +74,12 @@ expect "a runstate proof from the table's lemmas" v7.2/migration_completion_done
 # destination); dropping a guard conjunct the others imply changes no step, dropping
 # storage_lost's `storage_ok` only adds a step from a state to itself, and without
 # `file_error[h] := true` migration_stream_error leads elsewhere, but only in what impl/ does not
-# show until the two meet again (the lockstep): all three are equivalent.
+# show until the two meet again (the lockstep): all three are equivalent, as is a fourth below.
 "$handoff" mutate --version v8.1 --env documented --oracle-cases 0 --equivalence --json \
     --only v8.1/qmp_migrate/force/h=0 --only v8.1/qmp_migrate_continue/force/h=0 \
     --only v8.1/qmp_migrate/guard-drop/3 --only v8.1/qmp_migrate/guard-drop/0 \
     --only v8.1/storage_lost/guard-drop/0 --only v8.1/migration_stream_error/effect-drop/0 \
-    >"$json" 2>/dev/null
+    --only v8.1/migration_completion_save/value/11=COMPLETION_SAVED >"$json" 2>/dev/null
 expect "directed replay: impl/ takes a step the mutant refuses" v8.1/qmp_migrate/force/h=0 \
     "^killed directed replay, documented use: impl/ takes \`qmp_migrate h=1\` after a path of 8 steps, which the mutant does not allow: .*model allows only"
 expect "directed replay: a later step tells them apart" v8.1/qmp_migrate_continue/force/h=0 \
@@ -81,6 +93,12 @@ expect "computed equivalence: a step to the same state" v8.1/storage_lost/guard-
 expect "computed equivalence: apart only in what impl/ does not show" \
     v8.1/migration_stream_error/effect-drop/0 \
     "^equivalent : computed: where the row leads elsewhere .* followed in lockstep .* weakly bisimilar"
+# pc := COMPLETION_SAVED after a failed inactivation: the stream's error fails the checks, so the
+# mutant's thread takes the `fail:` label by migration_completion_checks_fail where the table's
+# takes it by migration_completion_fail: one thread step to impl/, to the same state.
+expect "computed equivalence: another row of the thread to the same state" \
+    v8.1/migration_completion_save/value/11=COMPLETION_SAVED \
+    "^equivalent : computed: where the row leads elsewhere .* by another row of the same host's migration thread"
 
 # The equivalences file: a listed survivor counts as equivalent with its reason; a listed mutant
 # that is killed is reported as a stale entry, not as equivalent.

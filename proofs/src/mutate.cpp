@@ -468,7 +468,8 @@ LockstepResult lockstep(const Interpreter& table, const Interpreter& mutant,
                         const State& table_from, const State& mutant_from,
                         const std::function<Observed(const State&, const State&)>& observe,
                         std::unordered_set<std::string>& seen, std::size_t max_pairs,
-                        const std::function<bool(const std::vector<Step>&)>& told_apart) {
+                        const std::function<bool(const std::vector<Step>&)>& told_apart,
+                        const std::function<bool(const Step&, const Step&)>& interchangeable) {
     // Once the two are known to differ (partly), only a place where the observer tells them apart
     // for sure is looked for: at most this many more pairs.
     constexpr std::size_t kMorePairs = 200'000;
@@ -507,6 +508,7 @@ LockstepResult lockstep(const Interpreter& table, const Interpreter& mutant,
     };
     std::deque<Pending> queue{{table_from, mutant_from, 0}};
     std::vector<std::pair<Step, State>> in_table, in_mutant;
+    std::vector<Step> answered_by_same; // the table's steps the mutant answered in kind
     auto same_step = [](const Step& a, const Step& b) {
         return a.row == b.row && a.params == b.params;
     };
@@ -551,18 +553,68 @@ LockstepResult lockstep(const Interpreter& table, const Interpreter& mutant,
             }
             return false;
         };
+        // The other side's answer to a step `st` that one side takes to `next`: the same step
+        // (refused, it stays where it is), unless `interchangeable` offers a step of another row
+        // that reaches `next` itself, or a state the observer finds more like `next` than the
+        // same step's. Returns the state and whether it is the same step's.
+        auto answer = [&](bool table_leads, const Step& st, const State& next,
+                          const Interpreter& other, const State& other_from,
+                          const std::vector<std::pair<Step, State>>& other_steps) {
+            const std::optional<State> moved = other.apply(other_from, st);
+            State same = moved.value_or(other_from);
+            if (!interchangeable || same == next) {
+                return std::pair{std::move(same), true};
+            }
+            // How unlike `next` the observer finds a state: the same, partly apart, apart; at
+            // each, staying where one is counts after a step (the one that stays still has the
+            // step to take, which the other has taken).
+            auto unlike = [&](const State& o, bool stays) {
+                const Observed seen_as = table_leads ? observe(next, o) : observe(o, next);
+                return 2 * static_cast<int>(seen_as) + (stays ? 1 : 0); // same < partly < apart
+            };
+            const auto alike = [&](const auto& o) {
+                return o.first.row != st.row && interchangeable(st, o.first);
+            };
+            const State* best = nullptr;
+            int best_rank = unlike(same, !moved);
+            for (const auto& o : other_steps) {
+                if (!alike(o)) {
+                    continue;
+                }
+                if (o.second == next) {
+                    return std::pair{o.second, false};
+                }
+                if (const int rank = unlike(o.second, false); rank < best_rank) {
+                    best = &o.second;
+                    best_rank = rank;
+                }
+            }
+            if (best != nullptr) {
+                return std::pair{*best, false};
+            }
+            return std::pair{std::move(same), true};
+        };
         // successors() reports a step once per distinct successor, so a step one side lists may
-        // be missing from the other's list and still be enabled there: apply() decides.
+        // be missing from the other's list and still be enabled there: apply() decides. A step
+        // of the table answered by the mutant's same step stands for that step of the mutant too;
+        // one answered by another row leaves the mutant's own step to be answered below.
+        answered_by_same.clear();
         for (const auto& [st, next] : in_table) {
-            if (follow(st, next, mutant.apply(p.mutant_state, st))) {
+            auto [m, same] = answer(true, st, next, mutant, p.mutant_state, in_mutant);
+            if (same) {
+                answered_by_same.push_back(st);
+            }
+            if (follow(st, next, m)) {
                 out.pairs = visits.size();
                 return out;
             }
         }
         for (const auto& [st, next] : in_mutant) {
-            const bool listed = std::any_of(in_table.begin(), in_table.end(),
-                                            [&](const auto& t) { return same_step(t.first, st); });
-            if (!listed && follow(st, table.apply(p.table_state, st), next)) {
+            if (std::any_of(answered_by_same.begin(), answered_by_same.end(),
+                            [&](const Step& t) { return same_step(t, st); })) {
+                continue;
+            }
+            if (follow(st, answer(false, st, next, table, p.table_state, in_table).first, next)) {
                 out.pairs = visits.size();
                 return out;
             }

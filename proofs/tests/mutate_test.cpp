@@ -288,5 +288,51 @@ TEST(Lockstep, APartlySeenDifferenceIsFollowedToWhereItIsToldApartForSure) {
     EXPECT_EQ(observer(t, u), Observed::apart);
 }
 
+TEST(Lockstep, TwoRowsOfOneThreadReachingOneStateMeetAgain) {
+    // pc := COMPLETION_SAVED after a failed inactivation: the stream's error is set all the same,
+    // so the mutant's thread takes migration_completion_checks_fail where the table's takes
+    // migration_completion_fail, both the `fail:` label, to the same state. An observer blind to
+    // the thread's place (and the return path's error, which only the mutant may meet while it
+    // waits) tells them apart only by the row: with the thread's rows interchangeable, never.
+    const V81Mutant v("v8.1/migration_completion_save/value/11=COMPLETION_SAVED");
+    const Interpreter &interp = v.interp, &mi = v.mutant;
+    const auto observer = blind_to(interp, {Var::pc, Var::rp_error});
+    const auto host = static_cast<std::size_t>(Param::host);
+    auto same_thread_step = [&](const Step& a, const Step& b) {
+        const auto& rows = interp.table().rows;
+        return rows[static_cast<std::size_t>(a.row)].actor == Actor::thread &&
+               rows[static_cast<std::size_t>(b.row)].actor == Actor::thread &&
+               a.params[host] == b.params[host];
+    };
+    std::unordered_set<std::string> seen, seen_by_row;
+    int differences = 0, told_apart_by_row = 0;
+    row_differences(
+        interp, mi, "migration_completion_save", v.reach.states, [&](const RowDifference& d) {
+            ++differences;
+            const LockstepResult r = lockstep(
+                interp, mi, d.table_next.value(), d.mutant_next.value(), observer, seen, 1'000'000,
+                [](const std::vector<Step>&) { return true; }, same_thread_step);
+            EXPECT_FALSE(r.told_apart);
+            EXPECT_FALSE(r.cut);
+            told_apart_by_row +=
+                lockstep(interp, mi, *d.table_next, *d.mutant_next, observer, seen_by_row,
+                         1'000'000, [](const std::vector<Step>&) { return true; })
+                    .told_apart;
+            return true;
+        });
+    EXPECT_GT(differences, 0);
+    EXPECT_GT(told_apart_by_row, 0); // the same steps alone do not meet again
+
+    // Not a licence for any row: an observer that sees the thread's place still tells them
+    // apart where the mutant waits at COMPLETION_SAVED.
+    const RowDifference d = first_difference(interp, mi, "migration_completion_save", v.reach);
+    std::unordered_set<std::string> fresh;
+    EXPECT_TRUE(lockstep(
+                    interp, mi, *d.table_next, *d.mutant_next, blind_to(interp, {Var::rp_error}),
+                    fresh, 1'000'000, [](const std::vector<Step>&) { return true; },
+                    same_thread_step)
+                    .told_apart);
+}
+
 } // namespace
 } // namespace handoff::proofs

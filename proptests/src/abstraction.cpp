@@ -277,6 +277,29 @@ std::vector<m::ThreadPc> pc_to_model(const im::Observation& o) {
     return {};
 }
 
+bool pcs_alike(m::ThreadPc a, m::ThreadPc b) {
+    using S = im::MigrationThreadStep;
+    // Every thread position (a new one must be added here as in pc_to_model()), under each
+    // migration status pc_to_model() reads.
+    for (const S step : {S::none, S::setup, S::iterate, S::completion_locked,
+                         S::wait_pre_switchover, S::completion_checks, S::completion_fail,
+                         S::postcopy_paused, S::iteration_finish, S::cleanup_bh}) {
+        for (const im::MigrationStatus status :
+             {im::MigrationStatus::active, im::MigrationStatus::postcopy_active,
+              im::MigrationStatus::failed}) {
+            im::Observation o;
+            o.thread_step = step;
+            o.migration_status = status;
+            const std::vector<m::ThreadPc> pcs = pc_to_model(o);
+            if ((std::find(pcs.begin(), pcs.end(), a) != pcs.end()) !=
+                (std::find(pcs.begin(), pcs.end(), b) != pcs.end())) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 std::vector<const im::NodeObservation*> model_nodes(const im::Observation& o,
                                                     const m::BlockGraph& graph) {
     std::vector<const im::NodeObservation*> out;

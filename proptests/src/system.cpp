@@ -741,10 +741,12 @@ std::string System::execute_one(const Op& op, std::string* note_out) {
     }
     std::array<std::optional<im::Observation>, 2> before;
     std::array<std::size_t, 2> trace_before{};
+    std::array<std::size_t, 2> fired_before{};
     for (int h = 0; h < 2; ++h) {
         if (const auto& q = hosts_[static_cast<std::size_t>(h)]) {
             before[static_cast<std::size_t>(h)] = q->observe();
             trace_before[static_cast<std::size_t>(h)] = q->trace().size();
+            fired_before[static_cast<std::size_t>(h)] = q->faults().fired().size();
         }
     }
     const std::string note = run_impl(op);
@@ -754,12 +756,60 @@ std::string System::execute_one(const Op& op, std::string* note_out) {
     withdraw_stale_faults();
     update_history(op, before, trace_before);
     const int depth = op.kind == OpKind::thread_step || op.kind == OpKind::connection_drop ? 3 : 2;
-    std::string complaint = check_step(op, rows_for(op), depth);
+    std::vector<bool> rows = rows_for(op);
+    // Two fault rows stand for errors impl/ has only when it reports them, so they explain a
+    // command only then. Allowed without a reason, they would explain a step where impl/ fails
+    // for another reason the model lost: return_path_error sets only rp_error, which impl/ does
+    // not show (a mutant that leaves the thread waiting at COMPLETION_SAVED after a failed flush
+    // would pass), and incoming_load_error exits the destination as incoming_load_fails does (a
+    // mutant that forbids the latter on one host would pass).
+    auto forbid = [&](std::string_view name) {
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            if (interp_.table().rows[r].name == name) {
+                rows[r] = false;
+            }
+        }
+    };
+    if (!logged_since(op.host, trace_before, "migration_completion: return path error")) {
+        forbid("return_path_error");
+    }
+    if (!fault_fired_since(op.host, fired_before, "fault: incoming load fails")) {
+        forbid("incoming_load_error");
+    }
+    std::string complaint = check_step(op, rows, depth);
     if (!complaint.empty()) {
         complaint = fmt::format("implementation did \"{}\" ({}), {}", describe(op, names_), note,
                                 complaint);
     }
     return complaint;
+}
+
+namespace {
+
+// Whether a line of `lines` from index `from` on starts with `prefix`.
+bool any_line_since(const std::vector<std::string>& lines, std::size_t from,
+                    std::string_view prefix) {
+    return std::any_of(lines.begin() + static_cast<std::ptrdiff_t>(std::min(from, lines.size())),
+                       lines.end(),
+                       [&](const std::string& line) { return line.starts_with(prefix); });
+}
+
+} // namespace
+
+// Whether impl/ on host `h` logged a line starting with `prefix` since `trace_before` (e.g.
+// migration_completion_checks()'s return-path error: an armed fault, or the destination gone).
+bool System::logged_since(int h, const std::array<std::size_t, 2>& trace_before,
+                          std::string_view prefix) const {
+    const auto& q = hosts_[static_cast<std::size_t>(h)];
+    return q && any_line_since(q->trace(), trace_before[static_cast<std::size_t>(h)], prefix);
+}
+
+// Whether an armed fault of host `h` fired since `fired_before` (FaultInjector::fired()).
+bool System::fault_fired_since(int h, const std::array<std::size_t, 2>& fired_before,
+                               std::string_view prefix) const {
+    const auto& q = hosts_[static_cast<std::size_t>(h)];
+    return q &&
+           any_line_since(q->faults().fired(), fired_before[static_cast<std::size_t>(h)], prefix);
 }
 
 std::string System::check_step(const Op& op, const std::vector<bool>& rows, int depth) {

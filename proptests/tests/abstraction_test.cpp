@@ -54,6 +54,18 @@ TEST(Abstraction, PostcopyCompletionIsStillIteratingForTheModel) {
     EXPECT_TRUE(pc_to_model(o).empty());
 }
 
+TEST(Abstraction, OnlyTheTwoPlacesOfTheFailLabelAreAlikeToImpl) {
+    using P = m::ThreadPc;
+    // impl/ shows neither completion_ret nor where its fail label was reached from.
+    EXPECT_TRUE(pcs_alike(P::COMPLETION_FAILED, P::COMPLETION_SAVED));
+    EXPECT_TRUE(pcs_alike(P::FINISH, P::FINISH));
+    // ITERATING is also shown on its own (the loop), FINISH too (the iteration finish).
+    EXPECT_FALSE(pcs_alike(P::ITERATING, P::COMPLETION_FAILED));
+    EXPECT_FALSE(pcs_alike(P::ITERATING, P::FINISH));
+    EXPECT_FALSE(pcs_alike(P::COMPLETION_SAVED, P::FINISH));
+    EXPECT_FALSE(pcs_alike(P::IDLE, P::SETUP));
+}
+
 // The seed bug (RHBZ 2058982) on v8.0.0, by hand: the storage goes away during the inactivation
 // of disk B, the migration fails, the source resumes with A inactive, and the second migration
 // asserts. Every step must be a row of the model; the last violates no-double-inactivate.

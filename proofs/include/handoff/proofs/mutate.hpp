@@ -146,7 +146,10 @@ enum class Observed { same, partly, apart };
 // first pair is not visited again); at most `max_pairs` are, else the result is cut. Where no
 // pair is told apart and the search is not cut, the two are weakly bisimilar from the first pair
 // on, for that observer: every step of one is a step of the other or a step the observer cannot
-// see, and the states they reach look the same to it.
+// see, and the states they reach look the same to it. `interchangeable` (optional) names steps of
+// different rows the observer cannot tell apart (handoff mutate: two steps of one host's migration
+// thread, which impl/ takes as the same command): where one of the two takes a step to a state
+// the other reaches by an interchangeable step, that way they meet again.
 struct LockstepResult {
     bool told_apart = false;
     bool cut = false; // stopped at max_pairs
@@ -157,7 +160,8 @@ lockstep(const model::Interpreter& table, const model::Interpreter& mutant,
          const model::State& table_from, const model::State& mutant_from,
          const std::function<Observed(const model::State&, const model::State&)>& observe,
          std::unordered_set<std::string>& seen, std::size_t max_pairs,
-         const std::function<bool(const std::vector<model::Step>&)>& told_apart);
+         const std::function<bool(const std::vector<model::Step>&)>& told_apart,
+         const std::function<bool(const model::Step&, const model::Step&)>& interchangeable = {});
 
 // "qmp_cont h=0 (h=0): the mutant refuses it"
 std::string describe_difference(const model::Interpreter& table, const RowDifference& d);

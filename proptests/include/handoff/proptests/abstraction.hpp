@@ -69,6 +69,10 @@ model::NodeState to_model(impl::NodeActivity a);
 std::optional<model::Incoming> incoming_to_model(const impl::Observation& o);
 // The places of the model's migration thread an impl/ thread position can stand for.
 std::vector<model::ThreadPc> pc_to_model(const impl::Observation& o);
+// Whether impl/ never tells the two places apart: every thread position pc_to_model() maps stands
+// for both or for neither (COMPLETION_FAILED and COMPLETION_SAVED: impl/ shows neither where the
+// fail label was reached from nor completion_ret).
+bool pcs_alike(model::ThreadPc a, model::ThreadPc b);
 // The impl/ node each model node stands for. On the flat graph the model's node n is the n-th guest
 // disk's tree: its root in bdrv_next() order. On the other shapes impl/ builds the model's graph,
 // its nodes named by the model's labels; a node impl/ lacks is null.

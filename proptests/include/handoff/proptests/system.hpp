@@ -8,10 +8,12 @@
 #include "handoff/model/interpreter.hpp"
 #include "handoff/proptests/abstraction.hpp"
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -170,6 +172,10 @@ class System {
     void withdraw_stale_faults();
     std::string check_step(const Op& op, const std::vector<bool>& rows, int depth);
     std::vector<bool> rows_for(const Op& op) const;
+    bool logged_since(int h, const std::array<std::size_t, 2>& trace_before,
+                      std::string_view prefix) const;
+    bool fault_fired_since(int h, const std::array<std::size_t, 2>& fired_before,
+                           std::string_view prefix) const;
     void update_history(const Op& op, const std::array<std::optional<impl::Observation>, 2>& before,
                         const std::array<std::size_t, 2>& trace_before);
 
