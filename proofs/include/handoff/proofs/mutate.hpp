@@ -148,8 +148,11 @@ enum class Observed { same, partly, apart };
 // on, for that observer: every step of one is a step of the other or a step the observer cannot
 // see, and the states they reach look the same to it. `interchangeable` (optional) names steps of
 // different rows the observer cannot tell apart (handoff mutate: two steps of one host's migration
-// thread, which impl/ takes as the same command): where one of the two takes a step to a state
-// the other reaches by an interchangeable step, that way they meet again.
+// thread, which impl/ takes as the same command): a step of one side may be answered by an
+// interchangeable step of the other, one that reaches the same state (they meet again there) or
+// else the state the observer finds most like it, where the same step would leave them further
+// apart (a refusal counting after a step); the answering side's own step of that row is then
+// answered in its turn.
 struct LockstepResult {
     bool told_apart = false;
     bool cut = false; // stopped at max_pairs
