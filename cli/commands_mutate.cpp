@@ -204,7 +204,8 @@ void run_on_workers(int jobs, const std::function<void()>& worker) {
 // and invariants): that difference cannot kill the mutant. Otherwise a shortest path to the
 // state, the differing step
 // and the steps that tell them apart are replayed on impl/ of the version (proptests::replay, as
-// `handoff replay` replays a counterexample):
+// `handoff replay` replays a counterexample; where impl/ cannot be driven along that path, again
+// with the running guest's writes added to it, with_guest_writes()):
 //  - the table's steps, with the mutant as the oracle's model: when impl/ takes them and the
 //    mutant cannot explain impl/'s steps, the refinement check fails: killed;
 //  - the mutant's steps, where impl/ takes all but the last and not the last (the mutant claims
@@ -223,6 +224,37 @@ struct Directed {
     int replays = 0;
     std::size_t pairs = 0; // pairs of states the lockstep visited
 };
+
+// `path` with the running guest's writes added: at each state on it, every step of a guest row
+// that leaves the state as it is (a write to an active disk), in the table and in the mutant.
+// The model keeps no write generation (proptests/README.md, model disagreement 7), so a shortest
+// path never writes, and impl/'s disks stay clean on a host the guest has not run on since it
+// started: a flush there never fails (bdrv_co_flush() has nothing to do). With the writes, a
+// flush failure the table allows there is one impl/ can take. nullopt when no write is possible
+// on the path.
+std::optional<Trace> with_guest_writes(const Interpreter& table, const Interpreter& mutant,
+                                       const Trace& path) {
+    Trace out{path.initial, {}};
+    bool wrote = false;
+    auto write_at = [&](const State& s) {
+        table.successors(s, [&](const Step& step, const State& next) {
+            if (table.table().rows[static_cast<std::size_t>(step.row)].actor == Actor::guest &&
+                next == s && mutant.apply(s, step) == s) {
+                out.steps.push_back({step, s});
+                wrote = true;
+            }
+        });
+    };
+    write_at(path.initial);
+    for (const TraceStep& ts : path.steps) {
+        out.steps.push_back(ts);
+        write_at(ts.state);
+    }
+    if (!wrote) {
+        return std::nullopt;
+    }
+    return out;
+}
 
 Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
                          const std::string& row, const ReachableStates& reach) {
@@ -364,9 +396,9 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
         } else if (!state_differs) {
             return true;
         }
-        const Trace path = path_to(table, reach, d.state);
-        State at = path.initial;
-        for (const TraceStep& ts : path.steps) { // the path must be the mutant's too
+        const Trace shortest = path_to(table, reach, d.state);
+        State at = shortest.initial;
+        for (const TraceStep& ts : shortest.steps) { // the path must be the mutant's too
             if (mutant.apply(at, ts.step) != ts.state) {
                 if (out.why_not.empty()) {
                     out.why_not = "the shortest path to a later difference is not the mutant's";
@@ -375,135 +407,153 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
             }
             at = ts.state;
         }
-        // The path, then `steps`: as a trace file holds it.
-        auto trace_with = [&](const std::vector<model::TraceStep>& steps) {
-            Trace t = path;
-            t.steps.insert(t.steps.end(), steps.begin(), steps.end());
-            return proptests::checker_trace(table, t);
-        };
-        auto note = [&](const std::string& why) {
-            if (out.why_not.empty()) {
-                out.why_not = fmt::format("after a path of {} steps, {}", path.steps.size(), why);
-            }
-        };
-        // What a replay showed: impl/ could not be driven (no conclusion), impl/ did what both
-        // allow, or the mutant is killed.
-        enum class Shown { nothing, allowed, killed };
-        // impl/ takes `steps` (the table's) and the mutant cannot explain it: killed.
-        auto refinement_fails = [&](const std::vector<model::TraceStep>& steps) {
-            const proptests::CheckerTrace t = trace_with(steps);
-            ++out.replays;
-            const proptests::ReplayOutcome on_table = proptests::replay(t);
-            if (!on_table.replayed) {
-                note(fmt::format("impl/ does not take the table's {} ({})", steps_text(steps),
-                                 short_text(on_table.failure)));
-                return Shown::nothing;
-            }
-            ++out.replays;
-            const proptests::ReplayOutcome r = proptests::replay(t, &mutant.table());
-            if (!r.ran) {
-                note(fmt::format("the replay with the mutant failed to run ({})",
-                                 short_text(r.failure)));
-                return Shown::nothing;
-            }
-            if (r.replayed) {
-                note(fmt::format("impl/ takes the table's {} and the mutant explains it",
-                                 steps_text(steps)));
-                return Shown::allowed;
-            }
-            out.killed = true;
-            out.reason = fmt::format(
-                "impl/ takes {} after a path of {} steps, which the mutant does not allow: {}",
-                steps_text(steps), path.steps.size(), short_text(r.failure));
-            return Shown::killed;
-        };
-        // impl/ takes `steps` (the mutant's) but the last one: killed.
-        auto not_taken = [&](const std::vector<model::TraceStep>& steps) {
-            std::vector<model::TraceStep> before(steps.begin(), steps.end() - 1);
-            ++out.replays;
-            const proptests::ReplayOutcome on_path = proptests::replay(trace_with(before));
-            if (!on_path.replayed) { // no conclusion here
-                note(fmt::format("impl/ cannot be driven along the path ({})",
-                                 short_text(on_path.failure)));
-                return Shown::nothing;
-            }
-            ++out.replays;
-            const proptests::ReplayOutcome r =
-                proptests::replay(trace_with(steps), nullptr, &mutant.table());
-            if (!r.ran) {
-                note(fmt::format("the mutant's {} cannot be set up on impl/ ({})",
-                                 steps_text(steps), short_text(r.failure)));
-                return Shown::nothing;
-            }
-            if (r.replayed) {
-                note(fmt::format("impl/ takes the mutant's {} too", steps_text(steps)));
-                return Shown::allowed;
-            }
-            out.killed = true;
-            out.reason =
-                fmt::format("the mutant's {} after a path of {} steps {} not one impl/ takes: {}",
-                            steps_text(steps), path.steps.size(), steps.size() == 1 ? "is" : "are",
-                            short_text(r.failure));
-            return Shown::killed;
-        };
-        // The step `leader` takes to `next` (the table or the mutant; nothing: it refuses the
-        // step, or its replay could not conclude), replayed by `replay_steps`; when impl/ takes
-        // it and the other explains it too, the ways the lockstep found to tell the two apart
-        // after it, as `leader` takes their steps (one it refuses on the way leaves it where it
-        // is, as impl/ would be left by a command it refuses). True when killed.
-        auto tell_apart = [&](const Interpreter& leader, const std::optional<State>& next,
-                              const auto& replay_steps) {
-            if (next) {
-                const Shown shown = replay_steps(std::vector<model::TraceStep>{{d.step, *next}});
-                if (shown != Shown::allowed) {
-                    return shown == Shown::killed;
+        // What the replays along one path to the state showed.
+        enum class Along { killed, undriven, concluded };
+        auto replay_along = [&](const Trace& path) {
+            bool undriven = false; // impl/ could not be driven along the path somewhere
+            // The path, then `steps`: as a trace file holds it.
+            auto trace_with = [&](const std::vector<model::TraceStep>& steps) {
+                Trace t = path;
+                t.steps.insert(t.steps.end(), steps.begin(), steps.end());
+                return proptests::checker_trace(table, t);
+            };
+            auto note = [&](const std::string& why) {
+                if (out.why_not.empty()) {
+                    out.why_not =
+                        fmt::format("after a path of {} steps, {}", path.steps.size(), why);
                 }
-            }
-            for (const Candidate& c : candidates) {
-                if (!same_step(c.step, d.step) || c.after.empty()) {
-                    continue;
+            };
+            // What a replay showed: impl/ could not be driven (no conclusion), impl/ did what both
+            // allow, or the mutant is killed.
+            enum class Shown { nothing, allowed, killed };
+            // impl/ takes `steps` (the table's) and the mutant cannot explain it: killed.
+            auto refinement_fails = [&](const std::vector<model::TraceStep>& steps) {
+                const proptests::CheckerTrace t = trace_with(steps);
+                ++out.replays;
+                const proptests::ReplayOutcome on_table = proptests::replay(t);
+                if (!on_table.replayed) {
+                    undriven = true;
+                    note(fmt::format("impl/ does not take the table's {} ({})", steps_text(steps),
+                                     short_text(on_table.failure)));
+                    return Shown::nothing;
                 }
-                std::vector<model::TraceStep> steps;
-                State now = from;
-                bool takes_last = false;
-                for (std::size_t k = 0; k <= c.after.size(); ++k) {
-                    const Step& st = k == 0 ? c.step : c.after[k - 1];
-                    std::optional<State> n = leader.apply(now, st);
-                    takes_last = n.has_value();
-                    if (n) {
-                        now = *n;
-                        steps.push_back({st, std::move(*n)});
+                ++out.replays;
+                const proptests::ReplayOutcome r = proptests::replay(t, &mutant.table());
+                if (!r.ran) {
+                    note(fmt::format("the replay with the mutant failed to run ({})",
+                                     short_text(r.failure)));
+                    return Shown::nothing;
+                }
+                if (r.replayed) {
+                    note(fmt::format("impl/ takes the table's {} and the mutant explains it",
+                                     steps_text(steps)));
+                    return Shown::allowed;
+                }
+                out.killed = true;
+                out.reason = fmt::format(
+                    "impl/ takes {} after a path of {} steps, which the mutant does not allow: {}",
+                    steps_text(steps), path.steps.size(), short_text(r.failure));
+                return Shown::killed;
+            };
+            // impl/ takes `steps` (the mutant's) but the last one: killed.
+            auto not_taken = [&](const std::vector<model::TraceStep>& steps) {
+                std::vector<model::TraceStep> before(steps.begin(), steps.end() - 1);
+                ++out.replays;
+                const proptests::ReplayOutcome on_path = proptests::replay(trace_with(before));
+                if (!on_path.replayed) { // no conclusion here
+                    undriven = true;
+                    note(fmt::format("impl/ cannot be driven along the path ({})",
+                                     short_text(on_path.failure)));
+                    return Shown::nothing;
+                }
+                ++out.replays;
+                const proptests::ReplayOutcome r =
+                    proptests::replay(trace_with(steps), nullptr, &mutant.table());
+                if (!r.ran) {
+                    note(fmt::format("the mutant's {} cannot be set up on impl/ ({})",
+                                     steps_text(steps), short_text(r.failure)));
+                    return Shown::nothing;
+                }
+                if (r.replayed) {
+                    note(fmt::format("impl/ takes the mutant's {} too", steps_text(steps)));
+                    return Shown::allowed;
+                }
+                out.killed = true;
+                out.reason = fmt::format(
+                    "the mutant's {} after a path of {} steps {} not one impl/ takes: {}",
+                    steps_text(steps), path.steps.size(), steps.size() == 1 ? "is" : "are",
+                    short_text(r.failure));
+                return Shown::killed;
+            };
+            // The step `leader` takes to `next` (the table or the mutant; nothing: it refuses the
+            // step, or its replay could not conclude), replayed by `replay_steps`; when impl/ takes
+            // it and the other explains it too, the ways the lockstep found to tell the two apart
+            // after it, as `leader` takes their steps (one it refuses on the way leaves it where it
+            // is, as impl/ would be left by a command it refuses). True when killed.
+            auto tell_apart = [&](const Interpreter& leader, const std::optional<State>& next,
+                                  const auto& replay_steps) {
+                if (next) {
+                    const Shown shown =
+                        replay_steps(std::vector<model::TraceStep>{{d.step, *next}});
+                    if (shown != Shown::allowed) {
+                        return shown == Shown::killed;
                     }
                 }
-                if (!takes_last) {
-                    continue; // the other's way to tell them apart
+                for (const Candidate& c : candidates) {
+                    if (!same_step(c.step, d.step) || c.after.empty()) {
+                        continue;
+                    }
+                    std::vector<model::TraceStep> steps;
+                    State now = from;
+                    bool takes_last = false;
+                    for (std::size_t k = 0; k <= c.after.size(); ++k) {
+                        const Step& st = k == 0 ? c.step : c.after[k - 1];
+                        std::optional<State> n = leader.apply(now, st);
+                        takes_last = n.has_value();
+                        if (n) {
+                            now = *n;
+                            steps.push_back({st, std::move(*n)});
+                        }
+                    }
+                    if (!takes_last) {
+                        continue; // the other's way to tell them apart
+                    }
+                    if (out.replays >= kMaxReplays) {
+                        return false;
+                    }
+                    if (replay_steps(steps) == Shown::killed) {
+                        return true;
+                    }
                 }
-                if (out.replays >= kMaxReplays) {
-                    return false;
-                }
-                if (replay_steps(steps) == Shown::killed) {
-                    return true;
+                return false;
+            };
+            if (tell_apart(table, d.table_next, refinement_fails)) {
+                return Along::killed;
+            }
+            std::optional<State> mutant_next = d.mutant_next;
+            if (mutant_next) {
+                bool table_reaches = false; // then impl/ may well take it: no conclusion from it
+                table.successors(from, [&](const Step&, const State& next) {
+                    table_reaches = table_reaches || next == *mutant_next;
+                });
+                if (table_reaches) {
+                    mutant_next.reset();
                 }
             }
-            return false;
+            if (tell_apart(mutant, mutant_next, not_taken)) {
+                return Along::killed;
+            }
+            return undriven ? Along::undriven : Along::concluded;
         };
-        if (tell_apart(table, d.table_next, refinement_fails)) {
-            return false;
-        }
-        std::optional<State> mutant_next = d.mutant_next;
-        if (mutant_next) {
-            bool table_reaches = false; // then impl/ may well take it: no conclusion from it
-            table.successors(from, [&](const Step&, const State& next) {
-                table_reaches = table_reaches || next == *mutant_next;
-            });
-            if (table_reaches) {
-                mutant_next.reset();
+        // The shortest path first; where impl/ could not be driven along it, the same path with
+        // the running guest's writes, which the model does not record (with_guest_writes()).
+        const Along along = replay_along(shortest);
+        if (along == Along::undriven) {
+            if (const std::optional<Trace> written = with_guest_writes(table, mutant, shortest)) {
+                return replay_along(*written) != Along::killed;
             }
         }
-        if (tell_apart(mutant, mutant_next, not_taken)) {
-            return false;
-        }
-        return true;
+        return along != Along::killed;
     });
     return out;
 }
@@ -913,7 +963,9 @@ void run_mutate(const MutateArgs& a) {
             "the two states the row took them to, until they meet again, also where one reaches "
             "the other's state by another row of the same host's migration thread) to where they "
             "differ in "
-            "what impl/ shows or in an invariant, a shortest path there and the steps are "
+            "what impl/ shows or in an invariant, a shortest path there (and, where impl/ cannot "
+            "be driven along it, the same path with the running guest's writes, which the model "
+            "does not record) and the steps are "
             "replayed on impl/ (as `handoff replay` replays a counterexample), and impl/ takes "
             "the table's steps where the mutant does not allow them, or cannot take the mutant's; "
             "*equivalent* when the equivalences file says why it cannot be told apart, or "

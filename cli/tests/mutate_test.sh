@@ -79,7 +79,9 @@ expect "a runstate proof from the table's lemmas" v7.2/migration_completion_done
     --only v8.1/qmp_migrate/force/h=0 --only v8.1/qmp_migrate_continue/force/h=0 \
     --only v8.1/qmp_migrate/guard-drop/3 --only v8.1/qmp_migrate/guard-drop/0 \
     --only v8.1/storage_lost/guard-drop/0 --only v8.1/migration_stream_error/effect-drop/0 \
-    --only v8.1/migration_completion_save/value/11=COMPLETION_SAVED >"$json" 2>/dev/null
+    --only v8.1/migration_completion_save/value/11=COMPLETION_SAVED \
+    --only v8.1/migration_completion_flush_fails/force/h=0 \
+    --only v8.1/return_path_error/force/h=0 >"$json" 2>/dev/null
 expect "directed replay: impl/ takes a step the mutant refuses" v8.1/qmp_migrate/force/h=0 \
     "^killed directed replay, documented use: impl/ takes \`qmp_migrate h=1\` after a path of 8 steps, which the mutant does not allow: .*model allows only"
 expect "directed replay: a later step tells them apart" v8.1/qmp_migrate_continue/force/h=0 \
@@ -93,6 +95,19 @@ expect "computed equivalence: a step to the same state" v8.1/storage_lost/guard-
 expect "computed equivalence: apart only in what impl/ does not show" \
     v8.1/migration_stream_error/effect-drop/0 \
     "^equivalent : computed: where the row leads elsewhere .* followed in lockstep .* weakly bisimilar"
+# A flush fails only on a disk written since its last flush, and the model keeps no write
+# generation: its shortest path never writes, so impl/'s disks on host 1 stay clean and the table's
+# flush failure there cannot be replayed; with the guest's writes added to the path it can, and
+# the mutant that fails flushes only on host 0 is seen.
+expect "directed replay: the guest's writes make a flush failure replayable" \
+    v8.1/migration_completion_flush_fails/force/h=0 \
+    "^killed directed replay, documented use: impl/ takes \`migration_completion_flush_fails h=1\` after a path of [0-9]+ steps, which the mutant does not allow"
+# A return-path error ends the source's wait for the destination at once (the harness no longer
+# holds the thread there until the destination loaded): the mutant that lets the return path fail
+# only on host 0 cannot explain host 1's completion failing before the destination loaded.
+expect "directed replay: a return-path error fails the completion before the load" \
+    v8.1/return_path_error/force/h=0 \
+    "^killed directed replay, documented use: impl/ takes \`return_path_error h=1\`, \`migration_completion_checks_fail"
 # pc := COMPLETION_SAVED after a failed inactivation: the stream's error fails the checks, so the
 # mutant's thread takes the `fail:` label by migration_completion_checks_fail where the table's
 # takes it by migration_completion_fail: one thread step to impl/, to the same state.

@@ -424,8 +424,14 @@ std::string System::run_impl(const Op& op) {
         }
         const auto o = q->observe();
         const im::MigrationStream* stream = outgoing_[static_cast<std::size_t>(h)];
+        // An armed return-path error (it fires in a precopy completion only, see below) is the
+        // return path thread's: it meets the error and exits (source_return_path_thread(),
+        // mark_source_rp_bad()), so the await's join returns at once, as the model's
+        // return_path_error and migration_completion_checks_fail need no loaded destination.
+        const bool return_path_fails = q->faults().plan().return_path_error &&
+                                       o.migration_status != im::MigrationStatus::postcopy_active;
         if (o.thread_step == im::MigrationThreadStep::completion_checks && stream &&
-            !stream->source_shut_down && alive(peer) &&
+            !stream->source_shut_down && alive(peer) && !return_path_fails &&
             (stream->eof_sent || stream->postcopy_package_sent)) {
             // await_return_path_close_on_source() blocks until the destination has loaded the
             // stream (precopy) or runs and has received everything (postcopy): impl/ leaves
