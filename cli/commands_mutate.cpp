@@ -205,7 +205,8 @@ void run_on_workers(int jobs, const std::function<void()>& worker) {
 // state, the differing step
 // and the steps that tell them apart are replayed on impl/ of the version (proptests::replay, as
 // `handoff replay` replays a counterexample; where impl/ cannot be driven along that path, again
-// with the running guest's writes added to it, with_guest_writes()):
+// with the running guest's writes added to it, with_guest_writes(), and in other orders of its
+// independent steps, commuted_paths()):
 //  - the table's steps, with the mutant as the oracle's model: when impl/ takes them and the
 //    mutant cannot explain impl/'s steps, the refinement check fails: killed;
 //  - the mutant's steps, where impl/ takes all but the last and not the last (the mutant claims
@@ -256,11 +257,43 @@ std::optional<Trace> with_guest_writes(const Interpreter& table, const Interpret
     return out;
 }
 
+// Other paths to the state `path` ends in: two neighbouring steps taken the other way round, where
+// both orders lead to the same state, in the table and in the mutant (the last pairs first, up
+// to `limit`). The shortest path the exploration found is one order of steps that do not depend
+// on each other; impl/ may follow another only. E.g. a cancel before the migration thread's
+// setup leaves the model's thread ITERATING in CANCELLING, as a cancel after it does, but QEMU's
+// thread (and impl/'s) then never iterates: only the second order shows what the model's thread
+// does from there.
+std::vector<Trace> commuted_paths(const Interpreter& table, const Interpreter& mutant,
+                                  const Trace& path, std::size_t limit) {
+    std::vector<Trace> out;
+    for (std::size_t k = path.steps.size(); k >= 2 && out.size() < limit; --k) {
+        const State& before = k >= 3 ? path.steps[k - 3].state : path.initial;
+        const Step& first = path.steps[k - 2].step;
+        const Step& second = path.steps[k - 1].step;
+        const std::optional<State> middle = table.apply(before, second);
+        if (!middle || *middle == before ||
+            table.apply(*middle, first) != path.steps[k - 1].state) {
+            continue;
+        }
+        if (mutant.apply(before, second) != middle ||
+            mutant.apply(*middle, first) != path.steps[k - 1].state) {
+            continue;
+        }
+        Trace t = path;
+        t.steps[k - 2] = {second, *middle};
+        t.steps[k - 1] = {first, path.steps[k - 1].state};
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
 Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
                          const std::string& row, const ReachableStates& reach) {
     constexpr int kMaxAttempts = 25; // states replayed before giving up on a survivor
     constexpr int kMaxReplays = 80;  // and replays (each runs impl/ along the path a few times)
     constexpr std::size_t kMaxCandidates = 4;    // ways to tell them apart tried, per state
+    constexpr std::size_t kMaxCommuted = 4;      // other orders of a path impl/ did not follow
     constexpr std::size_t kMaxPairs = 8'000'000; // pairs of states the lockstep visits
     // What the tests observe of a state: what impl/ shows (the oracle) and every invariant's
     // value (the checker; the graph invariants by their predicates, their steps being the same).
@@ -546,14 +579,28 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
             return undriven ? Along::undriven : Along::concluded;
         };
         // The shortest path first; where impl/ could not be driven along it, the same path with
-        // the running guest's writes, which the model does not record (with_guest_writes()).
-        const Along along = replay_along(shortest);
-        if (along == Along::undriven) {
-            if (const std::optional<Trace> written = with_guest_writes(table, mutant, shortest)) {
-                return replay_along(*written) != Along::killed;
+        // the running guest's writes, which the model does not record (with_guest_writes()),
+        // then the paths that take two neighbouring steps of it the other way round to the same
+        // state (commuted_paths()).
+        if (const Along along = replay_along(shortest); along != Along::undriven) {
+            return along != Along::killed;
+        }
+        std::vector<Trace> others;
+        if (std::optional<Trace> written = with_guest_writes(table, mutant, shortest)) {
+            others.push_back(std::move(*written));
+        }
+        for (Trace& t : commuted_paths(table, mutant, shortest, kMaxCommuted)) {
+            others.push_back(std::move(t));
+        }
+        for (const Trace& other : others) {
+            if (out.replays >= kMaxReplays) {
+                break;
+            }
+            if (replay_along(other) == Along::killed) {
+                return false;
             }
         }
-        return along != Along::killed;
+        return true;
     });
     return out;
 }
@@ -965,7 +1012,8 @@ void run_mutate(const MutateArgs& a) {
             "differ in "
             "what impl/ shows or in an invariant, a shortest path there (and, where impl/ cannot "
             "be driven along it, the same path with the running guest's writes, which the model "
-            "does not record) and the steps are "
+            "does not record, or with two neighbouring steps taken the other way round to the "
+            "same state) and the steps are "
             "replayed on impl/ (as `handoff replay` replays a counterexample), and impl/ takes "
             "the table's steps where the mutant does not allow them, or cannot take the mutant's; "
             "*equivalent* when the equivalences file says why it cannot be told apart, or "

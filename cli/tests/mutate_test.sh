@@ -81,7 +81,8 @@ expect "a runstate proof from the table's lemmas" v7.2/migration_completion_done
     --only v8.1/storage_lost/guard-drop/0 --only v8.1/migration_stream_error/effect-drop/0 \
     --only v8.1/migration_completion_save/value/11=COMPLETION_SAVED \
     --only v8.1/migration_completion_flush_fails/force/h=0 \
-    --only v8.1/return_path_error/force/h=0 >"$json" 2>/dev/null
+    --only v8.1/return_path_error/force/h=0 \
+    --only v8.1/migration_completion_not_active/value/1=SETUP >"$json" 2>/dev/null
 expect "directed replay: impl/ takes a step the mutant refuses" v8.1/qmp_migrate/force/h=0 \
     "^killed directed replay, documented use: impl/ takes \`qmp_migrate h=1\` after a path of 8 steps, which the mutant does not allow: .*model allows only"
 expect "directed replay: a later step tells them apart" v8.1/qmp_migrate_continue/force/h=0 \
@@ -108,6 +109,13 @@ expect "directed replay: the guest's writes make a flush failure replayable" \
 expect "directed replay: a return-path error fails the completion before the load" \
     v8.1/return_path_error/force/h=0 \
     "^killed directed replay, documented use: impl/ takes \`return_path_error h=1\`, \`migration_completion_checks_fail"
+# The shortest path to a thread ITERATING in CANCELLING cancels before the thread's setup, after
+# which QEMU's thread (and impl/'s) never iterates; with the cancel and the setup taken the other
+# way round (the same state), impl/ completes into the cancel, and the mutant's thread, sent back
+# to SETUP, is not where impl/'s goes.
+expect "directed replay: another order of the path's steps" \
+    v8.1/migration_completion_not_active/value/1=SETUP \
+    "^killed directed replay, documented use: the mutant's \`migration_completion_not_active h=0\` after a path of 3 steps is not one impl/ takes"
 # pc := COMPLETION_SAVED after a failed inactivation: the stream's error fails the checks, so the
 # mutant's thread takes the `fail:` label by migration_completion_checks_fail where the table's
 # takes it by migration_completion_fail: one thread step to impl/, to the same state.
