@@ -565,9 +565,17 @@ Directed directed_replay(const Interpreter& table, const Interpreter& mutant,
             }
             std::optional<State> mutant_next = d.mutant_next;
             if (mutant_next) {
-                bool table_reaches = false; // then impl/ may well take it: no conclusion from it
-                table.successors(from, [&](const Step&, const State& next) {
-                    table_reaches = table_reaches || next == *mutant_next;
+                // The table reaches it by a step of the same kind (fault, QMP command, thread,
+                // ...): impl/ may well take it, no conclusion from it. By another kind only (a
+                // stream error that ends where a cancel would), the mutant's step is still its own
+                // command to impl/, which may not end there.
+                const auto& rows = table.table().rows;
+                const model::Actor kind = rows[static_cast<std::size_t>(d.step.row)].actor;
+                bool table_reaches = false;
+                table.successors(from, [&](const Step& st, const State& next) {
+                    table_reaches =
+                        table_reaches || (next == *mutant_next &&
+                                          rows[static_cast<std::size_t>(st.row)].actor == kind);
                 });
                 if (table_reaches) {
                     mutant_next.reset();

@@ -82,7 +82,8 @@ expect "a runstate proof from the table's lemmas" v7.2/migration_completion_done
     --only v8.1/migration_completion_save/value/11=COMPLETION_SAVED \
     --only v8.1/migration_completion_flush_fails/force/h=0 \
     --only v8.1/return_path_error/force/h=0 \
-    --only v8.1/migration_completion_not_active/value/1=SETUP >"$json" 2>/dev/null
+    --only v8.1/migration_completion_not_active/value/1=SETUP \
+    --only v8.1/migration_stream_error/value/1=CANCELLING >"$json" 2>/dev/null
 expect "directed replay: impl/ takes a step the mutant refuses" v8.1/qmp_migrate/force/h=0 \
     "^killed directed replay, documented use: impl/ takes \`qmp_migrate h=1\` after a path of 8 steps, which the mutant does not allow: .*model allows only"
 expect "directed replay: a later step tells them apart" v8.1/qmp_migrate_continue/force/h=0 \
@@ -116,6 +117,12 @@ expect "directed replay: a return-path error fails the completion before the loa
 expect "directed replay: another order of the path's steps" \
     v8.1/migration_completion_not_active/value/1=SETUP \
     "^killed directed replay, documented use: the mutant's \`migration_completion_not_active h=0\` after a path of 3 steps is not one impl/ takes"
+# A stream error that moves the state to CANCELLING ends where a cancel would (the table reaches
+# that state by qmp_migrate_cancel), but its command to impl/ is the dropped connection, after
+# which QEMU's state is FAILED: the mutant's step is still not one impl/ takes.
+expect "directed replay: the mutant's step ends where another kind of step would" \
+    v8.1/migration_stream_error/value/1=CANCELLING \
+    "^killed directed replay, documented use: the mutant's \`migration_stream_error h=0\` after a path of 2 steps is not one impl/ takes: .*connection_drop"
 # pc := COMPLETION_SAVED after a failed inactivation: the stream's error fails the checks, so the
 # mutant's thread takes the `fail:` label by migration_completion_checks_fail where the table's
 # takes it by migration_completion_fail: one thread step to impl/, to the same state.
