@@ -129,6 +129,17 @@ expect "directed replay: the mutant's step ends where another kind of step would
 expect "computed equivalence: another row of the thread to the same state" \
     v8.1/migration_completion_save/value/11=COMPLETION_SAVED \
     "^equivalent : computed: where the row leads elsewhere .* by another row of the same host's migration thread"
+# The `fail:` label sending the thread back to ITERATING: where it leaves the loop at once, the
+# mutant only lags one thread step behind the table (the lockstep lets the lagging side catch up
+# within one impl/ command, and passes over the many states where they part only so); after a
+# cancel during the completion (under any use, the first profile to reach it), the mutant's
+# thread re-enters migration_completion() and can end FAILED, where impl/'s (and QEMU's) ends
+# CANCELLED.
+"$handoff" mutate --version v8.1 --env any --oracle-cases 0 --equivalence --json \
+    --only 'v8.1/migration_completion_fail/value/10=ITERATING' >"$json" 2>/dev/null
+expect "directed replay: the thread sent back into the loop ends FAILED after a cancel" \
+    v8.1/migration_completion_fail/value/10=ITERATING \
+    "^killed directed replay, any use: the mutant's \`migration_completion_fail .*\`, \`migration_completion_not_active h=0\` after a path of [0-9]+ steps are not one impl/ takes: .*mig\[0\]=CANCELLED"
 
 # The equivalences file: a listed survivor counts as equivalent with its reason; a listed mutant
 # that is killed is reported as a stale entry, not as equivalent.

@@ -565,6 +565,17 @@ LockstepResult lockstep(const Interpreter& table, const Interpreter& mutant,
             if (!interchangeable || same == next) {
                 return std::pair{std::move(same), true};
             }
+            // The other side catches up first: a step of the same thread takes it to the state
+            // the leading side took `st` from, and `st` from there to `next` (the two steps are
+            // one command to impl/: a mutant whose thread loops once more before it leaves the
+            // loop, then resumes the guest, as the table's thread does at once).
+            const State& leader_from = table_leads ? p.table_state : p.mutant_state;
+            for (const auto& o : other_steps) {
+                if (o.second == leader_from && interchangeable(st, o.first) &&
+                    other.apply(o.second, st) == next) {
+                    return std::pair{next, false};
+                }
+            }
             // How unlike `next` the observer finds a state: the same, partly apart, apart; at
             // each, staying where one is counts after a step (the one that stays still has the
             // step to take, which the other has taken).

@@ -163,6 +163,18 @@ RowDifference first_difference(const Interpreter& table, const Interpreter& muta
 }
 
 // v8.1 at the small instance, explored, and one of its mutants.
+// Two steps of one host's migration thread: one command to impl/ (handoff mutate's directed
+// replay passes lockstep() the same).
+std::function<bool(const Step&, const Step&)> thread_steps_of_one_host(const Interpreter& interp) {
+    return [&interp](const Step& a, const Step& b) {
+        const auto host = static_cast<std::size_t>(Param::host);
+        const auto& rows = interp.table().rows;
+        return rows[static_cast<std::size_t>(a.row)].actor == Actor::thread &&
+               rows[static_cast<std::size_t>(b.row)].actor == Actor::thread &&
+               a.params[host] == b.params[host];
+    };
+}
+
 struct V81Mutant {
     explicit V81Mutant(const std::string& id)
         : table(*find_version("v8.1")), interp(table, small_instance()),
@@ -297,13 +309,7 @@ TEST(Lockstep, TwoRowsOfOneThreadReachingOneStateMeetAgain) {
     const V81Mutant v("v8.1/migration_completion_save/value/11=COMPLETION_SAVED");
     const Interpreter &interp = v.interp, &mi = v.mutant;
     const auto observer = blind_to(interp, {Var::pc, Var::rp_error});
-    const auto host = static_cast<std::size_t>(Param::host);
-    auto same_thread_step = [&](const Step& a, const Step& b) {
-        const auto& rows = interp.table().rows;
-        return rows[static_cast<std::size_t>(a.row)].actor == Actor::thread &&
-               rows[static_cast<std::size_t>(b.row)].actor == Actor::thread &&
-               a.params[host] == b.params[host];
-    };
+    const auto same_thread_step = thread_steps_of_one_host(interp);
     std::unordered_set<std::string> seen, seen_by_row;
     int differences = 0, told_apart_by_row = 0;
     row_differences(
@@ -332,6 +338,51 @@ TEST(Lockstep, TwoRowsOfOneThreadReachingOneStateMeetAgain) {
                     fresh, 1'000'000, [](const std::vector<Step>&) { return true; },
                     same_thread_step)
                     .told_apart);
+}
+
+TEST(Lockstep, AThreadThatLoopsOnceMoreCatchesUpWithinOneCommand) {
+    // The `fail:` label sending the thread back to ITERATING instead of FINISH: where the
+    // migration failed, the mutant's thread leaves the loop (migration_thread_loop_exit) to the
+    // table's very state, and then takes the table's next thread step (resuming the guest); the
+    // two are one thread step to impl/. Only after a cancel during the completion can the
+    // mutant's thread re-enter migration_completion() (migration_completion_not_active), whose
+    // `fail:` moves CANCELLING -> FAILED where the table's thread ends CANCELLED.
+    const V81Mutant v("v8.1/migration_completion_fail/value/10=ITERATING");
+    const Interpreter &interp = v.interp, &mi = v.mutant;
+    const auto observer = blind_to(interp, {}, {Var::pc});
+    const auto host = static_cast<std::size_t>(Param::host);
+    const auto same_thread_step = thread_steps_of_one_host(interp);
+    auto row_name = [&](const Step& st) {
+        return std::string(interp.table().rows[static_cast<std::size_t>(st.row)].name);
+    };
+    int failed = 0, cancelled = 0;
+    row_differences(
+        interp, mi, "migration_completion_fail", v.reach.states, [&](const RowDifference& d) {
+            std::vector<std::vector<Step>> offered;
+            std::unordered_set<std::string> seen;
+            lockstep(
+                interp, mi, d.table_next.value(), d.mutant_next.value(), observer, seen, 1'000'000,
+                [&](const std::vector<Step>& steps) {
+                    offered.push_back(steps);
+                    return false;
+                },
+                same_thread_step);
+            const int h = d.step.params[host];
+            if (interp.get(*d.table_next, Var::mig, h) != static_cast<int>(MigStatus::CANCELLING)) {
+                ++failed;
+                EXPECT_TRUE(offered.empty())
+                    << offered.size() << " ways to tell them apart offered";
+                return true;
+            }
+            ++cancelled;
+            EXPECT_TRUE(std::any_of(offered.begin(), offered.end(), [&](const auto& steps) {
+                return !steps.empty() &&
+                       row_name(steps.back()) == "migration_completion_not_active";
+            }));
+            return true;
+        });
+    EXPECT_GT(failed, 0);
+    EXPECT_GT(cancelled, 0);
 }
 
 } // namespace

@@ -151,8 +151,10 @@ enum class Observed { same, partly, apart };
 // thread, which impl/ takes as the same command): a step of one side may be answered by an
 // interchangeable step of the other, one that reaches the same state (they meet again there) or
 // else the state the observer finds most like it, where the same step would leave them further
-// apart (a refusal counting after a step); the answering side's own step of that row is then
-// answered in its turn.
+// apart (a refusal counting after a step), or a step of the same thread that takes it to the
+// state the leading side stepped from, followed by the same step to the same state (a thread
+// that loops once more before it does what the other's does at once); the answering side's own
+// step of that row is then answered in its turn.
 struct LockstepResult {
     bool told_apart = false;
     bool cut = false; // stopped at max_pairs
