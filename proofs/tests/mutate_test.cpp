@@ -162,7 +162,6 @@ RowDifference first_difference(const Interpreter& table, const Interpreter& muta
     return *first;
 }
 
-// v8.1 at the small instance, explored, and one of its mutants.
 // Two steps of one host's migration thread: one command to impl/ (handoff mutate's directed
 // replay passes lockstep() the same).
 std::function<bool(const Step&, const Step&)> thread_steps_of_one_host(const Interpreter& interp) {
@@ -175,6 +174,7 @@ std::function<bool(const Step&, const Step&)> thread_steps_of_one_host(const Int
     };
 }
 
+// v8.1 at the small instance, explored, and one of its mutants.
 struct V81Mutant {
     explicit V81Mutant(const std::string& id)
         : table(*find_version("v8.1")), interp(table, small_instance()),
