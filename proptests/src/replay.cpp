@@ -289,7 +289,7 @@ class Replayer {
             if (c.pending_after) {
                 interp_.put(expected, m::Var::storage_ok, 0, 0, 1);
             }
-            if (!a.matches(expected) && !loop_exit_done_too(i, a, c)) {
+            if (!a.matches(expected) && !next_thread_step_done_too(i, a, c)) {
                 note(i, step, c,
                      fmt::format("the implementation's state differs from the trace's: {}",
                                  a.format(interp_, &expected)));
@@ -304,18 +304,22 @@ class Replayer {
         return false;
     }
 
-    // impl/ checks migration_is_active() at the end of the thread step before the loop's check
-    // (after_thread_step()): a thread step that leaves the migration inactive (setup after a
-    // cancel, a failed iteration) also leaves the loop, which the model's
-    // migration_thread_loop_exit row does as a step of its own. So the impl/ state after trace
-    // step i may be the trace's state after the loop exit that follows; that row then takes no
-    // command and is checked against the same state.
-    bool loop_exit_done_too(std::size_t i, const AbstractState& a, const Candidate& c) const {
+    // impl/'s thread steps are coarser than the model's in places, so the impl/ state after trace
+    // step i may be the trace's state after the next step, when that step is a row of the same
+    // host's migration thread; that row then takes no command (its candidates include none) and
+    // is checked against the same state. impl/ checks migration_is_active() at the end of a
+    // thread step (after_thread_step()): a step that leaves the migration inactive (setup after
+    // a cancel, a failed iteration) also leaves the loop, the model's migration_thread_loop_exit.
+    // And 9.2+'s migration_completion_checks() ends in migration_completion_end() within the same
+    // step, where the model has migration_completion_checks_pass, then migration_completion_end.
+    bool next_thread_step_done_too(std::size_t i, const AbstractState& a,
+                                   const Candidate& c) const {
         if (i + 1 >= trace_.steps.size() || c.ops.empty()) {
             return false;
         }
         const TraceStep& next = trace_.steps[i + 1];
-        if (next.row != "migration_thread_loop_exit" ||
+        const m::RowData* row = interp_.table().find(next.row);
+        if (row == nullptr || row->actor != m::Actor::thread ||
             param(next, "h") != param(trace_.steps[i], "h")) {
             return false;
         }

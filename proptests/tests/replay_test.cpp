@@ -3,6 +3,7 @@
 // commands, every step must reach the trace's state (checked by the oracle and the abstraction),
 // and the implementation must end in the same violation.
 #include "handoff/model/invariants.hpp"
+#include "handoff/model/versions.hpp"
 #include "handoff/proptests/manifest.hpp"
 #include "handoff/proptests/replay.hpp"
 #include "handoff/proptests/versions.hpp"
@@ -11,7 +12,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
+#include <optional>
+#include <unordered_map>
 
 namespace handoff::proptests {
 namespace {
@@ -88,6 +92,50 @@ TEST(ReplayNodeByNode, EveryConformanceTraceReachesTheSameViolationOnTheImplemen
 
 INSTANTIATE_TEST_SUITE_P(Versions, Replay, ::testing::ValuesIn(test_versions()),
                          [](const auto& param_info) { return test_name(param_info.param); });
+
+// 9.2's migration_completion() checks the return path and the file, then calls
+// migration_completion_end() without a point between them where the thread could stop; the
+// model has the two as migration_completion_checks_pass and migration_completion_end, and impl/
+// does both in one thread step. A trace that ends right after the end (handoff mutate's directed
+// replay of the table's step, with the mutant of `migration_completion_end` that refuses it) must
+// still replay: the command of the checks may do the next step of the same host's thread too.
+TEST(ReplayThreadSteps, ACompletionWhoseChecksAndEndAreOneImplStepReplays) {
+    const m::Interpreter interp(*m::find_version("v9.2"), m::Instance(1));
+    const int end_row = static_cast<int>(interp.table().find("migration_completion_end") -
+                                         interp.table().rows.data());
+    // The shortest path to host 0's migration_completion_end, then that step.
+    std::unordered_map<m::State, std::pair<m::State, m::Step>> parent;
+    std::deque<m::State> queue;
+    for (const m::State& s : interp.initial_states()) {
+        parent.emplace(s, std::pair<m::State, m::Step>{s, m::Step{}});
+        queue.push_back(s);
+    }
+    std::optional<std::pair<m::State, m::Step>> last; // the end step's state and step
+    while (!queue.empty() && !last) {
+        const m::State s = queue.front();
+        queue.pop_front();
+        interp.successors(s, [&](const m::Step& step, const m::State& next) {
+            if (last || !parent.emplace(next, std::pair<m::State, m::Step>{s, step}).second) {
+                return;
+            }
+            if (step.row == end_row && step.params[static_cast<std::size_t>(m::Param::host)] == 0) {
+                last = {next, step};
+            }
+            queue.push_back(next);
+        });
+    }
+    ASSERT_TRUE(last.has_value()) << "no reachable migration_completion_end at 1 node";
+    m::Trace trace;
+    for (m::State at = last->first; parent.at(at).first != at; at = parent.at(at).first) {
+        trace.steps.insert(trace.steps.begin(), {parent.at(at).second, at});
+    }
+    trace.initial = parent.at(trace.steps.front().state).first;
+    ASSERT_GE(trace.steps.size(), 2U);
+    EXPECT_EQ(interp.table().rows[static_cast<std::size_t>(trace.steps.end()[-2].step.row)].name,
+              "migration_completion_checks_pass");
+    const ReplayOutcome out = replay(checker_trace(interp, trace));
+    EXPECT_TRUE(out.replayed) << out.failure;
+}
 
 // The checker's counterexamples on the block graphs under `--env any`
 // (docs/graphs/traces/<shape>/<version>/<invariant>.json, written by docs/graphs/regenerate):
