@@ -884,7 +884,10 @@ void run_mutate(const MutateArgs& a) {
             }
             open = std::move(still);
         }
-        const std::string where = counts.size() == 1 ? counts[0] : counts[0] + " and " + counts[1];
+        // Nothing was explored when every survivor is in the equivalences file.
+        const std::string where = counts.empty()       ? ""
+                                  : counts.size() == 1 ? counts[0]
+                                                       : counts[0] + " and " + counts[1];
         // The variables impl/ does not show of a running process, by name.
         const std::string hidden_names = [&] {
             const Interpreter interp(table, profiles.front().instance);
