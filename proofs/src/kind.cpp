@@ -57,16 +57,6 @@ Result run_kind(const Lowering& low, const model::InvariantData& inv, const Engi
     r.engine = "kind";
     Watchdog watchdog(ctx, lim.timeout);
 
-    z3::solver base(ctx);
-    std::vector<StateVars> reach{low.make_state("@0")};
-    std::vector<StepVars> reach_steps;
-    base.add(low.init(reach[0]));
-
-    z3::solver step(ctx);
-    std::vector<StateVars> path{low.make_state("#0")};
-    std::vector<StepVars> path_steps;
-    step.add(low.domain(path[0]));
-
     auto give_up = [&](int k, const std::string& why) {
         r.verdict = Verdict::unknown;
         r.depth = k;
@@ -74,6 +64,26 @@ Result run_kind(const Lowering& low, const model::InvariantData& inv, const Engi
         r.seconds = watchdog.elapsed();
         return r;
     };
+
+    z3::solver base(ctx);
+    std::vector<StateVars> reach;
+    std::vector<StepVars> reach_steps;
+    z3::solver step(ctx);
+    std::vector<StateVars> path;
+    std::vector<StepVars> path_steps;
+    // A deadline of a few hundredths of a second may pass while the first assertions are added,
+    // before any check: Z3 then throws "canceled" there too (Deadline's test at 0.01 s).
+    try {
+        reach.push_back(low.make_state("@0"));
+        base.add(low.init(reach[0]));
+        path.push_back(low.make_state("#0"));
+        step.add(low.domain(path[0]));
+    } catch (const z3::exception&) {
+        if (!watchdog.fired()) {
+            throw;
+        }
+        return give_up(0, "timeout before the first check (Z3 cancelled at the deadline)");
+    }
 
     for (int k = 1; k <= lim.max_depth; ++k) {
         // The deadline interrupts the context, and nothing Z3 says from then on is believed:
